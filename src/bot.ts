@@ -1,0 +1,172 @@
+/**
+ * Message in → parse → who is it → find the command → role check → run → replies, plus an audit row.
+ * Knows no platform: an Adapter delivers IncomingMessages and sends text.
+ *
+ *   const bot = new Bot({ commands, config, store, clock, logger, services: {} });
+ *   await adapter.start((msg) => bot.handle(adapter, msg));
+ */
+import type { Logger } from 'pino';
+import type { Adapter, IncomingMessage, Target } from './adapters/adapter.js';
+import { type Clock, type Command, type Ctx, type Deps, Refusal, UsageError } from './command.js';
+import type { Config } from './config.js';
+import { failed, refused, unknownCommand, usage } from './format.js';
+import { closest, parse } from './parse.js';
+import { type Role, rolesOf, ROLE_LABEL } from './roles.js';
+import type { Outcome } from './store/audit.js';
+import type { Store } from './store/index.js';
+
+export interface BotOptions {
+  commands: readonly Command[];
+  config: Readonly<Config>;
+  store: Store;
+  clock: Clock;
+  logger: Logger;
+  services?: Record<string, unknown>;
+}
+
+/** Builds the name/alias → command table; a name used twice is a programming error caught at start. */
+export function buildRegistry(commands: readonly Command[]): Map<string, Command> {
+  const table = new Map<string, Command>();
+  for (const command of commands) {
+    for (const key of [command.name, ...(command.aliases ?? [])]) {
+      const other = table.get(key);
+      if (other) throw new Error(`command name "${key}" is used by both ${other.name} and ${command.name}`);
+      table.set(key, command);
+    }
+  }
+  return table;
+}
+
+interface Waiter {
+  resolve(text: string | null): void;
+}
+
+export class Bot {
+  readonly registry: Map<string, Command>;
+  private readonly waiters = new Map<string, Waiter>();
+  readonly services: Record<string, unknown>;
+
+  constructor(private readonly options: BotOptions) {
+    this.registry = buildRegistry(options.commands);
+    this.services = options.services ?? {};
+  }
+
+  /** Handles one message to completion. Never throws: every failure becomes a reply. */
+  async handle(adapter: Adapter, message: IncomingMessage): Promise<void> {
+    const { store, logger } = this.options;
+    const identity = `${message.user.provider}:${message.user.id}`;
+    const reply = (text: string) => adapter.send(message.target, text);
+    let user: Awaited<ReturnType<Store['users']['identify']>>;
+    try {
+      user = await store.users.identify(message.user);
+    } catch (err) {
+      logger.error({ err, identity }, 'could not identify user');
+      await reply(failed('the database is not answering; nothing was changed')).catch(() => {});
+      return;
+    }
+
+    // An answer to a question the bot asked this user here ("yes" to a confirm) is not a command.
+    const waitKey = `${identity}|${message.target.room}`;
+    const waiter = this.waiters.get(waitKey);
+    if (waiter) {
+      this.waiters.delete(waitKey);
+      waiter.resolve(message.text.trim());
+      return;
+    }
+
+    const parsed = parse(message.text);
+    let commandName = '';
+    let outcome: Outcome = 'ok';
+    let detail: string | undefined;
+    try {
+      if (!parsed.ok) {
+        outcome = 'unknown';
+        detail = parsed.error;
+        await reply(parsed.error);
+        return;
+      }
+      commandName = parsed.command.name;
+      const command = this.registry.get(commandName);
+      if (!command) {
+        outcome = 'unknown';
+        const names = [...this.registry.keys()];
+        await reply(unknownCommand(commandName, closest(commandName, names)));
+        return;
+      }
+      commandName = command.name;
+      const roles = rolesOf(this.options.config, user);
+      const requireRole = (role: Role, doing: string) => {
+        if (!roles.includes(role)) {
+          throw new Refusal(`only a ${ROLE_LABEL[role]} can ${doing} — ask one of: ${this.options.config.release_managers.join(', ') || '(none configured: add release_managers to shepherd.yml)'}`);
+        }
+      };
+      if (command.roles !== 'anyone' && !command.roles.some((r) => roles.includes(r))) {
+        requireRole(command.roles[0] as Role, `use \`${command.name}\``);
+      }
+      const ctx: Ctx = {
+        command: parsed.command,
+        args: parsed.command.args,
+        user,
+        roles,
+        provider: adapter.name,
+        room: message.target,
+        direct: message.direct,
+        reply,
+        mention: (u) => {
+          const i = u.identities.find((x) => x.provider === adapter.name);
+          return i ? adapter.mention(i) : u.name;
+        },
+        requireRole,
+        ask: (timeoutMs) => this.ask(waitKey, timeoutMs),
+        deps: this.deps(adapter),
+      };
+      try {
+        await command.run(ctx);
+      } catch (err) {
+        if (err instanceof UsageError) {
+          outcome = 'refused';
+          detail = err.message;
+          await reply(`${err.message ? `${err.message}\n` : ''}${usage(command)}`);
+        } else throw err;
+      }
+    } catch (err) {
+      if (err instanceof Refusal) {
+        outcome = 'refused';
+        detail = err.message;
+        await reply(refused(err.message)).catch(() => {});
+      } else {
+        outcome = 'error';
+        detail = (err as Error)?.message ?? String(err);
+        logger.error({ err, identity, text: message.text }, 'command failed');
+        await reply(failed(detail.split('\n')[0] ?? 'unknown error')).catch(() => {});
+      }
+    } finally {
+      await store.audit
+        .record({ userId: user.id, identity, room: message.target.room, command: commandName || '?', text: message.text, outcome, detail })
+        .catch((err) => logger.error({ err }, 'could not write the audit row'));
+    }
+  }
+
+  deps(adapter: Pick<Adapter, 'send'>): Deps {
+    const { config, store, clock, commands } = this.options;
+    return { config, store, clock, commands, services: this.services, say: (target: Target, text: string) => adapter.send(target, text) };
+  }
+
+  private ask(key: string, timeoutMs: number): Promise<string | null> {
+    this.waiters.get(key)?.resolve(null);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        if (this.waiters.get(key) === waiter) this.waiters.delete(key);
+        resolve(null);
+      }, timeoutMs);
+      timer.unref?.();
+      const waiter: Waiter = {
+        resolve: (text) => {
+          clearTimeout(timer);
+          resolve(text);
+        },
+      };
+      this.waiters.set(key, waiter);
+    });
+  }
+}

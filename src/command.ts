@@ -1,0 +1,79 @@
+/**
+ * What a chat command is: data (name, aliases, usage, examples, roles) plus run(ctx). help is generated from
+ * the data. Adding a command is one file in commands/ and one line in commands/index.ts.
+ *
+ *   export default defineCommand({ name: 'whoami', summary: 'show who I think you are', usage: 'whoami',
+ *     examples: ['whoami'], roles: 'anyone', run: async (ctx) => { await ctx.reply('...'); } });
+ */
+import type { Target, MessageRef } from './adapters/adapter.js';
+import type { Config } from './config.js';
+import type { ParsedCommand } from './parse.js';
+import type { Role } from './roles.js';
+import type { Store } from './store/index.js';
+import type { KnownUser } from './store/users.js';
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** Services a command may use. Optional ones arrive with later features. */
+export interface Deps {
+  config: Readonly<Config>;
+  store: Store;
+  clock: Clock;
+  /** Every registered command (help is generated from them). */
+  commands: readonly Command[];
+  /** Post to any room on the adapter the command came from (e.g. tell a lock holder). */
+  say(target: Target, text: string): Promise<MessageRef>;
+  /** Extra services registered by main.ts (deployer, github, push...), looked up by commands that need them. */
+  services: Record<string, unknown>;
+}
+
+export interface Ctx {
+  command: ParsedCommand;
+  /** Positional args (same as command.args). */
+  args: string[];
+  user: KnownUser;
+  roles: Role[];
+  /** Which network: 'shell' | 'irc' | 'slack'. */
+  provider: string;
+  room: Target;
+  direct: boolean;
+  reply(text: string): Promise<MessageRef>;
+  /** How to mention a user here so they are notified. */
+  mention(user: KnownUser): string;
+  /** Throws Refusal unless the user has the role. */
+  requireRole(role: Role, doing: string): void;
+  /** Waits for this user's next message in this room (e.g. "yes"); null after timeoutMs. */
+  ask(timeoutMs: number): Promise<string | null>;
+  deps: Deps;
+}
+
+export interface Command {
+  name: string;
+  aliases?: string[];
+  /** One line for the help list. */
+  summary: string;
+  /** Grammar lines, e.g. 'lock [<app>/]<env> [reason]'. */
+  usage: string[];
+  examples: string[];
+  /** Who may run it at all; finer checks (per sub-command, per environment) use ctx.requireRole. */
+  roles: 'anyone' | Role[];
+  run(ctx: Ctx): Promise<void>;
+}
+
+export function defineCommand(command: Command): Command {
+  return command;
+}
+
+/** A refusal the user should read: why, and what to do next. Not an error in the bot. */
+export class Refusal extends Error {
+  override name = 'Refusal';
+}
+
+/** Malformed arguments: the bot answers with the command's usage. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

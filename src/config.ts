@@ -1,0 +1,236 @@
+/**
+ * Configuration: environment variables + shepherd.yml → one typed, frozen object.
+ * loadConfig(process.env) throws a ConfigError that lists every bad key at once.
+ *
+ *   const config = loadConfig({ SHEPHERD_CONFIG: 'shepherd.yml', DATABASE_URL: 'file:./x.db' });
+ */
+import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { isAbsolute, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { parseDuration } from './duration.js';
+
+export const DEFAULT_CONFIG_FILE = 'shepherd.example.yml';
+
+/** Names of apps, environments and teams: they end up in paths, lock keys and chat, so keep them plain. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+const name = (what: string) =>
+  z.string().regex(NAME, `${what} names use letters, digits, '.', '_' and '-' (at most 63, starting alphanumeric)`);
+
+const duration = z
+  .union([z.string(), z.number().int().positive()])
+  .transform((v, ctx) => {
+    const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
+    if (ms === null) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration like 30s, 10m or 1h30m, got "${v}"` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const hostEntry = z.union([
+  z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'expected host or host:port'),
+  z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535).optional(), user: z.string().min(1).optional() }).strict(),
+]);
+
+const roleName = z.enum(['developer', 'release_manager']);
+
+const environmentSchema = z
+  .object({
+    hosts: z.array(hostEntry).default([]),
+    canary: z.number().int().min(0).default(0),
+    concurrency: z.number().int().min(1).max(1000).default(10),
+    max_failures: z.number().int().min(0).default(0),
+    allowed_roles: z.array(roleName).default(['developer', 'release_manager']),
+    require_green_ci: z.boolean().default(false),
+    confirm: z.boolean().default(false),
+    channel: z.string().optional(),
+  })
+  .strict();
+
+const appSchema = z
+  .object({
+    repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/name').optional(),
+    repo_url: z.string().min(1).optional(),
+    default_environment: name('environment').optional(),
+    deploy_to: z.string().min(1),
+    keep_releases: z.number().int().min(1).max(100).default(5),
+    transport: z.enum(['ssh', 'local']).default('ssh'),
+    ssh: z
+      .object({
+        user: z.string().min(1).optional(),
+        port: z.number().int().min(1).max(65535).default(22),
+        private_key_path: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ port: 22 }),
+    steps: z.array(z.string().min(1)).default([]),
+    healthcheck: z.string().min(1).optional(),
+    step_timeout: duration.default(600_000),
+    connect_timeout: duration.default(10_000),
+    rollback_on_failure: z.boolean().default(true),
+    environments: z.record(name('environment'), environmentSchema),
+  })
+  .strict()
+  .superRefine((app, ctx) => {
+    const envs = Object.keys(app.environments);
+    if (envs.length === 0) ctx.addIssue({ code: 'custom', path: ['environments'], message: 'needs at least one environment' });
+    if (app.default_environment && !envs.includes(app.default_environment)) {
+      ctx.addIssue({ code: 'custom', path: ['default_environment'], message: `"${app.default_environment}" is not one of its environments (${envs.join(', ')})` });
+    }
+    if (!app.repo && !app.repo_url) ctx.addIssue({ code: 'custom', path: ['repo'], message: 'give repo (owner/name) or repo_url' });
+    if (!isAbsolute(app.deploy_to) && !app.deploy_to.startsWith('~/') && app.transport === 'ssh') {
+      ctx.addIssue({ code: 'custom', path: ['deploy_to'], message: 'expected an absolute path' });
+    }
+  });
+
+/** Who holds a role: a GitHub login (`alice`) or a chat identity (`slack:U024BE7LH`, `irc:alice`, `shell:*`). */
+const principal = z.string().regex(/^(shell:\*|(slack|irc|shell):[^\s*]+|[A-Za-z0-9-]+)$/, 'expected a GitHub login or provider:id (slack:, irc:, shell:); only shell:* may use a wildcard');
+
+export const fileSchema = z
+  .object({
+    release_managers: z.array(principal).default([]),
+    developers: z.array(principal).optional(),
+    karma: z
+      .object({ initial: z.number().int().min(1).max(5).default(4), block_at: z.number().int().min(0).max(5).default(2) })
+      .strict()
+      .default({ initial: 4, block_at: 2 }),
+    push: z
+      .object({
+        app: name('app').optional(),
+        branch_prefix: z.string().regex(/^[A-Za-z0-9._/-]*$/).default('push/'),
+        trunk: z.string().min(1).default('main'),
+        confirm_window: duration.default(1_800_000),
+        reminder_interval: duration.default(600_000),
+        risk: z
+          .object({ lines: z.number().int().min(0).default(200), comments: z.number().int().min(0).default(10) })
+          .strict()
+          .default({ lines: 200, comments: 10 }),
+      })
+      .strict()
+      .default({ branch_prefix: 'push/', trunk: 'main', confirm_window: 1_800_000, reminder_interval: 600_000, risk: { lines: 200, comments: 10 } }),
+    apps: z.record(name('app'), appSchema).default({}),
+    teams: z.record(name('team'), z.object({ channel: z.string().optional() }).strict().default({})).default({}),
+  })
+  .strict()
+  .superRefine((file, ctx) => {
+    if (file.push.app && !file.apps[file.push.app]) {
+      ctx.addIssue({ code: 'custom', path: ['push', 'app'], message: `"${file.push.app}" is not one of apps (${Object.keys(file.apps).join(', ') || 'none'})` });
+    }
+  });
+
+const optional = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+export const envSchema = z
+  .object({
+    SHEPHERD_CONFIG: z.string().default(DEFAULT_CONFIG_FILE),
+    DATABASE_URL: z.string().regex(/^file:/, 'expected a SQLite URL like file:./data/shepherd.db').default('file:./data/shepherd.db'),
+    SLACK_BOT_TOKEN: optional,
+    SLACK_APP_TOKEN: optional,
+    SLACK_SIGNING_SECRET: optional,
+    SLACK_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+    SLACK_API_URL: optional,
+    IRC_SERVER: optional,
+    IRC_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+    IRC_TLS: z.stringbool().default(false),
+    IRC_NICK: z.string().regex(/^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/, 'expected an IRC nick').default('shepherd'),
+    IRC_CHANNELS: z
+      .string()
+      .default('')
+      .transform((v) => v.split(',').map((c) => c.trim()).filter(Boolean))
+      .pipe(z.array(z.string().regex(/^[#&][^\s,]+$/, 'expected channels like #deploys,#web'))),
+    IRC_PASSWORD: optional,
+    GITHUB_TOKEN: optional,
+    GITHUB_API_URL: z.url().default('https://api.github.com'),
+    WEB_HOST: z.string().min(1).default('127.0.0.1'),
+    WEB_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+    WEB_BASE_URL: optional,
+    WEB_AUTH: optional,
+    // Unset: info, or warn for the shell chat so logs do not drown the conversation.
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.SLACK_BOT_TOKEN && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
+      ctx.addIssue({ code: 'custom', path: ['SLACK_APP_TOKEN'], message: 'SLACK_BOT_TOKEN is set: also set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)' });
+    }
+    if (!env.SLACK_BOT_TOKEN && (env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET)) {
+      ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'required when SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set' });
+    }
+    if (env.IRC_SERVER && env.IRC_CHANNELS.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['IRC_CHANNELS'], message: 'IRC_SERVER is set: name at least one channel (IRC_CHANNELS=#deploys)' });
+    }
+  });
+
+export type FileConfig = z.infer<typeof fileSchema>;
+export type EnvConfig = z.infer<typeof envSchema>;
+export type AppConfig = FileConfig['apps'][string];
+export type EnvironmentConfig = AppConfig['environments'][string];
+export type RoleName = z.infer<typeof roleName>;
+
+export interface Config extends FileConfig {
+  env: EnvConfig;
+  /** Absolute path of the shepherd.yml that was read. */
+  configPath: string;
+  /** Where the web viewer is reached, for links in chat: WEB_BASE_URL or http://WEB_HOST:WEB_PORT. */
+  webBaseUrl: string;
+}
+
+/** Thrown when the environment or shepherd.yml is invalid; message lists every problem, one per line. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describe(prefix: string, issues: z.core.$ZodIssue[]): string[] {
+  return issues.map((issue) => {
+    const key = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+    return `${prefix}${key ? `${prefix.endsWith(':') ? ' ' : ''}${key}` : ''}: ${message}`;
+  });
+}
+
+/** Expands `~/` in paths from the config file. */
+export function expandHome(path: string): string {
+  return path.startsWith('~/') ? resolve(homedir(), path.slice(2)) : path;
+}
+
+/**
+ * Reads and validates everything. `cwd` resolves a relative SHEPHERD_CONFIG. Throws ConfigError.
+ */
+export function loadConfig(rawEnv: Record<string, string | undefined> = process.env, cwd = process.cwd()): Readonly<Config> {
+  const problems: string[] = [];
+  const env = envSchema.safeParse(rawEnv);
+  if (!env.success) problems.push(...describe('environment', env.error.issues).map((p) => p.replace(/^environment/, 'environment variable')));
+
+  const configPath = resolve(cwd, env.success ? env.data.SHEPHERD_CONFIG : rawEnv.SHEPHERD_CONFIG ?? DEFAULT_CONFIG_FILE);
+  let raw: unknown = {};
+  try {
+    const doc = parseDocument(readFileSync(configPath, 'utf8'), { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length > 0) problems.push(...doc.errors.map((e) => `${configPath}: ${e.message.split('\n')[0]}`));
+    else raw = doc.toJS() ?? {};
+  } catch (err) {
+    problems.push(`${configPath}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set SHEPHERD_CONFIG to your shepherd.yml`);
+  }
+  const file = fileSchema.safeParse(raw);
+  if (!file.success) problems.push(...describe(`${configPath}:`, file.error.issues));
+
+  if (problems.length > 0 || !env.success || !file.success) throw new ConfigError(problems);
+  const e = env.data;
+  const webBaseUrl = (e.WEB_BASE_URL ?? `http://${e.WEB_HOST.includes(':') ? `[${e.WEB_HOST}]` : e.WEB_HOST}:${e.WEB_PORT}`).replace(/\/+$/, '');
+  return deepFreeze({ ...file.data, env: e, configPath, webBaseUrl });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,30 @@
+/**
+ * The audit trail: one row per command the bot received.
+ *
+ *   await audit.record({ userId: 1, identity: 'irc:alice', room: '#deploys', command: 'lock', text: 'lock staging', outcome: 'ok' });
+ */
+import type { Db } from './db.js';
+
+export type Outcome = 'ok' | 'refused' | 'error' | 'unknown';
+
+export interface AuditEntry {
+  userId: number | null;
+  identity: string;
+  room: string;
+  command: string;
+  text: string;
+  outcome: Outcome;
+  detail?: string | null | undefined;
+}
+
+export class Audit {
+  constructor(private readonly db: Db) {}
+
+  async record(entry: AuditEntry): Promise<void> {
+    await this.db.auditEvent.create({ data: { ...entry, text: entry.text.slice(0, 2000), detail: entry.detail?.slice(0, 2000) ?? null } });
+  }
+
+  async recent(limit = 20) {
+    return this.db.auditEvent.findMany({ orderBy: { id: 'desc' }, take: limit });
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The store: one object per aggregate over one Prisma client.
+ *
+ *   const store = createStore(prisma, { karmaInitial: 4 });
+ */
+import { Audit } from './audit.js';
+import type { Db } from './db.js';
+import { Karma } from './karma.js';
+import { Locks } from './locks.js';
+import { OnCallStore } from './oncall.js';
+import { Users } from './users.js';
+
+export interface Store {
+  db: Db;
+  users: Users;
+  karma: Karma;
+  locks: Locks;
+  oncall: OnCallStore;
+  audit: Audit;
+}
+
+export function createStore(db: Db, options: { karmaInitial: number }): Store {
+  return {
+    db,
+    users: new Users(db),
+    karma: new Karma(db, options.karmaInitial),
+    locks: new Locks(db),
+    oncall: new OnCallStore(db),
+    audit: new Audit(db),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * Environment locks: who holds an environment, why, since when. app '*' holds that environment of every app.
+ * Taking a lock is one transaction, and the unique (app, environment) index backs it up, so of two people
+ * racing for an environment exactly one wins (Shipit #693: check-then-write gave double deploys).
+ *
+ *   const r = await locks.acquire({ app: '*', environment: 'staging', holderId: 7, reason: 'db migration' });
+ *   if (!r.ok) console.log(`held by ${r.held.holderId}`);
+ */
+import type { Db } from './db.js';
+
+export const ALL_APPS = '*';
+
+export interface LockRequest {
+  app: string;
+  environment: string;
+  holderId: number;
+  reason?: string | null | undefined;
+  deployId?: number | null | undefined;
+}
+
+export interface HeldLock {
+  id: number;
+  app: string;
+  environment: string;
+  holderId: number;
+  reason: string | null;
+  deployId: number | null;
+  createdAt: Date;
+  holder: { id: number; name: string; identities: { provider: string; externalId: string; handle: string }[] };
+}
+
+export type AcquireResult = { ok: true; lock: HeldLock } | { ok: false; held: HeldLock };
+
+const includeHolder = { holder: { select: { id: true, name: true, identities: { select: { provider: true, externalId: true, handle: true } } } } } as const;
+
+/** Locks that stand in the way of `app` in `environment` ('*' conflicts with every app's lock there). */
+function conflictsWith(app: string, environment: string) {
+  return app === ALL_APPS ? { environment } : { environment, app: { in: [app, ALL_APPS] } };
+}
+
+export class Locks {
+  constructor(private readonly db: Db) {}
+
+  async acquire(request: LockRequest): Promise<AcquireResult> {
+    try {
+      return await this.db.$transaction(async (tx) => {
+        const held = await tx.lock.findFirst({ where: conflictsWith(request.app, request.environment), include: includeHolder, orderBy: { id: 'asc' } });
+        if (held) return { ok: false as const, held };
+        const lock = await tx.lock.create({
+          data: { app: request.app, environment: request.environment, holderId: request.holderId, reason: request.reason ?? null, deployId: request.deployId ?? null },
+          include: includeHolder,
+        });
+        return { ok: true as const, lock };
+      });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'P2002') throw err;
+      const held = await this.blocking(request.app, request.environment);
+      if (!held) throw err;
+      return { ok: false, held };
+    }
+  }
+
+  /** The lock that would stop `app` in `environment`, if any. */
+  async blocking(app: string, environment: string): Promise<HeldLock | null> {
+    return this.db.lock.findFirst({ where: conflictsWith(app, environment), include: includeHolder, orderBy: { id: 'asc' } });
+  }
+
+  async get(app: string, environment: string): Promise<HeldLock | null> {
+    return this.db.lock.findUnique({ where: { app_environment: { app, environment } }, include: includeHolder });
+  }
+
+  /** Removes the lock row and returns it (null when there was none). */
+  async release(app: string, environment: string): Promise<HeldLock | null> {
+    const lock = await this.get(app, environment);
+    if (!lock) return null;
+    const { count } = await this.db.lock.deleteMany({ where: { id: lock.id } });
+    return count === 1 ? lock : null;
+  }
+
+  /** Hands an existing lock to someone else in one step (lock!). */
+  async takeOver(lock: HeldLock, request: LockRequest): Promise<HeldLock> {
+    return this.db.$transaction(async (tx) => {
+      await tx.lock.deleteMany({ where: { id: lock.id } });
+      return tx.lock.create({
+        data: { app: request.app, environment: request.environment, holderId: request.holderId, reason: request.reason ?? null, deployId: request.deployId ?? null },
+        include: includeHolder,
+      });
+    });
+  }
+
+  async releaseForDeploy(deployId: number): Promise<number> {
+    const { count } = await this.db.lock.deleteMany({ where: { deployId } });
+    return count;
+  }
+
+  async list(): Promise<HeldLock[]> {
+    return this.db.lock.findMany({ include: includeHolder, orderBy: [{ environment: 'asc' }, { app: 'asc' }] });
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * A real store on a fresh SQLite file in a temp dir, migrated exactly as at start.
+ *
+ *   const t = await tempStore(); ...; await t.close();
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openDatabase } from '../../src/store/db.js';
+import { createStore, type Store } from '../../src/store/index.js';
+
+export interface TempStore {
+  store: Store;
+  dir: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function tempStore(karmaInitial = 4): Promise<TempStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'shepherd-test-'));
+  const url = `file:${join(dir, 'test.db')}`;
+  const { prisma } = await openDatabase(url);
+  const store = createStore(prisma, { karmaInitial });
+  return {
+    store,
+    dir,
+    url,
+    async close() {
+      await prisma.$disconnect();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
