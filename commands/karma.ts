@@ -8,7 +8,7 @@ import { resolveUser } from '../src/targets.js';
 export async function changeKarma(ctx: Ctx, kind: KarmaKind, target: KnownUser, reason: string | undefined): Promise<void> {
   const { store, config } = ctx.deps;
   if (kind === 'like' && target.id === ctx.user.id) throw new Refusal('you cannot like yourself — ask another release manager');
-  const { before, after } = await store.karma.change({ userId: target.id, actorId: ctx.user.id, kind, reason });
+  const { before, after } = await store.karma.change({ userId: target.id, actorId: ctx.user.id, kind, reason, at: ctx.deps.clock.now() });
   const verb = { like: 'gave a star to', unlike: 'took a star from', reset: 'reset the karma of' }[kind];
   const bounded = before === after && kind !== 'reset' ? ` (already at the ${kind === 'like' ? 'top' : 'bottom'})` : '';
   let line = `${ctx.mention(target)}: ${who(ctx.user, ctx.provider)} ${verb} you${reason ? ` — "${reason}"` : ''}: ${stars(after)}${bounded}`;

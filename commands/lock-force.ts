@@ -12,7 +12,7 @@ export default defineCommand({
   async run(ctx) {
     const { store, clock } = ctx.deps;
     const scope = parseScope(ctx.deps.config, ctx.args[0]);
-    const request = { ...scope, holderId: ctx.user.id, reason: lockReason(ctx) };
+    const request = { ...scope, holderId: ctx.user.id, reason: lockReason(ctx), at: clock.now() };
     const first = await store.locks.acquire(request);
     if (first.ok) {
       await ctx.reply(`${lockLine(first.lock, clock.now(), ctx.provider)} — \`unlock ${lockScope(scope)}\` when done`);

@@ -19,7 +19,7 @@ export default defineCommand({
   async run(ctx) {
     const { store, clock } = ctx.deps;
     const scope = parseScope(ctx.deps.config, ctx.args[0]);
-    const result = await store.locks.acquire({ ...scope, holderId: ctx.user.id, reason: lockReason(ctx) });
+    const result = await store.locks.acquire({ ...scope, holderId: ctx.user.id, reason: lockReason(ctx), at: clock.now() });
     if (!result.ok) {
       const line = lockLine(result.held, clock.now(), ctx.provider);
       if (result.held.holderId === ctx.user.id && !result.held.deployId && result.held.app === scope.app) {

@@ -142,7 +142,7 @@ export class Bot {
       }
     } finally {
       await store.audit
-        .record({ userId: user.id, identity, room: message.target.room, command: commandName || '?', text: message.text, outcome, detail })
+        .record({ userId: user.id, identity, room: message.target.room, command: commandName || '?', text: message.text, outcome, detail, at: this.options.clock.now() })
         .catch((err) => logger.error({ err }, 'could not write the audit row'));
     }
   }

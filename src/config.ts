@@ -29,6 +29,9 @@ const duration = z
     return ms;
   });
 
+/** Run a refinement even when other keys already failed, so one start reports every problem. */
+const ALWAYS = { when: () => true };
+
 const hostEntry = z.union([
   z.string().regex(/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9a-fA-F:]+\](:\d{1,5})?$/, 'expected host or host:port'),
   z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535).optional(), user: z.string().min(1).optional() }).strict(),
@@ -73,17 +76,23 @@ const appSchema = z
     environments: z.record(name('environment'), environmentSchema),
   })
   .strict()
-  .superRefine((app, ctx) => {
-    const envs = Object.keys(app.environments);
-    if (envs.length === 0) ctx.addIssue({ code: 'custom', path: ['environments'], message: 'needs at least one environment' });
-    if (app.default_environment && !envs.includes(app.default_environment)) {
-      ctx.addIssue({ code: 'custom', path: ['default_environment'], message: `"${app.default_environment}" is not one of its environments (${envs.join(', ')})` });
-    }
-    if (!app.repo && !app.repo_url) ctx.addIssue({ code: 'custom', path: ['repo'], message: 'give repo (owner/name) or repo_url' });
-    if (!isAbsolute(app.deploy_to) && !app.deploy_to.startsWith('~/') && app.transport === 'ssh') {
-      ctx.addIssue({ code: 'custom', path: ['deploy_to'], message: 'expected an absolute path' });
-    }
-  });
+  // Cross-key checks run even when other keys are bad (`when`), so every problem is reported at once;
+  // the value may then be partly invalid, hence the defensive reads.
+  .check(
+    z.superRefine((app: Record<string, unknown>, ctx) => {
+      const environments = app.environments && typeof app.environments === 'object' ? Object.keys(app.environments) : [];
+      if (app.environments && typeof app.environments === 'object' && environments.length === 0) {
+        ctx.addIssue({ code: 'custom', path: ['environments'], message: 'needs at least one environment' });
+      }
+      if (typeof app.default_environment === 'string' && environments.length > 0 && !environments.includes(app.default_environment)) {
+        ctx.addIssue({ code: 'custom', path: ['default_environment'], message: `"${app.default_environment}" is not one of its environments (${environments.join(', ')})` });
+      }
+      if (!app.repo && !app.repo_url) ctx.addIssue({ code: 'custom', path: ['repo'], message: 'give repo (owner/name) or repo_url' });
+      if (typeof app.deploy_to === 'string' && app.transport !== 'local' && !isAbsolute(app.deploy_to) && !app.deploy_to.startsWith('~/')) {
+        ctx.addIssue({ code: 'custom', path: ['deploy_to'], message: 'expected an absolute path (relative paths only with transport: local)' });
+      }
+    }, ALWAYS),
+  );
 
 /** Who holds a role: a GitHub login (`alice`) or a chat identity (`slack:U024BE7LH`, `irc:alice`, `shell:*`). */
 const principal = z.string().regex(/^(shell:\*|(slack|irc|shell):[^\s*]+|[A-Za-z0-9-]+)$/, 'expected a GitHub login or provider:id (slack:, irc:, shell:); only shell:* may use a wildcard');
@@ -114,11 +123,15 @@ export const fileSchema = z
     teams: z.record(name('team'), z.object({ channel: z.string().optional() }).strict().default({})).default({}),
   })
   .strict()
-  .superRefine((file, ctx) => {
-    if (file.push.app && !file.apps[file.push.app]) {
-      ctx.addIssue({ code: 'custom', path: ['push', 'app'], message: `"${file.push.app}" is not one of apps (${Object.keys(file.apps).join(', ') || 'none'})` });
-    }
-  });
+  .check(
+    z.superRefine((file: Record<string, unknown>, ctx) => {
+      const push = file.push as { app?: unknown } | undefined;
+      const apps = file.apps && typeof file.apps === 'object' ? Object.keys(file.apps) : [];
+      if (typeof push?.app === 'string' && !apps.includes(push.app)) {
+        ctx.addIssue({ code: 'custom', path: ['push', 'app'], message: `"${push.app}" is not one of apps (${apps.join(', ') || 'none'})` });
+      }
+    }, ALWAYS),
+  );
 
 const optional = z
   .string()
@@ -152,18 +165,23 @@ export const envSchema = z
     WEB_AUTH: optional,
     // Unset: info, or warn for the shell chat so logs do not drown the conversation.
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-  })
-  .superRefine((env, ctx) => {
-    if (env.SLACK_BOT_TOKEN && !env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) {
-      ctx.addIssue({ code: 'custom', path: ['SLACK_APP_TOKEN'], message: 'SLACK_BOT_TOKEN is set: also set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)' });
-    }
-    if (!env.SLACK_BOT_TOKEN && (env.SLACK_APP_TOKEN || env.SLACK_SIGNING_SECRET)) {
-      ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'required when SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set' });
-    }
-    if (env.IRC_SERVER && env.IRC_CHANNELS.length === 0) {
-      ctx.addIssue({ code: 'custom', path: ['IRC_CHANNELS'], message: 'IRC_SERVER is set: name at least one channel (IRC_CHANNELS=#deploys)' });
-    }
   });
+
+/** Checks across variables; on the raw strings, so they run even when a single variable is malformed. */
+function envCrossChecks(env: Record<string, string | undefined>): string[] {
+  const set = (k: string) => Boolean(env[k]?.trim());
+  const problems: string[] = [];
+  if (set('SLACK_BOT_TOKEN') && !set('SLACK_APP_TOKEN') && !set('SLACK_SIGNING_SECRET')) {
+    problems.push('SLACK_APP_TOKEN: SLACK_BOT_TOKEN is set: also set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)');
+  }
+  if (!set('SLACK_BOT_TOKEN') && (set('SLACK_APP_TOKEN') || set('SLACK_SIGNING_SECRET'))) {
+    problems.push('SLACK_BOT_TOKEN: required when SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set');
+  }
+  if (set('IRC_SERVER') && !env.IRC_CHANNELS?.split(',').some((c) => c.trim())) {
+    problems.push('IRC_CHANNELS: IRC_SERVER is set: name at least one channel (IRC_CHANNELS=#deploys)');
+  }
+  return problems.map((p) => `environment variable ${p}`);
+}
 
 export type FileConfig = z.infer<typeof fileSchema>;
 export type EnvConfig = z.infer<typeof envSchema>;
@@ -189,10 +207,10 @@ export class ConfigError extends Error {
 
 function describe(prefix: string, issues: z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
-    const key = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+    const key = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    return `${prefix}${key ? `${prefix.endsWith(':') ? ' ' : ''}${key}` : ''}: ${message}`;
+    return `${prefix} ${key || '(top level)'}: ${message}`;
   });
 }
 
@@ -207,7 +225,8 @@ export function expandHome(path: string): string {
 export function loadConfig(rawEnv: Record<string, string | undefined> = process.env, cwd = process.cwd()): Readonly<Config> {
   const problems: string[] = [];
   const env = envSchema.safeParse(rawEnv);
-  if (!env.success) problems.push(...describe('environment', env.error.issues).map((p) => p.replace(/^environment/, 'environment variable')));
+  if (!env.success) problems.push(...describe('environment variable', env.error.issues));
+  problems.push(...envCrossChecks(rawEnv));
 
   const configPath = resolve(cwd, env.success ? env.data.SHEPHERD_CONFIG : rawEnv.SHEPHERD_CONFIG ?? DEFAULT_CONFIG_FILE);
   let raw: unknown = {};

@@ -25,8 +25,8 @@ export function stars(n: number): string {
 /** '3m ago', '2h ago', or the date for anything older than a week. */
 export function ago(then: Date, now: Date): string {
   const ms = now.getTime() - then.getTime();
+  if (Math.abs(ms) < 10_000) return 'just now';
   if (ms < 0) return `in ${formatDuration(-ms)}`;
-  if (ms < 10_000) return 'just now';
   if (ms > 7 * 86_400_000) return `on ${then.toISOString().slice(0, 10)}`;
   return `${formatDuration(ms)} ago`;
 }

@@ -15,13 +15,15 @@ export interface AuditEntry {
   text: string;
   outcome: Outcome;
   detail?: string | null | undefined;
+  at?: Date | undefined;
 }
 
 export class Audit {
   constructor(private readonly db: Db) {}
 
   async record(entry: AuditEntry): Promise<void> {
-    await this.db.auditEvent.create({ data: { ...entry, text: entry.text.slice(0, 2000), detail: entry.detail?.slice(0, 2000) ?? null } });
+    const { at, ...rest } = entry;
+    await this.db.auditEvent.create({ data: { ...rest, text: entry.text.slice(0, 2000), detail: entry.detail?.slice(0, 2000) ?? null, createdAt: at ?? new Date() } });
   }
 
   async recent(limit = 20) {

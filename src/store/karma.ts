@@ -15,6 +15,8 @@ export interface KarmaChange {
   actorId: number;
   kind: KarmaKind;
   reason?: string | undefined;
+  /** When (the bot's clock); default now. */
+  at?: Date | undefined;
 }
 
 export class Karma {
@@ -37,7 +39,7 @@ export class Karma {
       const after = Math.min(MAX_STARS, Math.max(MIN_STARS, wanted));
       await tx.user.update({ where: { id: change.userId }, data: { karma: after } });
       await tx.karmaEvent.create({
-        data: { userId: change.userId, actorId: change.actorId, kind: change.kind, before, after, reason: change.reason ?? null },
+        data: { userId: change.userId, actorId: change.actorId, kind: change.kind, before, after, reason: change.reason ?? null, createdAt: change.at ?? new Date() },
       });
       return { before, after };
     });

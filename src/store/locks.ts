@@ -16,6 +16,8 @@ export interface LockRequest {
   holderId: number;
   reason?: string | null | undefined;
   deployId?: number | null | undefined;
+  /** When it was taken (the bot's clock); default now. */
+  at?: Date | undefined;
 }
 
 export interface HeldLock {
@@ -38,6 +40,17 @@ function conflictsWith(app: string, environment: string) {
   return app === ALL_APPS ? { environment } : { environment, app: { in: [app, ALL_APPS] } };
 }
 
+function lockData(request: LockRequest) {
+  return {
+    app: request.app,
+    environment: request.environment,
+    holderId: request.holderId,
+    reason: request.reason ?? null,
+    deployId: request.deployId ?? null,
+    createdAt: request.at ?? new Date(),
+  };
+}
+
 export class Locks {
   constructor(private readonly db: Db) {}
 
@@ -47,7 +60,7 @@ export class Locks {
         const held = await tx.lock.findFirst({ where: conflictsWith(request.app, request.environment), include: includeHolder, orderBy: { id: 'asc' } });
         if (held) return { ok: false as const, held };
         const lock = await tx.lock.create({
-          data: { app: request.app, environment: request.environment, holderId: request.holderId, reason: request.reason ?? null, deployId: request.deployId ?? null },
+          data: lockData(request),
           include: includeHolder,
         });
         return { ok: true as const, lock };
@@ -82,7 +95,7 @@ export class Locks {
     return this.db.$transaction(async (tx) => {
       await tx.lock.deleteMany({ where: { id: lock.id } });
       return tx.lock.create({
-        data: { app: request.app, environment: request.environment, holderId: request.holderId, reason: request.reason ?? null, deployId: request.deployId ?? null },
+        data: lockData(request),
         include: includeHolder,
       });
     });

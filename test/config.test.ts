@@ -1,0 +1,123 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'shepherd-config-'));
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('loads the example config with every default', () => {
+    const config = loadConfig({});
+    expect(config.configPath).toMatch(/shepherd\.example\.yml$/);
+    expect(config.env.DATABASE_URL).toBe('file:./data/shepherd.db');
+    expect(config.env.WEB_HOST).toBe('127.0.0.1');
+    expect(config.env.WEB_PORT).toBe(8080);
+    expect(config.webBaseUrl).toBe('http://127.0.0.1:8080');
+    expect(config.karma).toEqual({ initial: 4, block_at: 2 });
+    expect(config.apps.demo?.transport).toBe('local');
+    expect(config.apps.demo?.step_timeout).toBe(600_000);
+    expect(config.apps.demo?.connect_timeout).toBe(10_000);
+    expect(config.push.confirm_window).toBe(1_800_000);
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.apps.demo)).toBe(true);
+  });
+
+  it('reads booleans from the environment as words: "false" is false', () => {
+    expect(loadConfig({ IRC_TLS: 'false' }).env.IRC_TLS).toBe(false);
+    expect(loadConfig({ IRC_TLS: 'true' }).env.IRC_TLS).toBe(true);
+    expect(loadConfig({ IRC_TLS: '0' }).env.IRC_TLS).toBe(false);
+  });
+
+  it('splits IRC_CHANNELS and takes WEB_BASE_URL without a trailing slash', () => {
+    const config = loadConfig({ IRC_SERVER: 'irc.example', IRC_CHANNELS: '#deploys, #web', WEB_BASE_URL: 'https://ship.example/' });
+    expect(config.env.IRC_CHANNELS).toEqual(['#deploys', '#web']);
+    expect(config.webBaseUrl).toBe('https://ship.example');
+  });
+
+  it('reports every bad environment variable at once, naming each', () => {
+    const found = problems({ IRC_TLS: 'maybe', WEB_PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'postgres://x', SLACK_BOT_TOKEN: 'xoxb-1', IRC_SERVER: 'irc' });
+    const text = found.join('\n');
+    for (const key of ['IRC_TLS', 'WEB_PORT', 'LOG_LEVEL', 'DATABASE_URL', 'SLACK_APP_TOKEN', 'IRC_CHANNELS']) expect(text).toContain(key);
+    expect(found.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('reports every bad key of shepherd.yml at once, with its path and what was expected', () => {
+    const path = file(
+      'bad.yml',
+      `
+release_managers: ["slack:*"]
+karma: { initial: 9 }
+push: { app: nope }
+apps:
+  web:
+    repo: not-a-repo
+    deploy_to: relative/path
+    keep_releases: 0
+    step_timeout: soon
+    colour: blue
+    default_environment: prod
+    environments:
+      staging:
+        hosts: ["bad host!", { host: a, port: 99999 }]
+        concurrency: 0
+`,
+    );
+    const text = problems({ SHEPHERD_CONFIG: path }).join('\n');
+    for (const key of [
+      'release_managers[0]',
+      'karma.initial',
+      'push.app',
+      'apps.web.repo',
+      'apps.web.deploy_to',
+      'apps.web.keep_releases',
+      'apps.web.step_timeout',
+      '"colour"',
+      'apps.web.default_environment',
+      'apps.web.environments.staging.hosts[0]',
+      'apps.web.environments.staging.hosts[1]',
+      'apps.web.environments.staging.concurrency',
+    ]) {
+      expect(text, key).toContain(key);
+    }
+    expect(text).toContain('expected a duration');
+  });
+
+  it('says when the file is missing or is not YAML', () => {
+    expect(problems({ SHEPHERD_CONFIG: join(dir, 'missing.yml') }).join()).toMatch(/cannot read \(ENOENT\)/);
+    const broken = file('broken.yml', 'apps: [unclosed\n  web: {');
+    expect(problems({ SHEPHERD_CONFIG: broken }).join()).toMatch(/broken\.yml/);
+    const duplicate = file('dup.yml', 'karma: {}\nkarma: {}\n');
+    expect(problems({ SHEPHERD_CONFIG: duplicate }).join()).toMatch(/unique|duplicate/i);
+  });
+
+  it('accepts host, host:port and {host, port, user} entries', () => {
+    const path = file(
+      'hosts.yml',
+      `
+apps:
+  web:
+    repo: acme/web
+    deploy_to: /srv/web
+    environments:
+      production:
+        hosts: [web-1.example.com, "web-2.example.com:2222", { host: 127.0.0.2, port: 2200, user: deploy }]
+`,
+    );
+    expect(loadConfig({ SHEPHERD_CONFIG: path }).apps.web?.environments.production?.hosts).toHaveLength(3);
+  });
+});
