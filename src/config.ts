@@ -224,6 +224,8 @@ export function expandHome(path: string): string {
  */
 export function loadConfig(rawEnv: Record<string, string | undefined> = process.env, cwd = process.cwd()): Readonly<Config> {
   const problems: string[] = [];
+  // `NAME=` in .env means "not set", as it does for every dotenv user.
+  rawEnv = Object.fromEntries(Object.entries(rawEnv).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const env = envSchema.safeParse(rawEnv);
   if (!env.success) problems.push(...describe('environment variable', env.error.issues));
   problems.push(...envCrossChecks(rawEnv));
