@@ -1,0 +1,448 @@
+/**
+ * Slack through Bolt: `@shepherd <command>` (app_mention), direct messages and `/shepherd <command>` in;
+ * chat.postMessage out, through one ordered queue per channel paced at about one message a second (Slack's
+ * documented limit), waiting out Retry-After on HTTP 429. Socket Mode when SLACK_APP_TOKEN is set, otherwise
+ * Bolt's HTTP receiver on SLACK_PORT (POST /slack/events) with request signatures verified.
+ *
+ *   const slack = new SlackAdapter(config.env, logger);
+ *   await slack.start((msg) => bot.handle(slack, msg));
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { format } from 'node:util';
+import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel, type RespondFn, SocketModeReceiver, webApi } from '@slack/bolt';
+import type { Logger } from 'pino';
+import type { EnvConfig } from '../config.js';
+import type { Adapter, MessageHandler, MessageRef, Target } from './adapter.js';
+
+type SlackEnv = Pick<EnvConfig, 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_PORT' | 'SLACK_API_URL'>;
+
+/** Slack: "no more than one message per second" per channel, short bursts tolerated. */
+const SEND_INTERVAL_MS = 1000;
+/** 429s waited out per message before send() gives up. */
+const MAX_RATE_LIMIT_WAITS = 5;
+/** Slack truncates text beyond 40,000 characters and recommends at most 4,000 per message. */
+const MAX_MESSAGE_LENGTH = 3900;
+const HANDLE_TTL_MS = 60 * 60 * 1000;
+/** Slack: a response_url is good for 30 minutes and 5 posts. */
+const RESPONSE_URL_TTL_MS = 29 * 60 * 1000;
+const RESPONSE_URL_USES = 5;
+/** Event ids remembered to drop Slack's retries of events we already took. */
+const SEEN_EVENTS = 1000;
+/** How long stop() waits for the Socket Mode close handshake. */
+const STOP_TIMEOUT_MS = 5000;
+/** Pause before each Socket Mode reconnection attempt: at once, then backing off to a minute. */
+const RECONNECT_DELAYS_MS = [0, 1000, 2000, 5000, 10_000, 30_000, 60_000];
+/** Errors that mean "the bot cannot post there", where a slash command's response_url still can. */
+const CANNOT_POST_THERE = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
+
+interface Incoming {
+  text: string;
+  userId: string;
+  room: string;
+  thread?: string | undefined;
+  direct: boolean;
+}
+
+export class SlackAdapter implements Adapter {
+  readonly name = 'slack' as const;
+  /** 'socket' (SLACK_APP_TOKEN) or 'http' (SLACK_SIGNING_SECRET). */
+  readonly mode: 'socket' | 'http';
+  private app: App | undefined;
+  private socketReceiver: SocketModeReceiver | undefined;
+  private botUserId = '';
+  private readonly boltLogger: BoltLogger;
+  private readonly handles = new Map<string, { handle: string; until: number }>();
+  /** Tail of each channel's send queue. */
+  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Earliest time the next message may go to each channel. */
+  private readonly nextSlot = new Map<string, number>();
+  private readonly responders = new Map<string, { respond: RespondFn; until: number; uses: number }>();
+  private readonly seenEvents = new Set<string>();
+  /** Aborted by stop(): ends reconnection attempts. */
+  private lifetime = new AbortController();
+  private reconnecting = false;
+
+  constructor(
+    private readonly env: SlackEnv,
+    private readonly logger: Logger,
+  ) {
+    if (!env.SLACK_BOT_TOKEN) throw new Error('SLACK_BOT_TOKEN is not set');
+    if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) throw new Error('set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)');
+    this.mode = env.SLACK_APP_TOKEN ? 'socket' : 'http';
+    this.boltLogger = boltLoggerFor(logger);
+  }
+
+  async start(onMessage: MessageHandler): Promise<void> {
+    if (this.app) throw new Error('the Slack adapter is already started');
+    const token = this.env.SLACK_BOT_TOKEN as string;
+    const slackApiUrl = this.env.SLACK_API_URL;
+    const clientOptions: webApi.WebClientOptions = {
+      ...(slackApiUrl ? { slackApiUrl } : {}),
+      logger: this.boltLogger,
+      // send() handles 429 itself (per channel, in order); WebClient's own handling would pause every channel.
+      rejectRateLimitedCalls: true,
+      // A network failure is retried briefly, then send() rejects instead of hanging for WebClient's default 30 minutes.
+      retryConfig: { retries: 2, factor: 2, minTimeout: 500, maxTimeout: 4000 },
+      timeout: 30_000,
+    };
+
+    // Who the bot is. Asked here, not left to Bolt: given only a token, Bolt calls auth.test from App's
+    // constructor with nobody awaiting it, so a bad token would surface as an unhandled rejection.
+    let auth: webApi.AuthTestResponse;
+    try {
+      auth = await new webApi.WebClient(token, clientOptions).auth.test();
+    } catch (err) {
+      throw new Error(`Slack did not accept SLACK_BOT_TOKEN: ${describeError(err)}`);
+    }
+    if (!auth.user_id) throw new Error('Slack auth.test returned no bot user id: is SLACK_BOT_TOKEN a bot token (xoxb-)?');
+    this.botUserId = auth.user_id;
+
+    const receiver =
+      this.mode === 'socket'
+        ? new SocketModeReceiver({
+            appToken: this.env.SLACK_APP_TOKEN as string,
+            logger: this.boltLogger,
+            // Reconnection is ours (reconnect()): the client's own retries an unrecoverable failure (a revoked app
+            // token) from a promise nobody awaits, and the unhandled rejection kills the process.
+            autoReconnectEnabled: false,
+            installerOptions: { clientOptions: slackApiUrl ? { slackApiUrl } : {} },
+          })
+        : new HTTPReceiver({
+            signingSecret: this.env.SLACK_SIGNING_SECRET as string,
+            signatureVerification: true,
+            endpoints: ['/slack/events'],
+            port: this.env.SLACK_PORT,
+            logger: this.boltLogger,
+          });
+    if (receiver instanceof SocketModeReceiver) this.socketReceiver = receiver;
+    const app = new App({
+      token,
+      botId: auth.bot_id,
+      botUserId: auth.user_id,
+      receiver,
+      logger: this.boltLogger,
+      logLevel: this.boltLogger.getLevel(),
+      clientOptions,
+      convoStore: false,
+    });
+    // A listener error is logged, never rethrown: Bolt's default handler rejects, and the process must live on.
+    app.error(async (error) => {
+      this.logger.error({ err: error }, 'Slack event handling failed');
+    });
+    this.listen(app, onMessage);
+    this.app = app;
+    this.lifetime = new AbortController();
+
+    try {
+      if (this.mode === 'socket') {
+        await app.start();
+        // Slack closes Socket Mode connections every few hours (and on deploys); each close brings a new one.
+        this.socketReceiver?.client.on('disconnected', () => void this.reconnect());
+        this.logger.info({ bot: this.botUserId, team: auth.team }, 'connected to Slack (Socket Mode)');
+      } else {
+        await app.start(this.env.SLACK_PORT);
+        this.logger.info({ bot: this.botUserId, team: auth.team, port: this.env.SLACK_PORT }, 'listening for Slack events on /slack/events');
+      }
+    } catch (err) {
+      this.app = undefined;
+      await this.stopApp(app).catch(() => {});
+      throw new Error(
+        `could not ${this.mode === 'socket' ? 'connect to Slack (Socket Mode)' : `listen for Slack on port ${this.env.SLACK_PORT}`}: ${describeError(err)}`,
+      );
+    }
+  }
+
+  async stop(): Promise<void> {
+    const app = this.app;
+    this.app = undefined;
+    this.lifetime.abort();
+    if (app) await this.stopApp(app);
+  }
+
+  mention(identity: { externalId: string }): string {
+    return `<@${identity.externalId}>`;
+  }
+
+  /**
+   * Posts `text` to target.room (in target.thread if set). Messages to one channel leave in the order send() was
+   * called, at most about one a second. Rejects with a one-line reason when Slack refuses the message.
+   */
+  send(target: Target, text: string): Promise<MessageRef> {
+    if (!this.app) return Promise.reject(new Error('the Slack adapter is not started'));
+    const room = target.room;
+    const previous = this.queues.get(room) ?? Promise.resolve();
+    const job = previous.then(() => this.post(target, text));
+    const tail = job.catch(() => {});
+    this.queues.set(room, tail);
+    void tail.then(() => {
+      if (this.queues.get(room) === tail) this.queues.delete(room);
+    });
+    return job;
+  }
+
+  // --- incoming ---
+
+  private listen(app: App, onMessage: MessageHandler): void {
+    app.event('app_mention', async ({ event, body }) => {
+      if (this.seen(body.event_id)) return;
+      // A DM reaches us as message.im too; answer it once, there.
+      if (event.channel.startsWith('D')) return;
+      if (!event.user || event.bot_id || event.user === this.botUserId) return;
+      await this.deliver(onMessage, { text: this.stripMention(event.text), userId: event.user, room: event.channel, thread: event.thread_ts, direct: false });
+    });
+
+    app.message(async ({ message, body }) => {
+      if (message.channel_type !== 'im') return;
+      // Edits, deletions, joins and other bots' posts carry a subtype; only plain messages are commands.
+      if (message.subtype !== undefined) return;
+      if (message.bot_id || !message.user || message.user === this.botUserId) return;
+      if (this.seen(body.event_id)) return;
+      await this.deliver(onMessage, {
+        text: this.stripMention(message.text ?? ''),
+        userId: message.user,
+        room: message.channel,
+        thread: message.thread_ts,
+        direct: true,
+      });
+    });
+
+    // `/shepherd lock staging` is `lock staging`. Any slash command of this app counts, so renaming it in the
+    // manifest (say `/shepherd-stg` for a second instance) needs no change here.
+    app.command(/^\/.+/, async ({ command, ack, respond }) => {
+      // Slack wants the ack within 3 seconds. The answer then goes out with chat.postMessage, like every other
+      // reply: it has a ts to thread under, and no 30-minute/5-use limit. respond() is kept for where the bot
+      // cannot post (see postOne).
+      await ack();
+      this.responders.set(command.channel_id, { respond, until: Date.now() + RESPONSE_URL_TTL_MS, uses: RESPONSE_URL_USES });
+      await this.deliver(onMessage, {
+        text: command.text,
+        userId: command.user_id,
+        room: command.channel_id,
+        direct: command.channel_name === 'directmessage' || command.channel_id.startsWith('D'),
+      });
+    });
+  }
+
+  private async deliver(onMessage: MessageHandler, m: Incoming): Promise<void> {
+    try {
+      const handle = await this.handleOf(m.userId);
+      await onMessage({ text: m.text, user: { provider: 'slack', id: m.userId, handle }, target: { room: m.room, thread: m.thread }, direct: m.direct });
+    } catch (err) {
+      this.logger.error({ err, room: m.room, user: m.userId }, 'a Slack message could not be handled');
+    }
+  }
+
+  /** `<@UBOT> deploy web` → `deploy web`; a mention elsewhere in the text is just removed. */
+  private stripMention(text: string): string {
+    const mention = new RegExp(`<@${this.botUserId}(\\|[^>]*)?>[:,]?`, 'g');
+    return text.replace(mention, ' ').trim();
+  }
+
+  /** Display name from users.info, cached for an hour; the user id when Slack does not say. */
+  private async handleOf(userId: string): Promise<string> {
+    const cached = this.handles.get(userId);
+    if (cached && cached.until > Date.now()) return cached.handle;
+    try {
+      const res = await this.app!.client.users.info({ user: userId });
+      const u = res.user;
+      const handle = u?.profile?.display_name || u?.profile?.real_name || u?.real_name || u?.name || userId;
+      this.handles.set(userId, { handle, until: Date.now() + HANDLE_TTL_MS });
+      return handle;
+    } catch (err) {
+      this.logger.warn({ user: userId, error: describeError(err) }, 'users.info failed; using the user id as the name');
+      return cached?.handle ?? userId;
+    }
+  }
+
+  /** True when this event id was seen before (Slack retries events it thinks were not acknowledged). */
+  private seen(eventId: string | undefined): boolean {
+    if (!eventId) return false;
+    if (this.seenEvents.has(eventId)) return true;
+    this.seenEvents.add(eventId);
+    if (this.seenEvents.size > SEEN_EVENTS) this.seenEvents.delete(this.seenEvents.values().next().value as string);
+    return false;
+  }
+
+  // --- outgoing ---
+
+  private async post(target: Target, text: string): Promise<MessageRef> {
+    let first: MessageRef | undefined;
+    for (const chunk of splitMessage(escapeText(text))) {
+      const ref = await this.postOne(target, chunk);
+      first ??= ref;
+    }
+    return first ?? { room: target.room, thread: target.thread };
+  }
+
+  private async postOne(target: Target, text: string): Promise<MessageRef> {
+    const app = this.app;
+    if (!app) throw new Error('the Slack adapter was stopped before the message was sent');
+    for (let waits = 0; ; ) {
+      await this.waitForSlot(target.room);
+      try {
+        const res = await app.client.chat.postMessage({ channel: target.room, text, thread_ts: target.thread, unfurl_links: false, unfurl_media: false });
+        return { room: res.channel ?? target.room, thread: target.thread, id: res.ts };
+      } catch (err) {
+        const retryAfter = rateLimitedFor(err);
+        if (retryAfter !== undefined && waits < MAX_RATE_LIMIT_WAITS) {
+          waits += 1;
+          this.logger.warn({ room: target.room, retryAfter }, 'Slack rate limit: waiting as Retry-After asks');
+          this.nextSlot.set(target.room, Date.now() + retryAfter * 1000);
+          continue;
+        }
+        const code = platformError(err);
+        const responder = this.responders.get(target.room);
+        if (code && CANNOT_POST_THERE.has(code) && responder && responder.until > Date.now() && responder.uses > 0) {
+          // The bot is not in that conversation (a private channel, someone else's DM): the slash command's
+          // response_url can still answer there, visibly to everyone.
+          responder.uses -= 1;
+          try {
+            await responder.respond({ response_type: 'in_channel', text });
+            return { room: target.room, thread: target.thread };
+          } catch (respondErr) {
+            this.logger.error({ room: target.room, error: describeError(respondErr) }, 'posting to the response_url failed');
+          }
+        }
+        this.logger.error({ room: target.room, error: describeError(err) }, 'Slack did not take a message');
+        throw new Error(`could not post to Slack conversation ${target.room}: ${describeError(err)}`);
+      }
+    }
+  }
+
+  private async waitForSlot(room: string): Promise<void> {
+    const wait = (this.nextSlot.get(room) ?? 0) - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    this.nextSlot.set(room, Date.now() + SEND_INTERVAL_MS);
+  }
+
+  /** Opens a new Socket Mode connection after one closed, retrying with back-off until it works or stop(). */
+  private async reconnect(): Promise<void> {
+    const client = this.socketReceiver?.client;
+    const { signal } = this.lifetime;
+    if (!client || this.reconnecting || signal.aborted) return;
+    this.reconnecting = true;
+    try {
+      for (let attempt = 0; !signal.aborted; attempt++) {
+        const delay = RECONNECT_DELAYS_MS[Math.min(attempt, RECONNECT_DELAYS_MS.length - 1)] as number;
+        if (delay > 0) await sleep(delay, undefined, { signal }).catch(() => {});
+        if (signal.aborted) return;
+        try {
+          await client.start();
+          this.logger.info({ attempt: attempt + 1 }, 'reconnected to Slack (Socket Mode)');
+          return;
+        } catch (err) {
+          this.logger.error({ attempt: attempt + 1, error: describeError(err) }, 'Socket Mode reconnection failed; trying again');
+        }
+      }
+    } finally {
+      this.reconnecting = false;
+    }
+  }
+
+  private async stopApp(app: App): Promise<void> {
+    const socket = this.socketReceiver?.client;
+    this.socketReceiver = undefined;
+    if (!socket) {
+      await app.stop().catch((err: unknown) => this.logger.warn({ error: describeError(err) }, 'stopping the Slack HTTP receiver failed'));
+      return;
+    }
+    // SocketModeReceiver.stop() returns before the socket is closed; wait for the client to say it is.
+    const closed = new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, STOP_TIMEOUT_MS);
+      socket.once('disconnected', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await app.stop().catch((err: unknown) => this.logger.warn({ error: describeError(err) }, 'stopping Socket Mode failed'));
+    await closed;
+  }
+}
+
+/**
+ * Slack mrkdwn needs &, < and > escaped; user mentions made by mention() (<@U…>) stay live. So a `<!channel>`
+ * that a user typed and the bot echoes (a lock reason, say) does not ping the whole channel.
+ *
+ *   escapeText('<@U1> a<b') // '<@U1> a&lt;b'
+ */
+export function escapeText(text: string): string {
+  return text
+    .split(/(<@[UW][A-Z0-9]+>)/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')))
+    .join('');
+}
+
+/**
+ * Splits text longer than one Slack message at line breaks (or hard, for a giant line).
+ *
+ *   splitMessage('aaa\nbbb', 4) // ['aaa', 'bbb']
+ */
+export function splitMessage(text: string, max = MAX_MESSAGE_LENGTH): string[] {
+  if (text.length <= max) return [text];
+  const chunks: string[] = [];
+  let current = '';
+  for (const line of text.split('\n')) {
+    let rest = line;
+    while (rest.length > max) {
+      if (current) chunks.push(current);
+      current = '';
+      chunks.push(rest.slice(0, max));
+      rest = rest.slice(max);
+    }
+    if (current && current.length + 1 + rest.length > max) {
+      chunks.push(current);
+      current = rest;
+    } else current = current ? `${current}\n${rest}` : rest;
+  }
+  if (current) chunks.push(current);
+  return chunks;
+}
+
+function rateLimitedFor(err: unknown): number | undefined {
+  const e = err as { code?: string; retryAfter?: number };
+  return e?.code === webApi.ErrorCode.RateLimitedError && typeof e.retryAfter === 'number' ? e.retryAfter : undefined;
+}
+
+function platformError(err: unknown): string | undefined {
+  const e = err as { code?: string; data?: { error?: string } };
+  return e?.code === webApi.ErrorCode.PlatformError ? e.data?.error : undefined;
+}
+
+/** One line: Slack's error code when there is one, else the message. */
+function describeError(err: unknown): string {
+  const code = platformError(err);
+  if (code) return code;
+  const retryAfter = rateLimitedFor(err);
+  if (retryAfter !== undefined) return `rate limited (retry after ${retryAfter}s)`;
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n')[0] ?? 'unknown error';
+}
+
+const PINO_TO_BOLT: Record<string, LogLevel> = {
+  trace: LogLevel.DEBUG,
+  debug: LogLevel.DEBUG,
+  info: LogLevel.INFO,
+  warn: LogLevel.WARN,
+};
+
+/** Bolt, its WebClient and its Socket Mode client log through pino; pino's level decides what is written. */
+function boltLoggerFor(logger: Logger): BoltLogger {
+  const log = logger.child({ component: 'bolt' });
+  let name = 'bolt';
+  const write =
+    (level: 'debug' | 'info' | 'warn' | 'error') =>
+    (...msg: unknown[]) => {
+      if (log.isLevelEnabled(level)) log[level]({ source: name }, format(...msg));
+    };
+  return {
+    debug: write('debug'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    setLevel: () => {},
+    getLevel: () => PINO_TO_BOLT[logger.level] ?? LogLevel.ERROR,
+    setName: (n: string) => {
+      name = n;
+    },
+  };
+}

@@ -1,0 +1,466 @@
+/**
+ * Shepherd's view of GitHub: Octokit behind a small interface, for the deploy engine (ref → SHA, CI state,
+ * compare, deployments) and the daily push (PR size, discussion, merged state). Every value that came from
+ * chat is validated before it reaches a URL, and Octokit's URL templates percent-encode it as one path segment.
+ *
+ *   const gh = createGitHub({ token: process.env.GITHUB_TOKEN!, baseUrl: process.env.GITHUB_API_URL });
+ *   const sha = await gh.resolveRef('acme/web', 'main'); // '3f786850e387550fdab836ed7e6dc881de23001b' or null
+ */
+import { Octokit, RequestError } from 'octokit';
+import type { Logger } from 'pino';
+
+/** 'none' = the commit has no statuses and no check runs. */
+export type CiState = 'success' | 'pending' | 'failure' | 'none';
+
+/** One commit in a compare list. `message` is the full message: take its first line for chat. */
+export interface CommitSummary {
+  sha: string;
+  message: string;
+  /** GitHub login when GitHub knows the author, else the git author name. */
+  author: string;
+  /** ISO 8601 author date. */
+  date?: string;
+}
+
+export interface PullRequestRisk {
+  number: number;
+  title: string;
+  author: string;
+  headSha: string;
+  mergeCommitSha: string | null;
+  merged: boolean;
+  /** 'open' | 'closed'. */
+  state: string;
+  additions: number;
+  deletions: number;
+  changedFiles: number;
+  /** Conversation comments. */
+  comments: number;
+  /** Comments on lines of the diff. */
+  reviewComments: number;
+  url: string;
+}
+
+export interface CommitRisk {
+  sha: string;
+  author: string;
+  message: string;
+  additions: number;
+  deletions: number;
+  changedFiles: number;
+}
+
+/** How head relates to base, with the commits head has that base lacks (oldest first). */
+export interface Comparison {
+  /** 'ahead' (a normal deploy), 'behind' (a rollback), 'diverged' or 'identical'. */
+  status: 'ahead' | 'behind' | 'diverged' | 'identical';
+  aheadBy: number;
+  behindBy: number;
+  /** All commits in base..head, even when `commits` was cut to `limit`. */
+  totalCommits: number;
+  /** The newest `limit` commits of base..head, oldest first. */
+  commits: CommitSummary[];
+}
+
+export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
+
+/**
+ * What Shepherd asks of GitHub. Repo strings are 'owner/name'.
+ *
+ *   if ((await gh.ciState('acme/web', sha)) !== 'success') throw new Refusal('CI is not green');
+ */
+export interface GitHub {
+  /** Branch, tag or SHA → full SHA; null when the ref does not exist (404/422) or cannot be a git ref name. */
+  resolveRef(repo: string, ref: string): Promise<string | null>;
+  /** Combined CI state: legacy commit statuses AND check runs (any failure → failure; any pending/in-progress → pending; all success → success). */
+  ciState(repo: string, sha: string): Promise<CiState>;
+  /** Commits in base..head, oldest first (GitHub compare API), at most `limit` (the newest ones). */
+  compare(repo: string, base: string, head: string, limit?: number): Promise<CommitSummary[]>;
+  /** compare() with the relation and counts, e.g. to say "and 12 more" or to notice a rollback (status 'behind'). */
+  comparison(repo: string, base: string, head: string, limit?: number): Promise<Comparison>;
+  /** Creates a GitHub Deployment (auto_merge: false, required_contexts: [] because Shepherd checks CI itself); returns its id. */
+  createDeployment(repo: string, input: { sha: string; environment: string; description: string }): Promise<number>;
+  /** Posts a deployment status: 'in_progress' | 'success' | 'failure' | 'error' | 'inactive', with log_url. */
+  setDeploymentStatus(
+    repo: string,
+    deploymentId: number,
+    state: DeploymentState,
+    logUrl?: string,
+    extra?: { description?: string; environmentUrl?: string },
+  ): Promise<void>;
+  /** PR data for cherry-pick risk; null when the PR does not exist. */
+  pullRequest(repo: string, number: number): Promise<PullRequestRisk | null>;
+  /** Commit data for a cherry-pick by SHA: additions/deletions/files, author login; null if unknown. */
+  commit(repo: string, sha: string): Promise<CommitRisk | null>;
+}
+
+export interface GitHubOptions {
+  token: string;
+  /** API root, e.g. 'https://github.acme-inc.com/api/v3' for GitHub Enterprise or a local test server. */
+  baseUrl?: string;
+  fetch?: typeof fetch;
+  logger?: Logger;
+  /** Give up on one call (retries included) after this long. Default 15 s: a chat command must not hang. */
+  timeoutMs?: number;
+  /** Retries of 5xx answers and network failures (1 s, 4 s, 9 s apart). Default 3. */
+  retries?: number;
+  /** Wait for a rate-limit reset and retry once when it is at most this far away. Default 10 s; longer → GitHubError. */
+  maxRateLimitWaitSeconds?: number;
+}
+
+export type GitHubErrorKind = 'auth' | 'rate-limit' | 'network' | 'timeout' | 'invalid-input' | 'not-found' | 'http';
+
+/** A failure talking to GitHub, with a one-line message fit for chat ("GitHub said 401 Bad credentials"). */
+export class GitHubError extends Error {
+  override name = 'GitHubError';
+  readonly kind: GitHubErrorKind;
+  /** The HTTP status, when GitHub answered. */
+  readonly status?: number;
+
+  constructor(message: string, options: { kind?: GitHubErrorKind; status?: number; cause?: unknown } = {}) {
+    super(oneLine(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.kind = options.kind ?? 'http';
+    this.status = options.status;
+  }
+}
+
+const REPO = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/;
+
+/** 'owner/name' as GitHub allows it (no '.' or '..' as the name). */
+export function isValidRepo(repo: string): boolean {
+  const m = REPO.exec(repo);
+  return m !== null && m[2] !== '.' && m[2] !== '..';
+}
+
+// Stricter than `git check-ref-format`: refs travel through chat, URLs, hosts' environments and log lines, so
+// shell metacharacters (`$ ( ) ; | & < > ' " \``), quotes, spaces and non-ASCII are refused even where git
+// would allow them. What is left is what real branch and tag names use.
+const REF_CHARS = /^[A-Za-z0-9._/+#@-]+$/;
+
+/**
+ * True for a branch, tag or SHA name that git accepts and that is safe to pass anywhere: git's ref rules
+ * (no '..', no '@{', no component starting with '.' or ending in '.lock', no '//', no trailing '/' or '.',
+ * not '@') plus: no leading '-' (git would read an option), at most 255 characters, and only
+ * `A-Z a-z 0-9 . _ / + # @ -`.
+ *
+ *   isValidRef('release/2026-11') // true
+ *   isValidRef('--upload-pack=x') // false
+ */
+export function isValidRef(ref: string): boolean {
+  if (typeof ref !== 'string' || ref.length === 0 || ref.length > 255) return false;
+  if (!REF_CHARS.test(ref)) return false;
+  if (ref.startsWith('-') || ref.startsWith('/') || ref.endsWith('/') || ref.endsWith('.')) return false;
+  if (ref.includes('..') || ref.includes('//') || ref.includes('@{') || ref === '@') return false;
+  return ref.split('/').every((part) => !part.startsWith('.') && !part.endsWith('.lock'));
+}
+
+/** A full (40 or 64 hex) commit id. */
+export function isFullSha(value: string): boolean {
+  return /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(value);
+}
+
+/** Builds the GitHub client. No request is made until a method is called. */
+export function createGitHub(options: GitHubOptions): GitHub {
+  const baseUrl = (options.baseUrl ?? 'https://api.github.com').replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const maxWait = options.maxRateLimitWaitSeconds ?? 10;
+  const logger = options.logger;
+  const log = {
+    debug: (message: string) => logger?.debug({ github: true }, message),
+    info: (message: string) => logger?.info({ github: true }, message),
+    warn: (message: string) => (logger ? logger.warn({ github: true }, message) : console.warn(message)),
+    error: (message: string) => (logger ? logger.error({ github: true }, message) : console.error(message)),
+  };
+  // Rate limits: wait once for a near reset, otherwise fail at once with a clear message (never retry forever).
+  const onLimit = (what: string) => (retryAfter: number, opts: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
+    const retry = retryCount === 0 && retryAfter <= maxWait;
+    log.warn(`GitHub ${what} on ${opts.method} ${opts.url}; ${retry ? `retrying in ${retryAfter} s` : 'giving up'}`);
+    return retry;
+  };
+  const octokit = new Octokit({
+    auth: options.token,
+    baseUrl,
+    log,
+    request: options.fetch ? { fetch: options.fetch } : {},
+    retry: { retries: options.retries ?? 3 },
+    throttle: { onRateLimit: onLimit('rate limit'), onSecondaryRateLimit: onLimit('secondary rate limit') },
+  });
+  // One deadline per call, shared by its retries, so a call is bounded whatever GitHub does. (Hooks share one
+  // options object per call: it must be changed in place, a wrap hook cannot pass a new one down.)
+  octokit.hook.before('request', (endpoint) => {
+    endpoint.request = { ...endpoint.request, signal: AbortSignal.timeout(timeoutMs) };
+  });
+
+  const fail = (err: unknown, doing: string): GitHubError => toGitHubError(err, doing, baseUrl, timeoutMs);
+
+  async function call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw fail(err, doing);
+    }
+  }
+
+  /** Runs fn; a 404/422 becomes null, unless the repository itself is missing (a config or token problem). */
+  async function orNull<T>(repo: Repo, doing: string, fn: () => Promise<T>): Promise<T | null> {
+    try {
+      return await fn();
+    } catch (err) {
+      const status = err instanceof RequestError ? err.status : undefined;
+      if (status === 422) return null;
+      if (status !== 404) throw fail(err, doing);
+    }
+    await call(`looking up ${repo.full}`, async () => {
+      try {
+        await octokit.rest.repos.get({ owner: repo.owner, repo: repo.name });
+      } catch (err) {
+        if (err instanceof RequestError && err.status === 404) {
+          throw new GitHubError(`GitHub has no repository ${repo.full} that this token can see (404)`, { kind: 'not-found', status: 404 });
+        }
+        throw err;
+      }
+    });
+    return null;
+  }
+
+  async function comparison(repoName: string, base: string, head: string, limit = 250): Promise<Comparison> {
+    const repo = parseRepo(repoName);
+    requireRef(base, 'base');
+    requireRef(head, 'head');
+    const max = Math.max(0, Math.floor(limit));
+    const perPage = 100;
+    const page = (n: number) =>
+      call(`comparing ${short(base)}...${short(head)} in ${repo.full}`, async () => {
+        const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
+          owner: repo.owner,
+          repo: repo.name,
+          basehead: `${base}...${head}`,
+          per_page: perPage,
+          page: n,
+        });
+        return data;
+      });
+    const first = await page(1);
+    const total = first.total_commits;
+    let commits = first.commits;
+    // GitHub lists oldest first; the newest `limit` are the ones worth showing, so fetch only the last pages.
+    const lastPage = Math.ceil(total / perPage);
+    const firstNeeded = Math.max(1, Math.floor(Math.max(0, total - max) / perPage) + 1);
+    if (lastPage > 1 && max > 0) {
+      commits = firstNeeded === 1 ? [...first.commits] : [];
+      for (let n = Math.max(2, firstNeeded); n <= lastPage; n++) commits.push(...(await page(n)).commits);
+    }
+    const wanted = max === 0 ? [] : commits.slice(-max);
+    return {
+      status: first.status,
+      aheadBy: first.ahead_by,
+      behindBy: first.behind_by,
+      totalCommits: total,
+      commits: wanted.map((c) => ({
+        sha: c.sha,
+        message: c.commit.message,
+        author: c.author?.login ?? c.commit.author?.name ?? 'unknown',
+        date: c.commit.author?.date,
+      })),
+    };
+  }
+
+  return {
+    async resolveRef(repoName, ref) {
+      const repo = parseRepo(repoName);
+      if (!isValidRef(ref)) return null;
+      return orNull(repo, `resolving ${ref} in ${repo.full}`, async () => {
+        // The sha media type answers with the bare SHA instead of the whole commit and its diff.
+        const { data } = await octokit.rest.repos.getCommit({ owner: repo.owner, repo: repo.name, ref, mediaType: { format: 'sha' } });
+        const sha = decodeText(data).trim();
+        if (!isFullSha(sha)) throw new GitHubError(`GitHub answered something that is not a SHA for ${ref} in ${repo.full}`);
+        return sha;
+      });
+    },
+
+    async ciState(repoName, sha) {
+      const repo = parseRepo(repoName);
+      requireRef(sha, 'commit');
+      const doing = `reading CI of ${short(sha)} in ${repo.full}`;
+      const [combined, runs] = await Promise.all([
+        call(doing, async () => (await octokit.rest.repos.getCombinedStatusForRef({ owner: repo.owner, repo: repo.name, ref: sha, per_page: 100 })).data),
+        call(doing, () => octokit.paginate(octokit.rest.checks.listForRef, { owner: repo.owner, repo: repo.name, ref: sha, per_page: 100, filter: 'latest' })),
+      ]);
+      const states: Exclude<CiState, 'none'>[] = [];
+      // The combined state is 'pending' when there are no statuses at all, so only count it when there are some.
+      if (combined.total_count > 0) states.push(combined.state === 'success' ? 'success' : combined.state === 'pending' ? 'pending' : 'failure');
+      for (const run of runs) states.push(checkRunState(run.status, run.conclusion));
+      if (states.length === 0) return 'none';
+      if (states.includes('failure')) return 'failure';
+      if (states.includes('pending')) return 'pending';
+      return 'success';
+    },
+
+    async compare(repoName, base, head, limit = 250) {
+      return (await comparison(repoName, base, head, limit)).commits;
+    },
+
+    comparison,
+
+    async createDeployment(repoName, input) {
+      const repo = parseRepo(repoName);
+      requireRef(input.sha, 'commit');
+      if (!/^[A-Za-z0-9._/-]{1,255}$/.test(input.environment)) {
+        throw new GitHubError(`"${input.environment}" is not an environment name GitHub accepts`, { kind: 'invalid-input' });
+      }
+      const response = await call(`creating a deployment of ${short(input.sha)} to ${input.environment} in ${repo.full}`, () =>
+        octokit.rest.repos.createDeployment({
+          owner: repo.owner,
+          repo: repo.name,
+          ref: input.sha,
+          environment: input.environment,
+          description: input.description.slice(0, 140),
+          auto_merge: false,
+          required_contexts: [],
+        }),
+      );
+      // 202 means GitHub merged the default branch in instead of creating a deployment (not with auto_merge: false).
+      if (response.status !== 201 || !('id' in response.data)) {
+        throw new GitHubError(`GitHub did not create a deployment: ${'message' in response.data ? response.data.message : `status ${response.status}`}`);
+      }
+      return response.data.id;
+    },
+
+    async setDeploymentStatus(repoName, deploymentId, state, logUrl, extra = {}) {
+      const repo = parseRepo(repoName);
+      if (!Number.isSafeInteger(deploymentId) || deploymentId <= 0) {
+        throw new GitHubError(`${deploymentId} is not a GitHub deployment id`, { kind: 'invalid-input' });
+      }
+      await call(`posting ${state} for deployment ${deploymentId} in ${repo.full}`, () =>
+        octokit.rest.repos.createDeploymentStatus({
+          owner: repo.owner,
+          repo: repo.name,
+          deployment_id: deploymentId,
+          state,
+          ...(logUrl ? { log_url: logUrl } : {}),
+          ...(extra.description ? { description: extra.description.slice(0, 140) } : {}),
+          ...(extra.environmentUrl ? { environment_url: extra.environmentUrl } : {}),
+        }),
+      );
+    },
+
+    async pullRequest(repoName, number) {
+      const repo = parseRepo(repoName);
+      if (!Number.isSafeInteger(number) || number <= 0) return null;
+      return orNull(repo, `reading pull request #${number} in ${repo.full}`, async () => {
+        const { data: pr } = await octokit.rest.pulls.get({ owner: repo.owner, repo: repo.name, pull_number: number });
+        return {
+          number: pr.number,
+          title: pr.title,
+          author: pr.user.login,
+          headSha: pr.head.sha,
+          mergeCommitSha: pr.merge_commit_sha,
+          merged: pr.merged,
+          state: pr.state,
+          additions: pr.additions,
+          deletions: pr.deletions,
+          changedFiles: pr.changed_files,
+          comments: pr.comments,
+          reviewComments: pr.review_comments,
+          url: pr.html_url,
+        };
+      });
+    },
+
+    async commit(repoName, sha) {
+      const repo = parseRepo(repoName);
+      if (!isValidRef(sha)) return null;
+      return orNull(repo, `reading commit ${short(sha)} in ${repo.full}`, async () => {
+        const { data } = await octokit.rest.repos.getCommit({ owner: repo.owner, repo: repo.name, ref: sha });
+        return {
+          sha: data.sha,
+          author: data.author?.login ?? data.commit.author?.name ?? 'unknown',
+          message: data.commit.message,
+          additions: data.stats?.additions ?? 0,
+          deletions: data.stats?.deletions ?? 0,
+          changedFiles: data.files?.length ?? 0,
+        };
+      });
+    },
+  };
+}
+
+interface Repo {
+  owner: string;
+  name: string;
+  full: string;
+}
+
+function parseRepo(repo: string): Repo {
+  const m = REPO.exec(repo);
+  if (!m || !isValidRepo(repo)) throw new GitHubError(`"${repo}" is not a GitHub repository name (want owner/name)`, { kind: 'invalid-input' });
+  return { owner: m[1]!, name: m[2]!, full: repo };
+}
+
+function requireRef(ref: string, what: string): void {
+  if (!isValidRef(ref)) throw new GitHubError(`${JSON.stringify(ref)} is not a valid git ${what} name`, { kind: 'invalid-input' });
+}
+
+function checkRunState(status: string, conclusion: string | null): Exclude<CiState, 'none'> {
+  if (status !== 'completed') return 'pending';
+  // neutral and skipped runs do not block (GitHub shows them as passing); anything else that is not success does.
+  return conclusion === 'success' || conclusion === 'neutral' || conclusion === 'skipped' ? 'success' : 'failure';
+}
+
+function short(ref: string): string {
+  return isFullSha(ref) ? ref.slice(0, 7) : ref;
+}
+
+function decodeText(data: unknown): string {
+  if (typeof data === 'string') return data;
+  if (data instanceof ArrayBuffer) return new TextDecoder().decode(data);
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
+  return String(data);
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}
+
+/** Turns whatever Octokit threw into a GitHubError whose message a person in chat can act on. */
+function toGitHubError(err: unknown, doing: string, baseUrl: string, timeoutMs: number): GitHubError {
+  if (err instanceof GitHubError) return err;
+  const e = err as { name?: string; message?: string; cause?: { name?: string } } | undefined;
+  // fetch rejects with a TimeoutError when our deadline fires; Octokit wraps it (status 500, no response).
+  if (e?.name === 'AbortError' || e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError' || e?.cause?.name === 'AbortError') {
+    return new GitHubError(`GitHub did not answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} (${doing})`, {
+      kind: 'timeout',
+      cause: err,
+    });
+  }
+  if (!(err instanceof RequestError)) {
+    return new GitHubError(`GitHub request failed (${doing}): ${e?.message ?? String(err)}`, { kind: 'network', cause: err });
+  }
+  const response = err.response;
+  if (!response) {
+    // Octokit reports a fetch that never got an answer as status 500 without a response.
+    return new GitHubError(`GitHub is unreachable at ${baseUrl}: ${err.message}`, { kind: 'network', cause: err });
+  }
+  const headers = response.headers as Record<string, string | undefined>;
+  const data = response.data as { message?: unknown } | string | undefined;
+  const said = (typeof data === 'object' && data && typeof data.message === 'string' ? data.message : typeof data === 'string' && data ? data : err.message)
+    .replace(/\s+-\s+https?:\/\/\S+$/, '')
+    .slice(0, 200);
+  const status = err.status;
+  if (status === 401) return new GitHubError(`GitHub said 401 ${said}`, { kind: 'auth', status, cause: err });
+  if (status === 403 || status === 429) {
+    if (headers['x-ratelimit-remaining'] === '0') {
+      const reset = Number(headers['x-ratelimit-reset']);
+      const at = Number.isFinite(reset) && reset > 0 ? ` (it resets at ${new Date(reset * 1000).toISOString().slice(11, 16)} UTC)` : '';
+      return new GitHubError(`GitHub rate limit exhausted${at}; try again then`, { kind: 'rate-limit', status, cause: err });
+    }
+    if (/secondary rate limit/i.test(said) || headers['retry-after']) {
+      const after = Number(headers['retry-after']);
+      const wait = Number.isFinite(after) && after > 0 ? `in ${after} s` : 'in a minute';
+      return new GitHubError(`GitHub secondary rate limit hit; try again ${wait}`, { kind: 'rate-limit', status, cause: err });
+    }
+  }
+  const kind: GitHubErrorKind = status === 404 || status === 422 ? 'not-found' : status === 403 ? 'auth' : 'http';
+  const context = status === 404 || status === 422 || status === 409 || status >= 500 ? ` (${doing})` : '';
+  return new GitHubError(`GitHub said ${status} ${said}${context}`, { kind, status, cause: err });
+}

@@ -1,0 +1,478 @@
+/**
+ * A local Slack for tests: a node:http server answering the Web API methods Shepherd and Bolt call
+ * (auth.test, apps.connections.open, chat.postMessage, users.info) with Slack's documented response shapes, a
+ * WebSocket server speaking Socket Mode (hello, events_api and slash_commands envelopes, acks), and response_url
+ * endpoints. Every Web API call and every response_url post is recorded.
+ *
+ *   const slack = await FakeSlack.start();
+ *   const ack = await slack.sendEvent(slack.appMention({ user: 'U1', channel: 'C1', text: `<@${slack.botUserId}> karma` }));
+ *   const post = await slack.waitForPost((p) => p.channel === 'C1');
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type WebSocket, WebSocketServer } from 'ws';
+
+export interface ApiCall {
+  method: string;
+  args: Record<string, unknown>;
+  /** The bearer token the call was made with. */
+  token: string | undefined;
+  /** What the fake answered. */
+  status: number;
+  response: Record<string, unknown>;
+}
+
+/** A message chat.postMessage accepted. */
+export interface Post {
+  channel: string;
+  text: string;
+  thread_ts: string | undefined;
+  ts: string;
+}
+
+export interface ResponseUrlPost {
+  id: string;
+  body: Record<string, unknown>;
+}
+
+export interface SlackUser {
+  name: string;
+  real_name?: string;
+  display_name?: string;
+}
+
+/** A queued answer for the next call of one method: an HTTP 429 with Retry-After, or a Slack error code. */
+export type Failure = { status: 429; retryAfter: number } | { error: string };
+
+export interface FakeSlackOptions {
+  botToken?: string;
+  appToken?: string;
+  botUserId?: string;
+  botId?: string;
+  teamId?: string;
+  appId?: string;
+}
+
+/** What Bolt sent back for an envelope: `{ envelope_id, payload }`. */
+export interface Ack {
+  envelope_id: string;
+  payload?: unknown;
+}
+
+const WAIT_MS = 10_000;
+
+export class FakeSlack {
+  readonly botToken: string;
+  readonly appToken: string;
+  readonly botUserId: string;
+  readonly botId: string;
+  readonly teamId: string;
+  readonly appId: string;
+  readonly calls: ApiCall[] = [];
+  readonly responses: ResponseUrlPost[] = [];
+  /** users.info answers; unknown ids get user_not_found. */
+  readonly users = new Map<string, SlackUser>();
+  /** Channels the bot is not a member of: chat.postMessage answers not_in_channel. */
+  readonly nonMembers = new Set<string>();
+  /** While true, apps.connections.open answers invalid_auth, as for a revoked app token. */
+  appTokenRevoked = false;
+  private readonly failures = new Map<string, Failure[]>();
+  private readonly sockets = new Set<WebSocket>();
+  private readonly acks = new Map<string, (ack: Ack) => void>();
+  private readonly listeners = new Set<() => void>();
+  private tsCounter = 0;
+  private connections = 0;
+
+  private constructor(
+    private readonly server: Server,
+    private readonly wss: WebSocketServer,
+    readonly port: number,
+    options: FakeSlackOptions,
+  ) {
+    this.botToken = options.botToken ?? 'xoxb-fake-bot-token';
+    this.appToken = options.appToken ?? 'xapp-1-fake-app-token';
+    this.botUserId = options.botUserId ?? 'UBOT00001';
+    this.botId = options.botId ?? 'BBOT00001';
+    this.teamId = options.teamId ?? 'T0FAKE001';
+    this.appId = options.appId ?? 'A0FAKE001';
+  }
+
+  static async start(options: FakeSlackOptions = {}): Promise<FakeSlack> {
+    const server = createServer();
+    const wss = new WebSocketServer({ noServer: true });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const fake = new FakeSlack(server, wss, (server.address() as AddressInfo).port, options);
+    server.on('request', (req, res) => void fake.onRequest(req, res));
+    server.on('upgrade', (req, socket, head) => {
+      if (!req.url?.startsWith('/link/')) {
+        socket.destroy();
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => fake.onSocket(ws));
+    });
+    return fake;
+  }
+
+  /** Base URL of the Web API, for SLACK_API_URL. */
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.port}/api/`;
+  }
+
+  /** The calls of one Web API method, in order. */
+  callsOf(method: string): ApiCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Messages chat.postMessage accepted, in order, optionally for one channel. */
+  posts(channel?: string): Post[] {
+    return this.callsOf('chat.postMessage')
+      .filter((c) => c.response.ok === true && (channel === undefined || c.args.channel === channel))
+      .map((c) => ({
+        channel: String(c.args.channel),
+        text: String(c.args.text ?? ''),
+        thread_ts: c.args.thread_ts as string | undefined,
+        ts: String(c.response.ts),
+      }));
+  }
+
+  /** Makes the next call(s) of `method` fail, in the order queued. */
+  failNext(method: string, ...failures: Failure[]): void {
+    this.failures.set(method, [...(this.failures.get(method) ?? []), ...failures]);
+  }
+
+  /** Resolves once `count` accepted posts match (returns the matching ones). */
+  waitForPosts(predicate: (p: Post) => boolean, count = 1): Promise<Post[]> {
+    return this.waitUntil(`${count} chat.postMessage call(s) matching`, () => {
+      const found = this.posts().filter(predicate);
+      return found.length >= count ? found : undefined;
+    });
+  }
+
+  async waitForPost(predicate: (p: Post) => boolean): Promise<Post> {
+    const [post] = await this.waitForPosts(predicate, 1);
+    return post as Post;
+  }
+
+  waitForResponse(predicate: (r: ResponseUrlPost) => boolean): Promise<ResponseUrlPost> {
+    return this.waitUntil('a response_url post', () => this.responses.find(predicate));
+  }
+
+  /** Resolves once `count` Socket Mode connections in all have been sent `hello` and one is open. */
+  connected(count = 1): Promise<void> {
+    return this.waitUntil(`Socket Mode connection #${count}`, () => (this.connections >= count && this.sockets.size > 0 ? true : undefined)).then(() => {});
+  }
+
+  /** How many Socket Mode connections were greeted so far. */
+  get connectionCount(): number {
+    return this.connections;
+  }
+
+  /** Sends Slack's `disconnect` message to every client, as before Slack recycles a connection. */
+  requestReconnect(reason = 'refresh_requested'): void {
+    for (const ws of this.sockets) ws.send(JSON.stringify({ type: 'disconnect', reason, debug_info: { host: 'fake-slack' } }));
+  }
+
+  /** Resolves once a call matching `predicate` was recorded. */
+  waitForCall(method: string, predicate: (c: ApiCall) => boolean = () => true): Promise<ApiCall> {
+    return this.waitUntil(`a ${method} call`, () => this.callsOf(method).find(predicate));
+  }
+
+  /** Sends an events_api envelope over Socket Mode; resolves with Bolt's ack. */
+  sendEvent(callback: Record<string, unknown>, retryAttempt = 0): Promise<Ack> {
+    return this.sendEnvelope({
+      type: 'events_api',
+      accepts_response_payload: false,
+      retry_attempt: retryAttempt,
+      retry_reason: retryAttempt ? 'timeout' : '',
+      payload: callback,
+    });
+  }
+
+  /** Sends a slash_commands envelope over Socket Mode; resolves with Bolt's ack. */
+  sendCommand(payload: Record<string, string>): Promise<Ack> {
+    return this.sendEnvelope({ type: 'slash_commands', accepts_response_payload: true, payload });
+  }
+
+  /** The Events API wrapper (event_callback) around one event, as Slack sends it over HTTP and Socket Mode. */
+  eventCallback(event: Record<string, unknown>): Record<string, unknown> {
+    return {
+      token: 'fake-verification-token',
+      team_id: this.teamId,
+      api_app_id: this.appId,
+      event,
+      type: 'event_callback',
+      event_id: `Ev${randomUUID().replace(/-/g, '').slice(0, 10).toUpperCase()}`,
+      event_time: Math.floor(Date.now() / 1000),
+      authorizations: [{ enterprise_id: null, team_id: this.teamId, user_id: this.botUserId, is_bot: true, is_enterprise_install: false }],
+      is_ext_shared_channel: false,
+      event_context: `4-${randomUUID()}`,
+    };
+  }
+
+  /** An app_mention event callback (text as the user typed it, e.g. `<@UBOT00001> karma`). */
+  appMention(m: { user: string; channel: string; text: string; threadTs?: string }): Record<string, unknown> {
+    const ts = this.nextTs();
+    return this.eventCallback({
+      type: 'app_mention',
+      user: m.user,
+      text: m.text,
+      ts,
+      channel: m.channel,
+      event_ts: ts,
+      client_msg_id: randomUUID(),
+      team: this.teamId,
+      ...(m.threadTs ? { thread_ts: m.threadTs, parent_user_id: m.user } : {}),
+    });
+  }
+
+  /** A message.im event callback; `extra` adds fields such as subtype or bot_id. */
+  directMessage(m: { user: string; channel: string; text: string; threadTs?: string; extra?: Record<string, unknown> }): Record<string, unknown> {
+    const ts = this.nextTs();
+    return this.eventCallback({
+      type: 'message',
+      channel: m.channel,
+      user: m.user,
+      text: m.text,
+      ts,
+      event_ts: ts,
+      channel_type: 'im',
+      client_msg_id: randomUUID(),
+      team: this.teamId,
+      ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+      ...m.extra,
+    });
+  }
+
+  /** A slash command payload for `/shepherd <text>` (the fields Slack documents). */
+  slashCommand(c: { user: string; channel: string; text: string; channelName?: string; command?: string }): Record<string, string> {
+    const id = randomUUID();
+    return {
+      token: 'fake-verification-token',
+      team_id: this.teamId,
+      team_domain: 'fake',
+      channel_id: c.channel,
+      channel_name: c.channelName ?? (c.channel.startsWith('D') ? 'directmessage' : 'deploys'),
+      user_id: c.user,
+      user_name: this.users.get(c.user)?.name ?? c.user.toLowerCase(),
+      command: c.command ?? '/shepherd',
+      text: c.text,
+      api_app_id: this.appId,
+      is_enterprise_install: 'false',
+      response_url: `http://127.0.0.1:${this.port}/commands/${this.teamId}/${id}`,
+      trigger_id: `${Date.now()}.${id}`,
+    };
+  }
+
+  async stop(): Promise<void> {
+    for (const ws of this.sockets) ws.terminate();
+    this.wss.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // --- internals ---
+
+  private nextTs(): string {
+    this.tsCounter += 1;
+    return `${Math.floor(Date.now() / 1000)}.${String(this.tsCounter).padStart(6, '0')}`;
+  }
+
+  private changed(): void {
+    for (const listener of [...this.listeners]) listener();
+  }
+
+  /** Polls `check` on every recorded change until it returns a value, or fails after WAIT_MS naming what it waited for. */
+  private waitUntil<T>(what: string, check: () => T | undefined): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const listener = () => {
+        const value = check();
+        if (value !== undefined) {
+          this.listeners.delete(listener);
+          clearTimeout(timer);
+          resolve(value);
+        }
+      };
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener);
+        reject(new Error(`fake Slack: timed out waiting for ${what}; Web API calls so far: ${this.calls.map((c) => c.method).join(', ') || 'none'}`));
+      }, WAIT_MS);
+      this.listeners.add(listener);
+      listener();
+    });
+  }
+
+  private sendEnvelope(envelope: Record<string, unknown>): Promise<Ack> {
+    const [ws] = [...this.sockets];
+    if (!ws) return Promise.reject(new Error('fake Slack: no Socket Mode client is connected'));
+    const envelopeId = randomUUID();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.acks.delete(envelopeId);
+        reject(new Error(`fake Slack: envelope ${envelope.type} was not acknowledged`));
+      }, WAIT_MS);
+      this.acks.set(envelopeId, (ack) => {
+        clearTimeout(timer);
+        resolve(ack);
+      });
+      ws.send(JSON.stringify({ envelope_id: envelopeId, ...envelope }));
+    });
+  }
+
+  private onSocket(ws: WebSocket): void {
+    this.sockets.add(ws);
+    ws.on('close', () => {
+      this.sockets.delete(ws);
+      this.changed();
+    });
+    ws.on('message', (data) => {
+      let ack: Ack;
+      try {
+        ack = JSON.parse(String(data)) as Ack;
+      } catch {
+        return;
+      }
+      const resolve = this.acks.get(ack.envelope_id);
+      if (resolve) {
+        this.acks.delete(ack.envelope_id);
+        resolve(ack);
+      }
+    });
+    ws.send(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: this.sockets.size,
+        debug_info: { host: 'fake-slack', build_number: 1, approximate_connection_time: 18060 },
+        connection_info: { app_id: this.appId },
+      }),
+    );
+    this.connections += 1;
+    this.changed();
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+
+    if (url.pathname.startsWith('/commands/') && req.method === 'POST') {
+      this.responses.push({ id: url.pathname.split('/').pop() ?? '', body: parseBody(raw, req.headers['content-type']) });
+      reply(res, 200, { ok: true });
+      this.changed();
+      return;
+    }
+    const match = /^\/api\/([a-zA-Z.]+)$/.exec(url.pathname);
+    if (!match || req.method !== 'POST') {
+      reply(res, 404, { ok: false, error: 'unknown_method' });
+      return;
+    }
+    const method = match[1] as string;
+    const args = parseBody(raw, req.headers['content-type']);
+    const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const token = bearer ?? (typeof args.token === 'string' ? args.token : undefined);
+    const { status, body, headers } = this.answer(method, args, token);
+    this.calls.push({ method, args, token, status, response: body });
+    reply(res, status, body, headers);
+    this.changed();
+  }
+
+  private answer(
+    method: string,
+    args: Record<string, unknown>,
+    token: string | undefined,
+  ): { status: number; body: Record<string, unknown>; headers?: Record<string, string> } {
+    const queued = this.failures.get(method);
+    const failure = queued?.shift();
+    if (failure) {
+      if ('status' in failure) return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'Retry-After': String(failure.retryAfter) } };
+      return { status: 200, body: { ok: false, error: failure.error } };
+    }
+    const needs = (expected: string) => (token === expected ? undefined : { status: 200, body: { ok: false, error: token ? 'invalid_auth' : 'not_authed' } });
+    switch (method) {
+      case 'auth.test':
+        return (
+          needs(this.botToken) ?? {
+            status: 200,
+            body: {
+              ok: true,
+              url: 'https://fake.slack.com/',
+              team: 'Fake',
+              user: 'shepherd',
+              team_id: this.teamId,
+              user_id: this.botUserId,
+              bot_id: this.botId,
+              is_enterprise_install: false,
+            },
+          }
+        );
+      case 'apps.connections.open':
+        if (this.appTokenRevoked) return { status: 200, body: { ok: false, error: 'invalid_auth' } };
+        return (
+          needs(this.appToken) ?? { status: 200, body: { ok: true, url: `ws://127.0.0.1:${this.port}/link/?ticket=${randomUUID()}&app_id=${this.appId}` } }
+        );
+      case 'users.info': {
+        const denied = needs(this.botToken);
+        if (denied) return denied;
+        const id = String(args.user ?? '');
+        const user = this.users.get(id);
+        if (!user) return { status: 200, body: { ok: false, error: 'user_not_found' } };
+        const realName = user.real_name ?? user.name;
+        return {
+          status: 200,
+          body: {
+            ok: true,
+            user: {
+              id,
+              team_id: this.teamId,
+              name: user.name,
+              deleted: false,
+              real_name: realName,
+              is_bot: false,
+              profile: {
+                real_name: realName,
+                display_name: user.display_name ?? '',
+                real_name_normalized: realName,
+                display_name_normalized: user.display_name ?? '',
+              },
+            },
+          },
+        };
+      }
+      case 'chat.postMessage': {
+        const denied = needs(this.botToken);
+        if (denied) return denied;
+        const channel = String(args.channel ?? '');
+        if (!channel) return { status: 200, body: { ok: false, error: 'channel_not_found' } };
+        if (this.nonMembers.has(channel)) return { status: 200, body: { ok: false, error: 'not_in_channel' } };
+        if (!args.text && !args.blocks) return { status: 200, body: { ok: false, error: 'no_text' } };
+        const ts = this.nextTs();
+        const message: Record<string, unknown> = { type: 'message', text: args.text, ts, user: this.botUserId, bot_id: this.botId, app_id: this.appId };
+        if (args.thread_ts) message.thread_ts = args.thread_ts;
+        return { status: 200, body: { ok: true, channel, ts, message } };
+      }
+      default:
+        return { status: 200, body: { ok: false, error: 'unknown_method' } };
+    }
+  }
+}
+
+function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
+  if (!raw) return {};
+  if (contentType?.includes('application/json')) {
+    try {
+      return JSON.parse(raw) as Record<string, unknown>;
+    } catch {
+      return {};
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(raw));
+}
+
+function reply(res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
+  res.end(JSON.stringify(body));
+}
