@@ -1,0 +1,361 @@
+/**
+ * Benchmark section `irc`: Shepherd as users run it (`node --import tsx src/main.ts`) on a real ngircd, against
+ * the alternative a team would otherwise run, Hubot, doing the same through the same server in the same run.
+ *   (a) start-to-ready: from spawn until a person in the channel sees the bot join; median of 5.
+ *   (b) `!karma` / `!status` round trips, alternating, with 100k AuditEvent rows in Shepherd's database.
+ *
+ *   npm run bench -- irc            # BENCH_IRC_REQUESTS=30 by default (about 11 s per !karma+!status pair: 1 line/s)
+ */
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { DEFAULT_PACING } from '../src/adapters/irc.js';
+import { openDatabase } from '../src/store/db.js';
+import { IrcPerson } from '../test/support/irc-client.js';
+import { NGIRCD, type Ngircd, NgircdMissing, ngircdAvailable, startNgircd } from '../test/support/ngircd.js';
+import { type BenchSection, median, ms, percentile, printTable, ratio, verdict } from './support/section.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const HUBOT_DIR = fileURLToPath(new URL('./support/hubot/', import.meta.url));
+const CHANNEL = '#bench';
+const COMMANDS = ['karma', 'status'] as const;
+const AUDIT_ROWS = 100_000;
+const READY_RUNS = 5;
+const TARGET_READY_MS = 1_500;
+const TARGET_P99_MS = 25;
+
+type Command = (typeof COMMANDS)[number];
+
+interface BotSpec {
+  label: string;
+  nick: string;
+  args: string[];
+  cwd: string;
+  env: Record<string, string>;
+}
+
+interface RoundTrips {
+  /** Milliseconds from sending the command to the first line of the answer, per command. */
+  first: Record<Command, number[]>;
+  /** ... to the last line of the answer. */
+  full: Record<Command, number[]>;
+  replies: Record<Command, string>;
+  lines: Record<Command, number>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+/** Creates and migrates the database the way the bot does, then adds `rows` audit rows in one transaction. */
+async function seedDatabase(path: string, rows: number): Promise<void> {
+  const { prisma } = await openDatabase(`file:${path}`);
+  await prisma.$disconnect();
+  const db = new Database(path);
+  try {
+    const insert = db.prepare(
+      'INSERT INTO "AuditEvent" (userId, identity, room, command, text, outcome, detail, createdAt) VALUES (NULL, ?, ?, ?, ?, ?, NULL, ?)',
+    );
+    const now = Date.now();
+    const commands = ['karma', 'status', 'lock', 'unlock', 'whoami', 'help', 'oncall'];
+    db.transaction(() => {
+      for (let i = 0; i < rows; i++) {
+        const command = commands[i % commands.length] as string;
+        // Prisma stores DateTime as ISO text with an explicit offset.
+        const at = new Date(now - (rows - i) * 30_000).toISOString().replace('Z', '+00:00');
+        insert.run(`irc:user${i % 250}`, '#deploys', command, command, i % 50 === 0 ? 'refused' : 'ok', at);
+      }
+    })();
+  } finally {
+    db.close();
+  }
+}
+
+/** Spawns a bot and resolves when `watcher` sees it join CHANNEL; the time is from spawn() to that JOIN. */
+async function startBot(spec: BotSpec, watcher: IrcPerson): Promise<{ child: ChildProcess; readyMs: number }> {
+  const mark = watcher.seen.length;
+  let stderr = '';
+  const started = performance.now();
+  const child = spawn(process.execPath, spec.args, { cwd: spec.cwd, env: spec.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  const exited = new Promise<never>((_, reject) => {
+    child.once('exit', (code, signal) => reject(new Error(`${spec.label} exited (${signal ?? code}) before joining ${CHANNEL}:\n${stderr}`)));
+  });
+  exited.catch(() => undefined);
+  try {
+    const joined = watcher.waitFor(
+      () => watcher.seen.slice(mark).find((s) => s.type === 'join' && s.nick === spec.nick && s.channel === CHANNEL),
+      30_000,
+      `${spec.label} to join ${CHANNEL}`,
+    );
+    const join = await Promise.race([joined, exited]);
+    return { child, readyMs: join.at - started };
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${stderr}`);
+  }
+}
+
+/** SIGTERM, then waits for the process to exit and for the server to have dropped its nick. */
+async function stopBot(child: ChildProcess, nick: string, watcher: IrcPerson): Promise<void> {
+  const mark = watcher.seen.length;
+  if (child.exitCode === null && child.signalCode === null) {
+    await new Promise<void>((done) => {
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        done();
+      });
+      child.kill('SIGTERM');
+    });
+  }
+  await watcher
+    .waitFor(() => (watcher.seen.slice(mark).some((s) => s.type === 'quit' && s.nick === nick) ? true : undefined), 10_000, `${nick} to quit`)
+    .catch(() => undefined);
+}
+
+/**
+ * A model of Shepherd's output budget (token bucket: DEFAULT_PACING), so each request is sent only once the
+ * budget can carry its whole answer at once (or a full burst, for answers longer than that). Shepherd's
+ * deliberate pacing then never shows in the first-line figures, nor in the whole-answer figures of answers that
+ * fit in a burst. The same schedule is used for the baseline.
+ */
+class OutputBudget {
+  private tokens: number = DEFAULT_PACING.burst;
+  private at = performance.now();
+
+  private refill(): void {
+    const now = performance.now();
+    this.tokens = Math.min(DEFAULT_PACING.burst, this.tokens + ((now - this.at) / 1000) * DEFAULT_PACING.linesPerSecond);
+    this.at = now;
+  }
+
+  /** Waits until `lines` lines (at most a burst) can go out at once; 50 ms of slack for timer drift. */
+  async waitFor(lines: number): Promise<void> {
+    this.refill();
+    const need = Math.min(lines, DEFAULT_PACING.burst);
+    if (this.tokens < need) await sleep(((need - this.tokens) / DEFAULT_PACING.linesPerSecond) * 1000 + 50);
+  }
+
+  /** The answer of `lines` lines has been sent: lines beyond the budget went out as it refilled. */
+  spend(lines: number): void {
+    this.refill();
+    this.tokens = Math.max(0, this.tokens - lines);
+  }
+}
+
+async function roundTrips(person: IrcPerson, bot: string, count: number): Promise<RoundTrips> {
+  const replies = {} as Record<Command, string>;
+  const lines = {} as Record<Command, number>;
+  const budget = new OutputBudget();
+  // Warm-up: the first message creates the user; it also tells how many lines each answer has.
+  for (const command of COMMANDS) {
+    await budget.waitFor(DEFAULT_PACING.burst);
+    const reply = await person.ask(CHANNEL, `!${command}`, { from: bot, quietMs: 2_500, timeoutMs: 30_000 });
+    budget.spend(reply.length);
+    replies[command] = reply.join('\n');
+    lines[command] = reply.length;
+  }
+  const first = { karma: [], status: [] } as Record<Command, number[]>;
+  const full = { karma: [], status: [] } as Record<Command, number[]>;
+  for (let i = 0; i < count; i++) {
+    const command = COMMANDS[i % COMMANDS.length] as Command;
+    const need = lines[command];
+    await budget.waitFor(need);
+    const mark = person.heard.length;
+    const sent = performance.now();
+    person.say(CHANNEL, `!${command}`);
+    const got = await person.waitFor(
+      () => {
+        const heard = person.heard.slice(mark).filter((h) => h.from === bot && h.to === CHANNEL);
+        return heard.length >= need ? heard : undefined;
+      },
+      60_000,
+      `${bot}'s ${need}-line answer to !${command}`,
+    );
+    budget.spend(need);
+    first[command].push((got[0]?.at ?? Number.NaN) - sent);
+    full[command].push((got[need - 1]?.at ?? Number.NaN) - sent);
+  }
+  return { first, full, replies, lines };
+}
+
+function baseEnv(): Record<string, string> {
+  // Only what a bot needs: nothing from the caller's shell (or a developer's .env) may add Slack or a web port.
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? tmpdir(), NODE_ENV: 'production' };
+  for (const key of ['SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'GITHUB_TOKEN', 'WEB_AUTH']) env[key] = '';
+  return env;
+}
+
+function shepherdSpec(server: Ngircd, dbPath: string): BotSpec {
+  return {
+    label: 'Shepherd',
+    nick: 'shepherd',
+    args: ['--import', 'tsx', 'src/main.ts'],
+    cwd: ROOT,
+    env: {
+      ...baseEnv(),
+      IRC_SERVER: server.host,
+      IRC_PORT: String(server.port),
+      IRC_CHANNELS: CHANNEL,
+      IRC_NICK: 'shepherd',
+      DATABASE_URL: `file:${dbPath}`,
+      SHEPHERD_CONFIG: resolve(ROOT, 'shepherd.example.yml'),
+      WEB_PORT: '0',
+      LOG_LEVEL: 'warn',
+    },
+  };
+}
+
+function hubotSpec(server: Ngircd, replies: Record<string, string>): BotSpec {
+  return {
+    label: 'Hubot',
+    nick: 'hubot',
+    // Run from bench/support/hubot so Hubot loads only scripts/bench.mjs (it loads ./scripts of its cwd).
+    args: [resolve(ROOT, 'node_modules/hubot/bin/Hubot.mjs'), '--disable-httpd', '--name', 'hubot', '--file', join(HUBOT_DIR, 'irc-adapter.mjs')],
+    cwd: HUBOT_DIR,
+    env: {
+      ...baseEnv(),
+      HUBOT_IRC_SERVER: server.host,
+      HUBOT_IRC_PORT: String(server.port),
+      HUBOT_IRC_ROOMS: CHANNEL,
+      HUBOT_LOG_LEVEL: 'error',
+      BENCH_REPLIES: JSON.stringify(replies),
+    },
+  };
+}
+
+async function readyTimes(spec: BotSpec, watcher: IrcPerson): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < READY_RUNS; i++) {
+    const { child, readyMs } = await startBot(spec, watcher);
+    times.push(readyMs);
+    await stopBot(child, spec.nick, watcher);
+  }
+  return times;
+}
+
+function versionOf(pkg: string): string {
+  try {
+    return (JSON.parse(readFileSync(resolve(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '?';
+  }
+}
+
+async function run(): Promise<void> {
+  if (!ngircdAvailable()) throw new NgircdMissing();
+  const count = Math.max(2, Number(process.env.BENCH_IRC_REQUESTS ?? 30));
+  const ngircdVersion = execFileSync(NGIRCD, ['--version'], { encoding: 'utf8' }).split('\n')[0]?.split('-')[0] ?? 'ngircd';
+  // Flood penalties off for every client (MaxPenaltyTime = 0): ngircd has no per-class exemption; only an IRC
+  // operator can lift it per client (user mode +F), which a bot on a real network would not have.
+  const server = await startNgircd({ penalties: false });
+  const dir = mkdtempSync(join(tmpdir(), 'shepherd-bench-irc-'));
+  const loadBefore = loadavg()[0] ?? 0;
+  let watcher: IrcPerson | undefined;
+  const running: { child: ChildProcess; nick: string }[] = [];
+  try {
+    const dbPath = join(dir, 'bench.db');
+    const seeding = performance.now();
+    await seedDatabase(dbPath, AUDIT_ROWS);
+    console.log(`  seeded ${AUDIT_ROWS.toLocaleString('en')} AuditEvent rows in ${ms(performance.now() - seeding)} ms`);
+    watcher = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'carol', channels: [CHANNEL] });
+
+    // (b) first for Shepherd: its replies become the baseline's, so both send the same bytes.
+    console.log(`  Shepherd: ${count} round trips...`);
+    const shepherd = shepherdSpec(server, dbPath);
+    const first = await startBot(shepherd, watcher);
+    running.push({ child: first.child, nick: shepherd.nick });
+    const ours = await roundTrips(watcher, shepherd.nick, count);
+    if (!/\(\d\/5\)/.test(ours.replies.karma)) throw new Error(`unexpected karma reply from Shepherd: ${ours.replies.karma}`);
+    await stopBot(first.child, shepherd.nick, watcher);
+    running.pop();
+
+    const hubot = hubotSpec(server, ours.replies);
+    console.log(`  Hubot: ${count} round trips...`);
+    const second = await startBot(hubot, watcher);
+    running.push({ child: second.child, nick: hubot.nick });
+    const theirs = await roundTrips(watcher, hubot.nick, count);
+    if (theirs.replies.karma !== ours.replies.karma) throw new Error(`the baseline did not echo Shepherd's reply: ${theirs.replies.karma}`);
+    await stopBot(second.child, hubot.nick, watcher);
+    running.pop();
+
+    // (a) start-to-ready, alternating is not needed: each run is a fresh process against an idle server.
+    console.log(`  start-to-ready, ${READY_RUNS} runs each...`);
+    const readyOurs = await readyTimes(shepherd, watcher);
+    const readyTheirs = await readyTimes(hubot, watcher);
+
+    const row = (name: string, a: number, b: number, target?: number) => [
+      name,
+      ms(a),
+      ms(b),
+      ratio(a, b),
+      target === undefined ? '' : `<= ${target}`,
+      target === undefined ? '' : verdict(a, target),
+    ];
+    const both = (r: RoundTrips, key: 'first' | 'full') => [...r[key].karma, ...r[key].status];
+    const burst = DEFAULT_PACING.burst;
+    const statusPaced = ours.lines.status > burst;
+    console.log('');
+    printTable([
+      ['metric (ms)', 'Shepherd', 'Hubot', 'Shepherd/Hubot', 'target', ''],
+      row(`start-to-ready, median of ${READY_RUNS}`, median(readyOurs), median(readyTheirs), TARGET_READY_MS),
+      row('round trip, first line of the answer, p50', percentile(both(ours, 'first'), 50), percentile(both(theirs, 'first'), 50)),
+      row('round trip, first line of the answer, p99', percentile(both(ours, 'first'), 99), percentile(both(theirs, 'first'), 99), TARGET_P99_MS),
+      row(`round trip, whole !karma answer (${ours.lines.karma} lines), p50`, percentile(ours.full.karma, 50), percentile(theirs.full.karma, 50)),
+      row(`round trip, whole !karma answer (${ours.lines.karma} lines), p99`, percentile(ours.full.karma, 99), percentile(theirs.full.karma, 99)),
+      row(
+        `round trip, whole !status answer (${ours.lines.status} lines), p50${statusPaced ? ' *' : ''}`,
+        percentile(ours.full.status, 50),
+        percentile(theirs.full.status, 50),
+      ),
+      row(
+        `round trip, whole !status answer (${ours.lines.status} lines), p99${statusPaced ? ' *' : ''}`,
+        percentile(ours.full.status, 99),
+        percentile(theirs.full.status, 99),
+      ),
+    ]);
+    if (statusPaced) {
+      console.log(
+        `  * ${ours.lines.status} lines is more than Shepherd's burst of ${burst}: the rest go out at ${DEFAULT_PACING.linesPerSecond} line/s on purpose (flood limits),`,
+      );
+      console.log('    so this is pacing, not processing. The baseline sends all lines at once (hubot-irc does not pace by default).');
+    }
+    const slowest = (r: RoundTrips) =>
+      both(r, 'first')
+        .sort((x, y) => y - x)
+        .slice(0, 3)
+        .map(ms)
+        .join(', ');
+    console.log(`  slowest first lines (ms): Shepherd ${slowest(ours)}; Hubot ${slowest(theirs)}`);
+    // Other work on the machine shows up directly in these figures: say how busy it was.
+    console.log(`  machine: ${cpus().length} cores, load average ${loadBefore.toFixed(2)} at start, ${(loadavg()[0] ?? 0).toFixed(2)} at end`);
+    console.log(`  ready runs (ms): Shepherd ${readyOurs.map(ms).join(', ')}; Hubot ${readyTheirs.map(ms).join(', ')}`);
+    console.log(`  server: ${ngircdVersion} on ${server.host}, MaxPenaltyTime = 0. ngircd has no penalty exemption per client class;`);
+    console.log('    only user mode +F (settable by IRC operators) lifts it per client, so it is switched off server-wide for both bots.');
+    console.log(`  Shepherd: node --import tsx src/main.ts, SQLite with ${AUDIT_ROWS.toLocaleString('en')} AuditEvent rows (each command also writes one).`);
+    console.log(`  baseline: Hubot ${versionOf('hubot')} (httpd off) with bench/support/hubot/irc-adapter.mjs, a hubot-irc-like adapter on irc-framework`);
+    console.log('    (hubot-irc 0.4.2 cannot be installed offline: it depends on github:matrix-org/node-irc); it answers with the same text, no database.');
+    console.log(`  requests: ${count} per bot, !karma and !status alternating, one at a time; each is sent once Shepherd's own output budget`);
+    console.log(
+      `    (burst ${DEFAULT_PACING.burst}, then ${DEFAULT_PACING.linesPerSecond} line/s) has refilled enough to send its answer (at most a burst) at once, so first lines never wait for pacing.`,
+    );
+    console.log(
+      `    p99 is by nearest rank: with ${count} samples (${Math.ceil(count / 2)} per command) it is the slowest one. BENCH_IRC_REQUESTS sets the count.`,
+    );
+  } finally {
+    for (const { child } of running) child.kill('SIGKILL');
+    await watcher?.quit();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const irc: BenchSection = {
+  name: 'irc',
+  summary: 'Shepherd on a real ngircd vs Hubot: start-to-ready and !karma/!status round trips',
+  run,
+};

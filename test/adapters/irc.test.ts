@@ -1,0 +1,287 @@
+/**
+ * The IRC adapter, end to end against a real ngircd: the whole bot (startShepherd) in #deploys, a person talking
+ * to it with a real IRC client, a server restart in the middle. Plus the pure parts (line splitting, addressing).
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { addressedCommand, IrcAdapter, payloadBytes, splitLine, toIrcLines } from '../../src/adapters/irc.js';
+import { commands } from '../../commands/index.js';
+import { envSchema } from '../../src/config.js';
+import { helpList } from '../../src/format.js';
+import { type Shepherd, startShepherd } from '../../src/main.js';
+import { type Heard, IrcPerson } from '../support/irc-client.js';
+import { freePort, type Ngircd, skipWithoutNgircd, startNgircd } from '../support/ngircd.js';
+
+const skip = skipWithoutNgircd();
+const silent = pino({ level: 'silent' });
+
+/** The line exactly as the server relayed it to us, without CRLF. */
+function relayed(h: Heard): string {
+  return `:${h.from}!${h.ident}@${h.hostname} PRIVMSG ${h.to} :${h.text}`;
+}
+
+/** Polls `check` until it returns something (the bot writes some rows just after it replies). */
+async function eventually<T>(check: () => T | undefined, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('splitting output into IRC lines', () => {
+  it('GIVEN a short line THEN it is sent as is', () => {
+    expect(splitLine('deploy #3 started', 400)).toEqual(['deploy #3 started']);
+  });
+
+  it('GIVEN a long line THEN it breaks at the last space that fits and loses no word', () => {
+    const words = Array.from({ length: 120 }, (_, i) => `word${i}`);
+    const parts = splitLine(words.join(' '), 100);
+    expect(parts.length).toBeGreaterThan(5);
+    for (const p of parts) expect(Buffer.byteLength(p)).toBeLessThanOrEqual(100);
+    expect(parts.join(' ')).toBe(words.join(' '));
+  });
+
+  it('GIVEN multi-byte characters and no spaces THEN no character is cut', () => {
+    const text = 'ü🔒€'.repeat(100) + '👩‍👩‍👧'.repeat(20);
+    const parts = splitLine(text, 50);
+    for (const p of parts) {
+      expect(Buffer.byteLength(p)).toBeLessThanOrEqual(50);
+      expect(Buffer.from(p, 'utf8').toString('utf8')).toBe(p);
+      expect(p).not.toMatch(/\uFFFD/);
+    }
+    expect(parts.join('')).toBe(text);
+    // A family emoji is one grapheme of five code points: every piece holds whole ones only.
+    const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+    for (const p of parts) for (const { segment } of segmenter.segment(p)) expect(['ü', '🔒', '€', '👩‍👩‍👧']).toContain(segment);
+  });
+
+  it('GIVEN CR, LF and empty lines THEN every line is its own message and none can inject a command', () => {
+    expect(toIrcLines('a\r\nb\rQUIT :bye\n\n  \nc\0d', 400)).toEqual(['a', 'b', 'QUIT :bye', 'cd']);
+  });
+
+  it('GIVEN nick and channel THEN the payload leaves room for the prefix the server adds', () => {
+    const budget = payloadBytes('shepherd', '#deploys');
+    expect(budget).toBeGreaterThan(350);
+    expect(1 + 8 + 1 + 11 + 1 + 64 + ' PRIVMSG #deploys :'.length + budget + 2).toBeLessThanOrEqual(512);
+  });
+});
+
+describe('which channel messages are for the bot', () => {
+  const cases: [string, string | null][] = [
+    ['!karma', 'karma'],
+    ['!lock staging db migration', 'lock staging db migration'],
+    ['shepherd: whoami', 'whoami'],
+    ['Shepherd, whoami', 'whoami'],
+    ['@SHEPHERD: status', 'status'],
+    ['shepherd:', null],
+    ['shepherdess: hi', null],
+    ['alice: shepherd: karma', null],
+    ['morning all, shepherd is slow today', null],
+    ['!!!', null],
+    ['! ', null],
+  ];
+  it.each(cases)('GIVEN "%s" THEN %s', (text, expected) => {
+    expect(addressedCommand(text, 'shepherd')).toBe(expected);
+  });
+});
+
+describe('starting without a server', () => {
+  it('GIVEN nothing listens on the port THEN start() rejects with a clear reason', async () => {
+    const port = await freePort();
+    const env = envSchema.parse({ IRC_SERVER: '127.0.0.1', IRC_PORT: String(port), IRC_CHANNELS: '#deploys' });
+    const adapter = new IrcAdapter(env, silent, { connectTimeoutMs: 1_500, reconnectMinMs: 200 });
+    await expect(adapter.start(async () => {})).rejects.toThrow(new RegExp(`could not connect to IRC server 127\\.0\\.0\\.1:${port}.*ECONNREFUSED`));
+  });
+});
+
+describe.skipIf(skip)('Shepherd on a real ngircd', () => {
+  let server: Ngircd;
+  let shepherd: Shepherd;
+  let alice: IrcPerson;
+  let dir: string;
+  let db: Database.Database;
+  // Enough environments that one refusal listing them all is longer than an IRC line.
+  const reviewEnvs = Array.from({ length: 40 }, (_, i) => `review-app-${String(i + 1).padStart(2, '0')}`);
+  const bot = 'shepherd';
+
+  beforeAll(async () => {
+    server = await startNgircd();
+    dir = mkdtempSync(join(tmpdir(), 'shepherd-irc-'));
+    // The example config, plus the review environments of a team that has many.
+    const config = parseYaml(readFileSync('shepherd.example.yml', 'utf8'));
+    for (const env of reviewEnvs) config.apps.demo.environments[env] = { hosts: ['localhost'] };
+    writeFileSync(join(dir, 'shepherd.yml'), toYaml(config));
+    shepherd = await startShepherd({
+      env: {
+        IRC_SERVER: server.host,
+        IRC_PORT: String(server.port),
+        IRC_CHANNELS: '#deploys',
+        IRC_NICK: bot,
+        DATABASE_URL: `file:${join(dir, 't.db')}`,
+        SHEPHERD_CONFIG: join(dir, 'shepherd.yml'),
+        LOG_LEVEL: 'silent',
+        WEB_PORT: '0',
+      },
+    });
+    db = new Database(join(dir, 't.db'), { readonly: true });
+    alice = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'alice', channels: ['#deploys'] });
+  });
+
+  afterAll(async () => {
+    await alice?.quit();
+    await shepherd?.stop();
+    db?.close();
+    await server?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('GIVEN `!karma` in the channel THEN the bot answers there with 4 of 5 stars', async () => {
+    // Stars, then the history ('no changes yet' for a newcomer): wait for both so nothing spills into the next test.
+    const lines = await alice.ask('#deploys', '!karma', { from: bot, until: (l) => l.length >= 2 });
+    expect(lines).toEqual(['you: ★★★★☆ (4/5)', '  no changes yet']);
+  });
+
+  it('GIVEN `!lock staging` THEN the lock is held by the nick and stored for the IRC identity', async () => {
+    const lines = await alice.ask('#deploys', '!lock staging', { from: bot, until: (l) => l.length > 0 });
+    expect(lines[0]).toMatch(/staging held by alice/);
+    const row = db
+      .prepare(
+        'SELECT l.app, l.environment, i.provider, i.externalId, i.handle FROM "Lock" l JOIN "Identity" i ON i.userId = l.holderId WHERE l.environment = ?',
+      )
+      .get('staging');
+    expect(row).toEqual({ app: '*', environment: 'staging', provider: 'irc', externalId: 'alice', handle: 'alice' });
+  });
+
+  it('GIVEN `shepherd: whoami` (addressed by nick) THEN it answers with the IRC identity and the developer role', async () => {
+    const lines = await alice.ask('#deploys', 'shepherd: whoami', { from: bot, until: (l) => l.length > 0 });
+    expect(lines[0]).toMatch(/you are irc:alice; .*roles: developer; karma ★★★★☆/);
+  });
+
+  it('GIVEN a private `help` THEN the whole list comes back privately, not in the channel', async () => {
+    const before = alice.heard.length;
+    // Exactly what the bot means to say, cut into IRC lines: one line per command after the heading.
+    const expected = toIrcLines(helpList(commands), payloadBytes(bot, 'alice'));
+    const lines = await alice.ask(bot, 'help', { from: bot, until: (l) => l.length >= expected.length, timeoutMs: expected.length * 1_500 + 30_000 });
+    expect(lines).toEqual(expected);
+    expect(lines[0]).toMatch(/^Commands/);
+    expect(alice.heard.slice(before).filter((h) => h.from === bot && h.to === '#deploys')).toEqual([]);
+  }, 120_000);
+
+  it('GIVEN a reply longer than an IRC line THEN it arrives split at words, each line within 512 bytes, nothing lost', async () => {
+    const start = alice.heard.length;
+    const lines = await alice.ask('#deploys', '!lock nowhere', { from: bot, until: (l) => reviewEnvs.every((e) => l.join(' ').includes(e)) });
+    const known = ['production', ...reviewEnvs, 'staging'].sort();
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    expect(lines.join(' ')).toBe(`✋ unknown environment "nowhere" — known: ${known.join(', ')}`);
+    for (const h of alice.heard.slice(start).filter((x) => x.from === bot)) expect(Buffer.byteLength(`${relayed(h)}\r\n`)).toBeLessThanOrEqual(512);
+  });
+
+  it('GIVEN several locks with long reasons THEN `status` (over 2 kB) arrives complete, line by line', async () => {
+    const reasons = reviewEnvs
+      .slice(0, 8)
+      .map((env, i) => `${env}: ${'verifying the schema migration and the backfill of customer invoices '.repeat(3).trim()} (${i})`);
+    for (const [i, reason] of reasons.entries()) {
+      const env = reviewEnvs[i] as string;
+      const reply = await alice.ask('#deploys', `!lock ${env} ${reason}`, { from: bot, until: (l) => l.length > 0 });
+      expect(reply[0]).toMatch(new RegExp(`${env} held by alice`));
+    }
+    const start = alice.heard.length;
+    const lines = await alice.ask('#deploys', '!status', {
+      from: bot,
+      until: (l) => l.some((x) => x.startsWith('On call:')) && l.some((x) => x.includes('web:')),
+      timeoutMs: 60_000,
+    });
+    const text = lines.join('\n');
+    expect(Buffer.byteLength(text)).toBeGreaterThan(2048);
+    for (const reason of reasons) expect(text).toContain(reason.slice(0, 200));
+    expect(text).toMatch(/staging held by alice/);
+    for (const h of alice.heard.slice(start).filter((x) => x.from === bot)) expect(Buffer.byteLength(`${relayed(h)}\r\n`)).toBeLessThanOrEqual(512);
+  }, 120_000);
+
+  it('GIVEN chatter, a notice and a message for someone else THEN the bot stays silent and records nothing', async () => {
+    const lastId = (db.prepare('SELECT coalesce(max(id), 0) AS id FROM "AuditEvent"').get() as { id: number }).id;
+    const start = alice.heard.length;
+    alice.say('#deploys', 'morning all, karma and status look fine today');
+    alice.say('#deploys', 'bob: !karma is what you want');
+    alice.client.notice('#deploys', '!karma');
+    // The next thing the bot says must be the answer to this, not to anything above.
+    const lines = await alice.ask('#deploys', '!whoami', { from: bot, until: (l) => l.length > 0 });
+    expect(lines[0]).toMatch(/^you are irc:alice/);
+    expect(
+      alice.heard
+        .slice(start)
+        .filter((h) => h.from === bot)
+        .map((h) => h.text),
+    ).toEqual(lines);
+    // The audit row is written just after the reply went out.
+    const rows = await eventually(() => {
+      const found = db.prepare('SELECT command, text FROM "AuditEvent" WHERE id > ? ORDER BY id').all(lastId) as { command: string; text: string }[];
+      return found.length > 0 ? found : undefined;
+    });
+    expect(rows).toEqual([{ command: 'whoami', text: 'whoami' }]);
+  });
+
+  it('GIVEN the server restarts (down long enough to refuse the first reconnect) THEN the bot comes back and answers', async () => {
+    const adapter = shepherd.adapters[0] as IrcAdapter;
+    expect(adapter.ready).toBe(true);
+    await alice.quit();
+    await server.restart(2_500);
+    alice = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'alice', channels: ['#deploys'] });
+    // The bot is back once it has rejoined; alice sees it join (or finds it already there).
+    await alice.waitFor(() => (adapter.ready ? true : undefined), 30_000, 'the bot to rejoin');
+    // Stars, then the history ('no changes yet' for a newcomer): wait for both so nothing spills into the next test.
+    const lines = await alice.ask('#deploys', '!karma', { from: bot, until: (l) => l.length >= 2 });
+    expect(lines[0]).toMatch(/★★★★☆ \(4\/5\)/);
+    expect(server.log()).toMatch(/Server going down/);
+  }, 60_000);
+});
+
+describe.skipIf(skip)('IrcAdapter output while the server is away', () => {
+  let server: Ngircd;
+  let adapter: IrcAdapter;
+  let bob: IrcPerson | undefined;
+
+  beforeAll(async () => {
+    server = await startNgircd();
+  });
+
+  afterAll(async () => {
+    await bob?.quit();
+    await adapter?.stop();
+    await server?.stop();
+  });
+
+  it('GIVEN lines sent while disconnected THEN they wait and arrive in order after the reconnect', async () => {
+    const env = envSchema.parse({ IRC_SERVER: server.host, IRC_PORT: String(server.port), IRC_CHANNELS: '#ops', IRC_NICK: 'keeper' });
+    // A first reconnect attempt after 2.4 s or more gives bob time to be back in #ops before the bot.
+    adapter = new IrcAdapter(env, silent, { reconnectMinMs: 3_000, burst: 3, linesPerSecond: 10 });
+    await adapter.start(async () => {});
+    const down = server.restart(500);
+    await eventually(() => (adapter.ready ? undefined : true));
+    const sent = Array.from({ length: 6 }, (_, i) => adapter.send({ room: '#ops' }, `held line ${i + 1}`));
+    await down;
+    bob = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'bob', channels: ['#ops'] });
+    expect(adapter.ready).toBe(false);
+    expect(adapter.queued).toBe(6);
+    await Promise.all(sent);
+    const got = await bob.waitFor(() => {
+      const lines = bob?.heard.filter((h) => h.from === 'keeper').map((h) => h.text) ?? [];
+      return lines.length === 6 ? lines : undefined;
+    }, 20_000);
+    expect(got).toEqual(Array.from({ length: 6 }, (_, i) => `held line ${i + 1}`));
+  }, 60_000);
+
+  it('GIVEN stop() THEN it quits and send() refuses', async () => {
+    await adapter.stop();
+    expect(adapter.ready).toBe(false);
+    await expect(adapter.send({ room: '#ops' }, 'too late')).rejects.toThrow(/closed/);
+  });
+});
