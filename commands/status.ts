@@ -1,5 +1,7 @@
-import { defineCommand } from '../src/command.js';
+import { defineCommand, UsageError } from '../src/command.js';
 import { lockLine, shiftLine } from '../src/format.js';
+import { pushService } from '../src/push/context.js';
+import { whereIs } from '../src/push/where.js';
 
 /** A part of the `status` overview contributed by a feature (deploys, the push). */
 export interface StatusSection {
@@ -9,6 +11,16 @@ export interface StatusSection {
 
 async function run(ctx: Parameters<Parameters<typeof defineCommand>[0]['run']>[0]) {
   const { store, clock, config, services } = ctx.deps;
+  const rev = ctx.args[0];
+  if (rev !== undefined) {
+    if (ctx.args.length > 1) throw new UsageError('one revision at a time');
+    // A deploy id is the deploy engine's (services.deployStatus answers null for anything that is not one);
+    // every other argument is a revision: where is it (src/push/where.ts).
+    const deployStatus = services.deployStatus as ((c: typeof ctx, arg: string) => Promise<string | null>) | undefined;
+    const deployText = deployStatus ? await deployStatus(ctx, rev) : null;
+    await ctx.reply(deployText ?? (await whereIs(pushService(ctx), { store, clock, provider: ctx.provider }, rev)));
+    return;
+  }
   const now = clock.now();
   const out: string[] = [];
   for (const section of (services.statusSections as StatusSection[] | undefined) ?? []) {
@@ -25,9 +37,9 @@ async function run(ctx: Parameters<Parameters<typeof defineCommand>[0]['run']>[0
 
 export default defineCommand({
   name: 'status',
-  summary: 'what is going on: running deploys, locks, the current push, who is on call',
-  usage: ['status'],
-  examples: ['status'],
+  summary: 'what is going on (deploys, locks, the push, on call), or where a revision is',
+  usage: ['status', 'status <sha|branch|#PR|deploy-id>'],
+  examples: ['status', 'status 9fceb02', 'status #1234', 'status push/2026-11-22'],
   roles: 'anyone',
   run,
 });

@@ -65,9 +65,12 @@ const appSchema = z
         user: z.string().min(1).optional(),
         port: z.number().int().min(1).max(65535).default(22),
         private_key_path: z.string().min(1).optional(),
+        // As OpenSSH's UserKnownHostsFile and StrictHostKeyChecking; accept-new records in <data dir>/known_hosts.
+        known_hosts: z.string().min(1).default('~/.ssh/known_hosts'),
+        host_key_checking: z.enum(['strict', 'accept-new', 'off']).default('accept-new'),
       })
       .strict()
-      .default({ port: 22 }),
+      .default({ port: 22, known_hosts: '~/.ssh/known_hosts', host_key_checking: 'accept-new' }),
     steps: z.array(z.string().min(1)).default([]),
     healthcheck: z.string().min(1).optional(),
     step_timeout: duration.default(600_000),

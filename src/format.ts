@@ -95,3 +95,153 @@ export function refused(reason: string): string {
 export function failed(reason: string): string {
   return `⚠️ something went wrong: ${reason}`;
 }
+
+// ---- deploys ---------------------------------------------------------------------------------------------------
+
+/** What the deploy messages need to know about a deploy (a Deploy row with its requester and hosts). */
+export interface DeployView {
+  id: number;
+  app: string;
+  environment: string;
+  ref: string;
+  sha: string;
+  kind: string;
+  state: string;
+  releaseId: string;
+  error: string | null;
+  createdAt: Date;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  requester: Named;
+  hosts?: { host: string; state: string; error: string | null }[];
+}
+
+export interface CommitView {
+  sha: string;
+  message: string;
+  author: string;
+}
+
+const STATE_ICON: Record<string, string> = { queued: '⏳', running: '🚀', succeeded: '✅', failed: '❌', cancelled: '🛑', interrupted: '⚠️' };
+
+export function shortSha(sha: string): string {
+  return sha.slice(0, 7);
+}
+
+export function deployUrl(webBaseUrl: string, id: number): string {
+  return `${webBaseUrl}/deploys/${id}`;
+}
+
+/** 'web/main (3f78685) → staging', or 'web back to 3f78685 in staging' for a rollback. */
+export function deployTitle(d: Pick<DeployView, 'app' | 'environment' | 'ref' | 'sha' | 'kind'>): string {
+  if (d.kind === 'rollback') return `${d.app} back to ${shortSha(d.sha)} (${d.ref}) in ${d.environment}`;
+  const ref = d.ref === d.sha || d.sha.startsWith(d.ref) ? shortSha(d.sha) : `${d.ref} (${shortSha(d.sha)})`;
+  return `${d.app}/${ref} → ${d.environment}`;
+}
+
+/** '  3f78685 fix login (alice)' lines, newest last, with '… and 12 more' on top when cut. */
+export function commitLines(commits: CommitView[], total: number | null, max = 10): string[] {
+  const shown = commits.slice(-max);
+  const more = total === null ? (commits.length > shown.length ? '…' : 0) : total - shown.length;
+  const lines = shown.map((c) => `  ${shortSha(c.sha)} ${(c.message.split('\n')[0] ?? '').slice(0, 72)} (${c.author})`);
+  if (more === '…') lines.unshift('  … and more before these');
+  else if (more > 0) lines.unshift(`  … and ${more} earlier commit${more === 1 ? '' : 's'}`);
+  return lines;
+}
+
+export interface DeployStartInfo {
+  hostCount: number;
+  url: string;
+  /** What ships: commits between the running SHA and the new one; null when unknown. */
+  commits: { commits: CommitView[]; total: number | null } | null;
+  previousSha: string | null;
+  /** Things skipped or worth knowing ("CI not checked: no GITHUB_TOKEN"). */
+  notes: string[];
+}
+
+export function deployStarted(d: DeployView, info: DeployStartInfo, provider?: string): string {
+  const verb = d.kind === 'rollback' ? 'rolling back' : 'deploying';
+  const lines = [`🚀 #${d.id} ${verb} ${deployTitle(d)} on ${info.hostCount} host${info.hostCount === 1 ? '' : 's'} for ${who(d.requester, provider)} — ${info.url}`];
+  if (d.kind !== 'rollback') {
+    if (!info.previousSha) lines.push('first deploy of this environment');
+    else if (info.previousSha === d.sha) lines.push(`${shortSha(d.sha)} is already live here: redeploying it`);
+    else if (info.commits && info.commits.commits.length > 0) {
+      lines.push(`shipping since ${shortSha(info.previousSha)}:`, ...commitLines(info.commits.commits, info.commits.total));
+    } else if (info.commits) lines.push(`no new commits since ${shortSha(info.previousSha)}`);
+  }
+  lines.push(...info.notes.map((n) => `(${n})`));
+  return lines.join('\n');
+}
+
+export function deployQueued(d: DeployView, ahead: DeployView, position: number, provider?: string): string {
+  return `⏳ #${d.id} ${deployTitle(d)} queued behind #${ahead.id} by ${who(ahead.requester, provider)}${position > 1 ? ` (${position} deploys ahead)` : ''} — it starts when that one ends; \`cancel ${d.id}\` to drop it`;
+}
+
+export function deployProgress(done: number, total: number, failed: number): string {
+  return `${done}/${total} hosts done${failed ? `, ${failed} failed` : ''}`;
+}
+
+export function hostFailed(host: string, reason: string, lastLines: string[]): string {
+  return [`✗ ${host}: ${reason}`, ...lastLines.map((l) => `  | ${l.slice(0, 300)}`)].join('\n');
+}
+
+export function deployFinished(d: DeployView, info: { durationMs: number; mention: string; url: string; failedHosts: string[] }): string {
+  const icon = STATE_ICON[d.state] ?? '';
+  const failed = info.failedHosts.length ? ` (failed: ${info.failedHosts.slice(0, 5).join(', ')}${info.failedHosts.length > 5 ? ', …' : ''})` : '';
+  const why = d.state !== 'succeeded' && d.error ? `: ${d.error}` : '';
+  return `${icon} #${d.id} ${deployTitle(d)} ${d.state} in ${formatDuration(info.durationMs)}${why}${d.state === 'succeeded' ? failed : ''} — ${info.mention} ${info.url}`;
+}
+
+export function deployInterrupted(d: DeployView, info: { mention: string; url: string }): string {
+  return `⚠️ #${d.id} ${deployTitle(d)} was interrupted: the bot stopped while it ran. The lock is free; hosts may be half-way — look at ${info.url}, then deploy again. ${info.mention}`;
+}
+
+/** One line for `deploys`: '#12 ✅ web/main (3f78685) → staging succeeded 5m ago in 42s by alice — url'. */
+export function deployListLine(d: DeployView, now: Date, webBaseUrl: string, provider?: string): string {
+  const end = d.finishedAt ?? now;
+  const took = d.startedAt ? ` in ${formatDuration(end.getTime() - d.startedAt.getTime())}` : '';
+  const at = ago(d.finishedAt ?? d.startedAt ?? d.createdAt, now);
+  return `#${d.id} ${STATE_ICON[d.state] ?? ''} ${deployTitle(d)} ${d.state} ${at}${took} by ${who(d.requester, provider)} — ${deployUrl(webBaseUrl, d.id)}`;
+}
+
+/** `status <deploy-id>`: the deploy, its hosts and where to read the log. */
+export function deployDetail(d: DeployView, now: Date, webBaseUrl: string, provider?: string): string {
+  const lines = [deployListLine(d, now, webBaseUrl, provider), `release ${d.releaseId}, sha ${d.sha}`];
+  if (d.error) lines.push(`error: ${d.error}`);
+  for (const h of d.hosts ?? []) lines.push(`  ${h.host}: ${h.state}${h.error ? ` — ${h.error}` : ''}`);
+  return lines.join('\n');
+}
+
+export interface DryRunView {
+  app: string;
+  environment: string;
+  ref: string;
+  sha: string;
+  transport: string;
+  deployTo: string;
+  stages: string[][];
+  concurrency: number;
+  maxFailures: number;
+  steps: readonly string[];
+  healthcheck: string | null;
+  previousSha: string | null;
+  commits: { commits: CommitView[]; total: number | null } | null;
+  notes: string[];
+}
+
+export function dryRun(p: DryRunView): string {
+  const lines = [`dry run: ${deployTitle({ ...p, kind: 'deploy' })} — nothing will run`];
+  p.stages.forEach((hosts, i) => {
+    const name = p.stages.length > 1 ? (i === 0 ? 'canary' : 'then') : 'hosts';
+    lines.push(`${name}: ${hosts.join(', ')}`);
+  });
+  lines.push(`${p.concurrency} at a time, stop after ${p.maxFailures} failed host${p.maxFailures === 1 ? '' : 's'}; releases in ${p.deployTo} (${p.transport})`);
+  lines.push('steps:', ...p.steps.map((s, i) => `  ${i + 1}. ${s}`));
+  if (p.healthcheck) lines.push(`healthcheck: ${p.healthcheck}`);
+  if (!p.previousSha) lines.push('first deploy of this environment');
+  else if (p.commits && p.commits.commits.length > 0) lines.push(`would ship since ${shortSha(p.previousSha)}:`, ...commitLines(p.commits.commits, p.commits.total));
+  else if (p.previousSha === p.sha) lines.push(`${shortSha(p.sha)} is already live`);
+  else if (p.commits) lines.push(`no new commits since ${shortSha(p.previousSha)}`);
+  lines.push(...p.notes.map((n) => `(${n})`));
+  return lines.join('\n');
+}

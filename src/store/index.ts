@@ -5,9 +5,11 @@
  */
 import { Audit } from './audit.js';
 import type { Db } from './db.js';
+import { Deploys } from './deploys.js';
 import { Karma } from './karma.js';
 import { Locks } from './locks.js';
 import { OnCallStore } from './oncall.js';
+import { PushStore } from './push.js';
 import { Users } from './users.js';
 
 export interface Store {
@@ -17,6 +19,8 @@ export interface Store {
   locks: Locks;
   oncall: OnCallStore;
   audit: Audit;
+  push: PushStore;
+  deploys: Deploys;
 }
 
 export function createStore(db: Db, options: { karmaInitial: number }): Store {
@@ -27,5 +31,7 @@ export function createStore(db: Db, options: { karmaInitial: number }): Store {
     locks: new Locks(db),
     oncall: new OnCallStore(db),
     audit: new Audit(db),
+    push: new PushStore(db),
+    deploys: new Deploys(db),
   };
 }

@@ -1,0 +1,102 @@
+import { defineCommand, Refusal } from '../src/command.js';
+import { dryRun, lockLine, lockScope, shortSha, deployQueued } from '../src/format.js';
+import { checkFlags, deployerOf, parseAppTarget, requireDeployRole, sourceRefusal } from '../src/deploy/chat-args.js';
+import { planDeploy } from '../src/deploy/plan.js';
+
+export const CONFIRM_TIMEOUT_MS = 60_000;
+
+export default defineCommand({
+  name: 'deploy',
+  summary: 'deploy an app (a branch, tag or SHA) to an environment, streaming progress here',
+  usage: ['deploy <app>[/<ref>] [to <env>] [--dry-run] [--force]'],
+  examples: ['deploy web', 'deploy web/main to production', 'deploy web/v1.4.2 to staging --dry-run', 'deploy web/3f78685 to production --force'],
+  roles: ['developer', 'release_manager'],
+  async run(ctx) {
+    checkFlags(ctx, ['dry-run', 'force']);
+    const { config, store } = ctx.deps;
+    const target = parseAppTarget(ctx, 'to', { ref: true });
+    const { app, environment, envConfig } = target;
+    requireDeployRole(ctx, target, 'deploy to');
+    const force = ctx.command.flags.force === true;
+    const dry = ctx.command.flags['dry-run'] === true;
+    const deployer = deployerOf(ctx);
+    let plan: ReturnType<typeof planDeploy>;
+    try {
+      plan = planDeploy(config, app, environment);
+    } catch (err) {
+      throw new Refusal((err as Error).message);
+    }
+
+    // Resolve the ref to a SHA first: from here on only the SHA is used (branches move).
+    const ref = target.ref ?? 'HEAD';
+    const revisions = deployer.revisions;
+    const sha = await revisions.resolve(plan, ref).catch((err) => {
+      throw sourceRefusal(err, `look up ${ref} in ${app}`);
+    });
+    if (!sha) throw new Refusal(`${app} has no branch, tag or commit "${ref}" — check the name (or push it first)`);
+
+    const notes: string[] = [];
+    const ci = await revisions.ciState(plan, sha).catch((err) => {
+      throw sourceRefusal(err, `read the CI state of ${shortSha(sha)}`);
+    });
+    if (ci === null) notes.push(`GitHub not configured for ${app}: CI not checked, no GitHub deployment`);
+    else if (envConfig.require_green_ci && ci !== 'success') {
+      const state = ci === 'none' ? 'not reported (no CI status at all)' : ci === 'failure' ? 'red' : 'still running';
+      if (!force) {
+        throw new Refusal(
+          `CI for ${shortSha(sha)} is ${state} and ${app}/${environment} requires green CI — wait for it, or \`deploy ${app}/${ref} to ${environment} --force\` to skip the check`,
+        );
+      }
+      notes.push(`CI is ${state}: check skipped with --force by ${ctx.user.name}`);
+    }
+
+    if (dry) {
+      const current = await store.deploys.current(app, environment);
+      let commits = null;
+      if (current && current.sha !== sha) {
+        commits = await revisions.commits(plan, current.sha, sha, 10).catch((err: Error) => {
+          notes.push(`commit list unavailable: ${err.message}`);
+          return null;
+        });
+      }
+      await ctx.reply(
+        dryRun({
+          app,
+          environment,
+          ref,
+          sha,
+          transport: plan.transport,
+          deployTo: plan.deployTo,
+          stages: plan.stages.map((s) => s.map((h) => h.label)),
+          concurrency: plan.concurrency,
+          maxFailures: plan.maxFailures,
+          steps: plan.steps,
+          healthcheck: plan.healthcheck,
+          previousSha: current?.sha ?? null,
+          commits,
+          notes,
+        }),
+      );
+      return;
+    }
+
+    if (envConfig.confirm) {
+      await ctx.reply(
+        `about to deploy ${app}/${ref} (${shortSha(sha)}) to ${environment} on ${plan.hosts.length} host(s) — answer \`yes\` within ${CONFIRM_TIMEOUT_MS / 1000}s to go on`,
+      );
+      const answer = await ctx.ask(CONFIRM_TIMEOUT_MS);
+      if (answer?.trim().toLowerCase() !== 'yes') {
+        await ctx.reply(`cancelled: not confirmed — nothing was deployed to ${environment}`);
+        return;
+      }
+    }
+
+    const result = await deployer.request({ app, environment, ref, sha, requester: ctx.user, provider: ctx.provider, room: ctx.room, force, notes });
+    if (result.outcome === 'locked') {
+      throw new Refusal(
+        `${lockLine(result.held, ctx.deps.clock.now(), ctx.provider)} — deploys wait until it is unlocked (\`unlock ${lockScope(result.held)}\`)`,
+      );
+    }
+    if (result.outcome === 'queued') await ctx.reply(deployQueued(result.deploy, result.ahead, result.position, ctx.provider));
+  },
+});

@@ -1,0 +1,32 @@
+import { defineCommand, Refusal, UsageError } from '../src/command.js';
+import { deployListLine } from '../src/format.js';
+import { nameProblem, shown } from '../src/deploy/validate.js';
+
+export default defineCommand({
+  name: 'deploys',
+  summary: 'recent deploys with outcome, duration, who, SHA and the log link',
+  usage: ['deploys [<app>] [in <env>]'],
+  examples: ['deploys', 'deploys web', 'deploys web in production'],
+  roles: 'anyone',
+  async run(ctx) {
+    const { config, store, clock } = ctx.deps;
+    const args = [...ctx.args];
+    let app: string | undefined;
+    let environment: string | undefined;
+    if (args[0] && args[0].toLowerCase() !== 'in') app = args.shift();
+    if (args.length === 2 && args[0]?.toLowerCase() === 'in') environment = args[1];
+    else if (args.length > 0) throw new UsageError();
+    if (app !== undefined && (nameProblem(app) || !config.apps[app])) {
+      throw new Refusal(`unknown app "${shown(app)}" — known apps: ${Object.keys(config.apps).join(', ') || 'none'}`);
+    }
+    if (environment !== undefined && nameProblem(environment)) throw new Refusal(`"${shown(environment)}" is not an environment name`);
+    const deploys = await store.deploys.recent({ app, environment, limit: 10 });
+    const scope = [app, environment && `in ${environment}`].filter(Boolean).join(' ');
+    if (deploys.length === 0) {
+      await ctx.reply(`no deploys${scope ? ` of ${scope}` : ''} yet — \`deploy <app>\` to make one`);
+      return;
+    }
+    const now = clock.now();
+    await ctx.reply(deploys.map((d) => deployListLine(d, now, config.webBaseUrl, ctx.provider)).join('\n'));
+  },
+});
