@@ -27,6 +27,7 @@ function baseEnv(dir: string, slack: FakeSlack): Record<string, string> {
     SHEPHERD_CONFIG: CONFIG,
     DATABASE_URL: `file:${join(dir, 't.db')}`,
     LOG_LEVEL: 'silent',
+    WEB_PORT: '0',
     SLACK_BOT_TOKEN: slack.botToken,
     SLACK_API_URL: slack.apiUrl,
   };
