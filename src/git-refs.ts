@@ -7,6 +7,7 @@
  *
  *   const sha = await resolveRefWithGit('git@github.com:acme/web.git', 'main', '/var/cache/shepherd/git');
  *   const commits = await commitsBetweenWithGit(url, runningSha, sha, cacheDir, 20);
+ *   const committedAt = await commitDateWithGit(url, sha, cacheDir); // Date or null
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -93,6 +94,25 @@ export async function commitsBetweenWithGit(repoUrl: string, base: string, head:
       return { sha, author, date, message: message.replace(/\n+$/, '') };
     })
     .reverse();
+}
+
+/**
+ * When a commit was made: its committer date (`git show -s --format=%cI`) read from the mirror, fetching once
+ * when the commit is not there yet; null when the repository has no such commit.
+ */
+export async function commitDateWithGit(repoUrl: string, sha: string, cacheDir: string): Promise<Date | null> {
+  checkUrl(repoUrl);
+  if (!isFullSha(sha)) throw new GitRefsError(`${JSON.stringify(sha)} is not a full commit SHA`);
+  const mirror = await ensureMirror(repoUrl, cacheDir);
+  const found = await withMirrorLock(mirror, async () => {
+    if (await revParse(mirror, sha)) return true;
+    await fetchMirror(mirror, repoUrl);
+    return (await revParse(mirror, sha)) !== null;
+  });
+  if (!found) return null;
+  const { stdout } = await git(['-C', mirror, 'show', '-s', '--format=%cI', '--end-of-options', `${sha}^{commit}`], { doing: 'git show' });
+  const date = new Date(stdout.trim());
+  return Number.isNaN(date.getTime()) ? null : date;
 }
 
 /** The mirror's directory for a URL: readable name plus a hash, so two URLs never share one. */

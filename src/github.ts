@@ -45,6 +45,8 @@ export interface CommitRisk {
   sha: string;
   author: string;
   message: string;
+  /** ISO 8601 committer date (when the commit was made, as git records it); null when GitHub gives none. */
+  committedAt: string | null;
   additions: number;
   deletions: number;
   changedFiles: number;
@@ -90,7 +92,7 @@ export interface GitHub {
   ): Promise<void>;
   /** PR data for cherry-pick risk; null when the PR does not exist. */
   pullRequest(repo: string, number: number): Promise<PullRequestRisk | null>;
-  /** Commit data for a cherry-pick by SHA: additions/deletions/files, author login; null if unknown. */
+  /** Commit data by SHA (cherry-pick risk, a deploy's commit time): additions/deletions/files, author login, committer date; null if unknown. */
   commit(repo: string, sha: string): Promise<CommitRisk | null>;
 }
 
@@ -376,6 +378,7 @@ export function createGitHub(options: GitHubOptions): GitHub {
           sha: data.sha,
           author: data.author?.login ?? data.commit.author?.name ?? 'unknown',
           message: data.commit.message,
+          committedAt: data.commit.committer?.date ?? null,
           additions: data.stats?.additions ?? 0,
           deletions: data.stats?.deletions ?? 0,
           changedFiles: data.files?.length ?? 0,

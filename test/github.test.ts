@@ -112,6 +112,8 @@ describe('createGitHub against a GitHub-shaped server', () => {
       additions: 40,
       deletions: 2,
       files: ['login.ts', 'login.css'],
+      date: '2026-11-19T08:00:00Z',
+      committerDate: '2026-11-20T10:00:00+01:00',
     });
     web.tag('v1.0.0', sha.second);
     sha.third = web.commit({ branch: 'main', message: 'fix typo', author: null, name: 'Carol Unlinked', email: 'carol@example.org' });
@@ -341,6 +343,7 @@ describe('createGitHub against a GitHub-shaped server', () => {
         sha: sha.second,
         author: 'bob',
         message: 'add login page\n\nWith a longer body.',
+        committedAt: '2026-11-20T09:00:00Z',
         additions: 40,
         deletions: 2,
         changedFiles: 2,

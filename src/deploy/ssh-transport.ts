@@ -49,7 +49,11 @@ export class SshTransport implements Transport {
     }
     const check = this.options.hostKeys && this.options.hostKeys.checking !== 'off' ? await this.options.hostKeys.forHost(host.host, host.port) : null;
     let refusal: string | undefined;
-    const hostKey: Pick<ConnectConfig, 'hostVerifier' | 'algorithms'> = check ? this.verification(host, check, (why) => (refusal = why)) : {};
+    const hostKey: Pick<ConnectConfig, 'hostVerifier' | 'algorithms'> = check
+      ? this.verification(host, check, (why) => {
+          refusal = why;
+        })
+      : {};
     try {
       // ssh2's readyTimeout covers TCP connect, handshake and authentication: an unreachable host fails in time.
       await ssh.connect({

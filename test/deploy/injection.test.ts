@@ -7,7 +7,6 @@ import { exportPrefix, quote, quotePath } from '../../src/deploy/shell-quote.js'
 import { type Sshd, skipWithoutSshd, startSshd } from '../support/sshd.js';
 import { type DeployHarness, deployHarness, makeRepo, sshApp, type TestRepo } from './harness.js';
 
-// biome-ignore lint/suspicious/noTemplateCurlyInString: a literal ${PATH} is exactly the hostile input under test.
 const HOSTILE = ["it's", '$(id)', '`id`', 'a"b', 'new\nline', '; rm -rf / #', "'\\''", '$HOME ${PATH}', '-n', '*', '\\', ' lead and trail '];
 
 describe('shell quoting (through a real /bin/sh)', () => {

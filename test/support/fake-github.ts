@@ -55,6 +55,8 @@ export interface FakeCommit {
   name: string;
   email: string;
   date: string;
+  /** When it was committed (git's committer date); default: `date`. */
+  committerDate?: string;
   additions: number;
   deletions: number;
   files: string[];
@@ -67,6 +69,7 @@ export interface CommitInput {
   name?: string;
   email?: string;
   date?: string;
+  committerDate?: string;
   /** Parent SHAs; default: the head of `branch`, if any. */
   parents?: string[];
   /** Moves this branch to the new commit. */
@@ -188,6 +191,7 @@ export class FakeRepo {
       name: input.name ?? login ?? 'Unknown Author',
       email: input.email ?? `${login ?? 'unknown'}@example.com`,
       date: input.date ?? stamp(),
+      ...(input.committerDate ? { committerDate: input.committerDate } : {}),
       additions: input.additions ?? 1,
       deletions: input.deletions ?? 0,
       files,
@@ -273,9 +277,9 @@ export class FakeRepo {
    */
   async importGit(dir: string, logins: Record<string, string | null> = {}): Promise<this> {
     const git = (...args: string[]) => run('git', ['-C', dir, ...args], { maxBuffer: 64 * 1024 * 1024 }).then((r) => r.stdout);
-    const log = await git('log', '--all', '--reverse', '--topo-order', '--format=%x1e%H%x00%P%x00%an%x00%ae%x00%aI%x00%B%x00', '--numstat');
+    const log = await git('log', '--all', '--reverse', '--topo-order', '--format=%x1e%H%x00%P%x00%an%x00%ae%x00%aI%x00%cI%x00%B%x00', '--numstat');
     for (const record of log.split('\x1e').slice(1)) {
-      const [sha, parents, name, email, date, message, numstat = ''] = record.split('\x00');
+      const [sha, parents, name, email, date, committerDate, message, numstat = ''] = record.split('\x00');
       let additions = 0;
       let deletions = 0;
       const files: string[] = [];
@@ -294,6 +298,7 @@ export class FakeRepo {
         email: mail,
         login: mail in logins ? logins[mail]! : mail.split('@')[0] || null,
         date: date ?? stamp(),
+        ...(committerDate ? { committerDate } : {}),
         message: (message ?? '').replace(/\n+$/, ''),
         additions,
         deletions,
@@ -569,7 +574,7 @@ export class FakeGitHub {
         if (typeof body.state !== 'string' || !states.includes(body.state)) {
           return reply(422, {
             message: 'Validation Failed',
-            errors: [{ resource: 'DeploymentStatus', code: 'custom', field: 'state', message: `state is not included in the list` }],
+            errors: [{ resource: 'DeploymentStatus', code: 'custom', field: 'state', message: 'state is not included in the list' }],
             documentation_url: 'https://docs.github.com/rest/deployments/statuses#create-a-deployment-status',
             status: '422',
           });
@@ -607,14 +612,14 @@ export class FakeGitHub {
 
 /** Starts the server on 127.0.0.1 at a random free port. Always `await fake.close()` in afterAll. */
 export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<FakeGitHub> {
-  let fake: FakeGitHub | undefined;
-  const server = createServer((req, res) => {
-    fake!.handle(req, res).catch((err: Error) => {
+  const server = createServer();
+  const fake = new FakeGitHub(server, options.token ?? 'ghp_fakeTestToken000000000000000000000000', options.htmlUrl ?? 'https://github.com');
+  server.on('request', (req, res) => {
+    fake.handle(req, res).catch((err: Error) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
       res.end(JSON.stringify({ message: `fake-github: ${err.message}` }));
     });
   });
-  fake = new FakeGitHub(server, options.token ?? 'ghp_fakeTestToken000000000000000000000000', options.htmlUrl ?? 'https://github.com');
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   fake.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return fake;
@@ -677,6 +682,8 @@ class Shapes {
 
   commit(c: FakeCommit, withFiles: boolean): CommitData {
     const person = { name: c.name, email: c.email, date: c.date };
+    // GitHub gives git dates in UTC, without fractions: 2011-04-14T16:00:49Z.
+    const committer = { ...person, date: new Date(c.committerDate ?? c.date).toISOString().replace(/\.\d{3}Z$/, 'Z') };
     const data: CommitData = {
       url: `${this.repoApi}/commits/${c.sha}`,
       sha: c.sha,
@@ -686,7 +693,7 @@ class Shapes {
       commit: {
         url: `${this.repoApi}/git/commits/${c.sha}`,
         author: person,
-        committer: person,
+        committer,
         message: c.message,
         comment_count: 0,
         tree: { sha: createHash('sha1').update(`tree:${c.sha}`).digest('hex'), url: `${this.repoApi}/git/trees/${c.sha}` },
