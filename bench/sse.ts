@@ -369,7 +369,7 @@ export const sse: BenchSection = {
     ]);
     console.log(`  memory: shepherd = ${ours.memoryNote} (${mib(ours.idleRss)} before the deploy); tail = ${tail.memoryNote}`);
     console.log(`  viewers cut off by the server for falling behind (they resumed): ${ours.cutOff}`);
-    console.log(`  every 10th viewer dropped at 30% and resumed with Last-Event-ID (counted for loss, not for lag)`);
+    console.log('  every 10th viewer dropped at 30% and resumed with Last-Event-ID (counted for loss, not for lag)');
     console.log(
       `  lines lost = 0: ${ours.lost === 0 && ours.duplicates === 0 ? 'ok' : 'MISSED'}; lag p99 ≤ ${TARGET_P99_MS} ms: ${verdict(ours.p99, TARGET_P99_MS)}`,
     );

@@ -18,7 +18,10 @@ export default defineCommand({
     }
     const command = commands.find((c) => c.name === wanted || c.aliases?.includes(wanted));
     if (!command) {
-      const guess = closest(wanted, commands.flatMap((c) => [c.name, ...(c.aliases ?? [])]));
+      const guess = closest(
+        wanted,
+        commands.flatMap((c) => [c.name, ...(c.aliases ?? [])]),
+      );
       throw new Refusal(`no command "${wanted}"${guess ? ` — did you mean \`help ${guess}\`?` : ' — `help` lists them all'}`);
     }
     await ctx.reply(helpOne(command));

@@ -22,7 +22,10 @@ export function reasonAfterFirstArg(ctx: Ctx): string | undefined {
   const first = ctx.args[0];
   if (!first) return undefined;
   const at = rest.indexOf(first);
-  const reason = rest.slice(at + first.length).trim().replace(/^["']|["']$/g, '');
+  const reason = rest
+    .slice(at + first.length)
+    .trim()
+    .replace(/^["']|["']$/g, '');
   return reason || undefined;
 }
 

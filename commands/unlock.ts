@@ -16,7 +16,8 @@ export default defineCommand({
       const other = await store.locks.blocking(scope.app, scope.environment);
       throw new Refusal(`${lockScope(scope)} is not locked${other ? ` (but ${lockLine(other, clock.now(), ctx.provider)})` : ''}`);
     }
-    if (lock.deployId) throw new Refusal(`${lockScope(lock)} is held by deploy #${lock.deployId}; it is freed when the deploy ends (or \`cancel ${lock.deployId}\`)`);
+    if (lock.deployId)
+      throw new Refusal(`${lockScope(lock)} is held by deploy #${lock.deployId}; it is freed when the deploy ends (or \`cancel ${lock.deployId}\`)`);
     if (lock.holderId !== ctx.user.id) {
       throw new Refusal(`${lockLine(lock, clock.now(), ctx.provider)} — ask them, or a release manager can \`unlock! ${lockScope(lock)}\``);
     }

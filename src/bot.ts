@@ -97,7 +97,9 @@ export class Bot {
       const roles = rolesOf(this.options.config, user);
       const requireRole = (role: Role, doing: string) => {
         if (!roles.includes(role)) {
-          throw new Refusal(`only a ${ROLE_LABEL[role]} can ${doing} — ask one of: ${this.options.config.release_managers.join(', ') || '(none configured: add release_managers to shepherd.yml)'}`);
+          throw new Refusal(
+            `only a ${ROLE_LABEL[role]} can ${doing} — ask one of: ${this.options.config.release_managers.join(', ') || '(none configured: add release_managers to shepherd.yml)'}`,
+          );
         }
       };
       if (command.roles !== 'anyone' && !command.roles.some((r) => roles.includes(r))) {
@@ -142,7 +144,16 @@ export class Bot {
       }
     } finally {
       await store.audit
-        .record({ userId: user.id, identity, room: message.target.room, command: commandName || '?', text: message.text, outcome, detail, at: this.options.clock.now() })
+        .record({
+          userId: user.id,
+          identity,
+          room: message.target.room,
+          command: commandName || '?',
+          text: message.text,
+          outcome,
+          detail,
+          at: this.options.clock.now(),
+        })
         .catch((err) => logger.error({ err }, 'could not write the audit row'));
     }
   }

@@ -15,19 +15,16 @@ export const DEFAULT_CONFIG_FILE = 'shepherd.example.yml';
 
 /** Names of apps, environments and teams: they end up in paths, lock keys and chat, so keep them plain. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const name = (what: string) =>
-  z.string().regex(NAME, `${what} names use letters, digits, '.', '_' and '-' (at most 63, starting alphanumeric)`);
+const name = (what: string) => z.string().regex(NAME, `${what} names use letters, digits, '.', '_' and '-' (at most 63, starting alphanumeric)`);
 
-const duration = z
-  .union([z.string(), z.number().int().positive()])
-  .transform((v, ctx) => {
-    const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
-    if (ms === null) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration like 30s, 10m or 1h30m, got "${v}"` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const duration = z.union([z.string(), z.number().int().positive()]).transform((v, ctx) => {
+  const ms = typeof v === 'number' ? v * 1000 : parseDuration(v);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: `expected a duration like 30s, 10m or 1h30m, got "${v}"` });
+    return z.NEVER;
+  }
+  return ms;
+});
 
 /** Run a refinement even when other keys already failed, so one start reports every problem. */
 const ALWAYS = { when: () => true };
@@ -54,7 +51,10 @@ const environmentSchema = z
 
 const appSchema = z
   .object({
-    repo: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/name').optional(),
+    repo: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'expected owner/name')
+      .optional(),
     repo_url: z.string().min(1).optional(),
     default_environment: name('environment').optional(),
     deploy_to: z.string().min(1),
@@ -88,7 +88,11 @@ const appSchema = z
         ctx.addIssue({ code: 'custom', path: ['environments'], message: 'needs at least one environment' });
       }
       if (typeof app.default_environment === 'string' && environments.length > 0 && !environments.includes(app.default_environment)) {
-        ctx.addIssue({ code: 'custom', path: ['default_environment'], message: `"${app.default_environment}" is not one of its environments (${environments.join(', ')})` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['default_environment'],
+          message: `"${app.default_environment}" is not one of its environments (${environments.join(', ')})`,
+        });
       }
       if (!app.repo && !app.repo_url) ctx.addIssue({ code: 'custom', path: ['repo'], message: 'give repo (owner/name) or repo_url' });
       if (typeof app.deploy_to === 'string' && app.transport !== 'local' && !isAbsolute(app.deploy_to) && !app.deploy_to.startsWith('~/')) {
@@ -98,7 +102,12 @@ const appSchema = z
   );
 
 /** Who holds a role: a GitHub login (`alice`) or a chat identity (`slack:U024BE7LH`, `irc:alice`, `shell:*`). */
-const principal = z.string().regex(/^(shell:\*|(slack|irc|shell):[^\s*]+|[A-Za-z0-9-]+)$/, 'expected a GitHub login or provider:id (slack:, irc:, shell:); only shell:* may use a wildcard');
+const principal = z
+  .string()
+  .regex(
+    /^(shell:\*|(slack|irc|shell):[^\s*]+|[A-Za-z0-9-]+)$/,
+    'expected a GitHub login or provider:id (slack:, irc:, shell:); only shell:* may use a wildcard',
+  );
 
 export const fileSchema = z
   .object({
@@ -111,7 +120,10 @@ export const fileSchema = z
     push: z
       .object({
         app: name('app').optional(),
-        branch_prefix: z.string().regex(/^[A-Za-z0-9._/-]*$/).default('push/'),
+        branch_prefix: z
+          .string()
+          .regex(/^[A-Za-z0-9._/-]*$/)
+          .default('push/'),
         trunk: z.string().min(1).default('main'),
         confirm_window: duration.default(1_800_000),
         reminder_interval: duration.default(600_000),
@@ -141,34 +153,44 @@ const optional = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
 
-export const envSchema = z
-  .object({
-    SHEPHERD_CONFIG: z.string().default(DEFAULT_CONFIG_FILE),
-    DATABASE_URL: z.string().regex(/^file:/, 'expected a SQLite URL like file:./data/shepherd.db').default('file:./data/shepherd.db'),
-    SLACK_BOT_TOKEN: optional,
-    SLACK_APP_TOKEN: optional,
-    SLACK_SIGNING_SECRET: optional,
-    SLACK_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
-    SLACK_API_URL: optional,
-    IRC_SERVER: optional,
-    IRC_PORT: z.coerce.number().int().min(1).max(65535).optional(),
-    IRC_TLS: z.stringbool().default(false),
-    IRC_NICK: z.string().regex(/^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/, 'expected an IRC nick').default('shepherd'),
-    IRC_CHANNELS: z
-      .string()
-      .default('')
-      .transform((v) => v.split(',').map((c) => c.trim()).filter(Boolean))
-      .pipe(z.array(z.string().regex(/^[#&][^\s,]+$/, 'expected channels like #deploys,#web'))),
-    IRC_PASSWORD: optional,
-    GITHUB_TOKEN: optional,
-    GITHUB_API_URL: z.url().default('https://api.github.com'),
-    WEB_HOST: z.string().min(1).default('127.0.0.1'),
-    WEB_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-    WEB_BASE_URL: optional,
-    WEB_AUTH: optional,
-    // Unset: info, or warn for the shell chat so logs do not drown the conversation.
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-  });
+export const envSchema = z.object({
+  SHEPHERD_CONFIG: z.string().default(DEFAULT_CONFIG_FILE),
+  DATABASE_URL: z
+    .string()
+    .regex(/^file:/, 'expected a SQLite URL like file:./data/shepherd.db')
+    .default('file:./data/shepherd.db'),
+  SLACK_BOT_TOKEN: optional,
+  SLACK_APP_TOKEN: optional,
+  SLACK_SIGNING_SECRET: optional,
+  SLACK_PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  SLACK_API_URL: optional,
+  IRC_SERVER: optional,
+  IRC_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  IRC_TLS: z.stringbool().default(false),
+  IRC_NICK: z
+    .string()
+    .regex(/^[A-Za-z[\]\\`_^{|}][A-Za-z0-9[\]\\`_^{|}-]{0,29}$/, 'expected an IRC nick')
+    .default('shepherd'),
+  IRC_CHANNELS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[#&][^\s,]+$/, 'expected channels like #deploys,#web'))),
+  IRC_PASSWORD: optional,
+  GITHUB_TOKEN: optional,
+  GITHUB_API_URL: z.url().default('https://api.github.com'),
+  WEB_HOST: z.string().min(1).default('127.0.0.1'),
+  WEB_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  WEB_BASE_URL: optional,
+  WEB_AUTH: optional,
+  // Unset: info, or warn for the shell chat so logs do not drown the conversation.
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+});
 
 /** Checks across variables; on the raw strings, so they run even when a single variable is malformed. */
 function envCrossChecks(env: Record<string, string | undefined>): string[] {
@@ -210,7 +232,10 @@ export class ConfigError extends Error {
 
 function describe(prefix: string, issues: z.core.$ZodIssue[]): string[] {
   return issues.map((issue) => {
-    const key = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+    const key = issue.path
+      .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+      .join('')
+      .replace(/^\./, '');
     let message = issue.message;
     if (issue.code === 'unrecognized_keys') message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
     return `${prefix} ${key || '(top level)'}: ${message}`;
@@ -228,12 +253,12 @@ export function expandHome(path: string): string {
 export function loadConfig(rawEnv: Record<string, string | undefined> = process.env, cwd = process.cwd()): Readonly<Config> {
   const problems: string[] = [];
   // `NAME=` in .env means "not set", as it does for every dotenv user.
-  rawEnv = Object.fromEntries(Object.entries(rawEnv).filter(([, v]) => v !== undefined && v.trim() !== ''));
-  const env = envSchema.safeParse(rawEnv);
+  const setEnv = Object.fromEntries(Object.entries(rawEnv).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const env = envSchema.safeParse(setEnv);
   if (!env.success) problems.push(...describe('environment variable', env.error.issues));
-  problems.push(...envCrossChecks(rawEnv));
+  problems.push(...envCrossChecks(setEnv));
 
-  const configPath = resolve(cwd, env.success ? env.data.SHEPHERD_CONFIG : rawEnv.SHEPHERD_CONFIG ?? DEFAULT_CONFIG_FILE);
+  const configPath = resolve(cwd, env.success ? env.data.SHEPHERD_CONFIG : (setEnv.SHEPHERD_CONFIG ?? DEFAULT_CONFIG_FILE));
   let raw: unknown = {};
   try {
     const doc = parseDocument(readFileSync(configPath, 'utf8'), { prettyErrors: true, uniqueKeys: true });

@@ -75,13 +75,7 @@ export function helpList(commands: readonly Command[]): string {
 export function helpOne(command: Command): string {
   const aliases = command.aliases?.length ? ` (also: ${command.aliases.join(', ')})` : '';
   const roles = command.roles === 'anyone' ? 'anyone' : command.roles.map((r) => ROLE_LABEL[r]).join(' or ');
-  return [
-    `${command.name}${aliases} — ${command.summary}`,
-    usage(command),
-    `who: ${roles}`,
-    'examples:',
-    ...command.examples.map((e) => `  ${e}`),
-  ].join('\n');
+  return [`${command.name}${aliases} — ${command.summary}`, usage(command), `who: ${roles}`, 'examples:', ...command.examples.map((e) => `  ${e}`)].join('\n');
 }
 
 export function unknownCommand(name: string, suggestion?: string): string {
@@ -161,7 +155,9 @@ export interface DeployStartInfo {
 
 export function deployStarted(d: DeployView, info: DeployStartInfo, provider?: string): string {
   const verb = d.kind === 'rollback' ? 'rolling back' : 'deploying';
-  const lines = [`🚀 #${d.id} ${verb} ${deployTitle(d)} on ${info.hostCount} host${info.hostCount === 1 ? '' : 's'} for ${who(d.requester, provider)} — ${info.url}`];
+  const lines = [
+    `🚀 #${d.id} ${verb} ${deployTitle(d)} on ${info.hostCount} host${info.hostCount === 1 ? '' : 's'} for ${who(d.requester, provider)} — ${info.url}`,
+  ];
   if (d.kind !== 'rollback') {
     if (!info.previousSha) lines.push('first deploy of this environment');
     else if (info.previousSha === d.sha) lines.push(`${shortSha(d.sha)} is already live here: redeploying it`);
@@ -235,11 +231,14 @@ export function dryRun(p: DryRunView): string {
     const name = p.stages.length > 1 ? (i === 0 ? 'canary' : 'then') : 'hosts';
     lines.push(`${name}: ${hosts.join(', ')}`);
   });
-  lines.push(`${p.concurrency} at a time, stop after ${p.maxFailures} failed host${p.maxFailures === 1 ? '' : 's'}; releases in ${p.deployTo} (${p.transport})`);
+  lines.push(
+    `${p.concurrency} at a time, stop after ${p.maxFailures} failed host${p.maxFailures === 1 ? '' : 's'}; releases in ${p.deployTo} (${p.transport})`,
+  );
   lines.push('steps:', ...p.steps.map((s, i) => `  ${i + 1}. ${s}`));
   if (p.healthcheck) lines.push(`healthcheck: ${p.healthcheck}`);
   if (!p.previousSha) lines.push('first deploy of this environment');
-  else if (p.commits && p.commits.commits.length > 0) lines.push(`would ship since ${shortSha(p.previousSha)}:`, ...commitLines(p.commits.commits, p.commits.total));
+  else if (p.commits && p.commits.commits.length > 0)
+    lines.push(`would ship since ${shortSha(p.previousSha)}:`, ...commitLines(p.commits.commits, p.commits.total));
   else if (p.previousSha === p.sha) lines.push(`${shortSha(p.sha)} is already live`);
   else if (p.commits) lines.push(`no new commits since ${shortSha(p.previousSha)}`);
   lines.push(...p.notes.map((n) => `(${n})`));

@@ -143,15 +143,17 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   });
 
   let stopping: Promise<void> | undefined;
-  const stop = () =>
-    (stopping ??= (async () => {
+  const stop = () => {
+    stopping ??= (async () => {
       stopPushTimer?.();
       await web.stop().catch((err) => logger.error({ err }, 'could not stop the web viewer cleanly'));
       await Promise.allSettled(adapters.map((a) => a.stop()));
       await deployer.stop().catch((err) => logger.error({ err }, 'could not stop the deployer cleanly'));
       await lineStore.close();
       await prisma.$disconnect();
-    })());
+    })();
+    return stopping;
+  };
 
   try {
     await web.start();

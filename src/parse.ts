@@ -30,7 +30,11 @@ const COMMAND_WORD = /^[a-z][a-z0-9-]*!?$/;
 
 /** Strips IRC formatting and control characters, folds whitespace. */
 export function cleanText(text: string): string {
-  return text.replace(IRC_FORMATTING, '').replace(/[\t\r\n]/g, ' ').replace(CONTROL, '').trim();
+  return text
+    .replace(IRC_FORMATTING, '')
+    .replace(/[\t\r\n]/g, ' ')
+    .replace(CONTROL, '')
+    .trim();
 }
 
 interface Token {

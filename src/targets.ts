@@ -12,7 +12,9 @@ export async function resolveUser(ctx: Ctx, arg: string | undefined): Promise<Kn
   if (!arg) throw new UsageError('name a user, e.g. @alice');
   const user = await ctx.deps.store.users.resolve(arg, ctx.provider);
   if (!user) {
-    throw new Refusal(`I don't know ${arg.startsWith('@') ? arg : `@${arg}`} — they need to say something to me first, or link their GitHub login with \`iam github <login>\``);
+    throw new Refusal(
+      `I don't know ${arg.startsWith('@') ? arg : `@${arg}`} — they need to say something to me first, or link their GitHub login with \`iam github <login>\``,
+    );
   }
   return user;
 }

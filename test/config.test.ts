@@ -50,7 +50,14 @@ describe('loadConfig', () => {
   });
 
   it('reports every bad environment variable at once, naming each', () => {
-    const found = problems({ IRC_TLS: 'maybe', WEB_PORT: 'eighty', LOG_LEVEL: 'loud', DATABASE_URL: 'postgres://x', SLACK_BOT_TOKEN: 'xoxb-1', IRC_SERVER: 'irc' });
+    const found = problems({
+      IRC_TLS: 'maybe',
+      WEB_PORT: 'eighty',
+      LOG_LEVEL: 'loud',
+      DATABASE_URL: 'postgres://x',
+      SLACK_BOT_TOKEN: 'xoxb-1',
+      IRC_SERVER: 'irc',
+    });
     const text = found.join('\n');
     for (const key of ['IRC_TLS', 'WEB_PORT', 'LOG_LEVEL', 'DATABASE_URL', 'SLACK_APP_TOKEN', 'IRC_CHANNELS']) expect(text).toContain(key);
     expect(found.length).toBeGreaterThanOrEqual(6);

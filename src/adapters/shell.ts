@@ -52,7 +52,12 @@ export class ShellAdapter implements Adapter {
         if (text) {
           const as = /^\/as\s+@?([^\s]+)\s+(.+)$/.exec(text);
           const name = as ? (as[1] as string) : this.user;
-          await onMessage({ text: as ? (as[2] as string) : text, user: { provider: 'shell', id: name, handle: name }, target: { room: SHELL_ROOM }, direct: true });
+          await onMessage({
+            text: as ? (as[2] as string) : text,
+            user: { provider: 'shell', id: name, handle: name },
+            target: { room: SHELL_ROOM },
+            direct: true,
+          });
         }
         if (this.interactive) this.rl?.prompt();
       });
@@ -65,7 +70,10 @@ export class ShellAdapter implements Adapter {
   async send(target: Target, text: string): Promise<MessageRef> {
     const id = String(++this.counter);
     const indent = target.thread ? '  ↳ ' : '';
-    const body = text.split('\n').map((l) => `${indent}${l}`).join('\n');
+    const body = text
+      .split('\n')
+      .map((l) => `${indent}${l}`)
+      .join('\n');
     if (this.interactive) this.output.write(`\r\x1b[K${body}\n`);
     else this.output.write(`${body}\n`);
     if (this.interactive) this.rl?.prompt(true);

@@ -23,7 +23,9 @@ export class Audit {
 
   async record(entry: AuditEntry): Promise<void> {
     const { at, ...rest } = entry;
-    await this.db.auditEvent.create({ data: { ...rest, text: entry.text.slice(0, 2000), detail: entry.detail?.slice(0, 2000) ?? null, createdAt: at ?? new Date() } });
+    await this.db.auditEvent.create({
+      data: { ...rest, text: entry.text.slice(0, 2000), detail: entry.detail?.slice(0, 2000) ?? null, createdAt: at ?? new Date() },
+    });
   }
 
   async recent(limit = 20) {

@@ -39,7 +39,15 @@ export class Karma {
       const after = Math.min(MAX_STARS, Math.max(MIN_STARS, wanted));
       await tx.user.update({ where: { id: change.userId }, data: { karma: after } });
       await tx.karmaEvent.create({
-        data: { userId: change.userId, actorId: change.actorId, kind: change.kind, before, after, reason: change.reason ?? null, createdAt: change.at ?? new Date() },
+        data: {
+          userId: change.userId,
+          actorId: change.actorId,
+          kind: change.kind,
+          before,
+          after,
+          reason: change.reason ?? null,
+          createdAt: change.at ?? new Date(),
+        },
       });
       return { before, after };
     });

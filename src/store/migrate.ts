@@ -65,7 +65,12 @@ export function applyMigrations(db: Database, dir: string): string[] {
     }
     const id = randomUUID();
     const started = Date.now();
-    db.prepare('INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, 0)').run(id, migration.checksum, migration.name, started);
+    db.prepare('INSERT INTO _prisma_migrations (id, checksum, migration_name, started_at, applied_steps_count) VALUES (?, ?, ?, ?, 0)').run(
+      id,
+      migration.checksum,
+      migration.name,
+      started,
+    );
     try {
       db.transaction(() => {
         db.exec(migration.sql);

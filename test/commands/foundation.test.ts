@@ -58,7 +58,9 @@ describe('whoami and iam', () => {
 
   it('refuses a login already linked to someone else, and a malformed login', async () => {
     await t.chat.say('alice', 'iam github alice-gh');
-    expect(await t.chat.say('bob', 'iam github alice-gh')).toBe('✋ GitHub login alice-gh is already linked to alice — if that is wrong, ask a release manager');
+    expect(await t.chat.say('bob', 'iam github alice-gh')).toBe(
+      '✋ GitHub login alice-gh is already linked to alice — if that is wrong, ask a release manager',
+    );
     expect(await t.chat.say('bob', 'iam github -bad-')).toMatch(/is not a GitHub login/);
     expect(await t.chat.say('bob', 'iam gitlab bob')).toMatch(/^usage: iam github <login>/);
     expect((await db().user.findUniqueOrThrow({ where: { id: await userId('bob') } })).githubLogin).toBeNull();
@@ -184,7 +186,16 @@ describe('locks', () => {
 
   it('refuses to hand out a lock a deploy holds', async () => {
     const deploy = await db().deploy.create({
-      data: { app: 'web', environment: 'staging', ref: 'main', sha: 'a'.repeat(40), state: 'running', requesterId: await userId('alice'), room: '#d', releaseId: 'r1' },
+      data: {
+        app: 'web',
+        environment: 'staging',
+        ref: 'main',
+        sha: 'a'.repeat(40),
+        state: 'running',
+        requesterId: await userId('alice'),
+        room: '#d',
+        releaseId: 'r1',
+      },
     });
     await t.store.locks.acquire({ app: 'web', environment: 'staging', holderId: await userId('alice'), deployId: deploy.id });
     expect(await t.chat.say('boss', 'lock! web/staging')).toBe(`✋ web/staging is held by running deploy #${deploy.id} — \`cancel ${deploy.id}\` first`);
@@ -195,7 +206,9 @@ describe('locks', () => {
 
 describe('oncall', () => {
   it('sets the rotation (release managers), shows now and next, and takes overrides that end by themselves', async () => {
-    expect(await t.chat.say('alice', 'oncall')).toBe('infra: nobody on call — a release manager can `oncall set infra @user`\nweb: nobody on call — a release manager can `oncall set web @user`');
+    expect(await t.chat.say('alice', 'oncall')).toBe(
+      'infra: nobody on call — a release manager can `oncall set infra @user`\nweb: nobody on call — a release manager can `oncall set web @user`',
+    );
     expect(await t.chat.say('alice', 'oncall set web @bob')).toMatch(/^✋ only a release manager can set the on-call rotation/);
     expect(await t.chat.say('boss', 'oncall set web @alice until 3h')).toMatch(/^📟 @alice is on call for web from now until \S+/);
     expect(await t.chat.say('boss', 'oncall set web @bob from 3h')).toMatch(/^📟 @bob is on call for web from /);

@@ -44,7 +44,10 @@ describe('applyMigrations', () => {
     addMigration(migrations, '29990101000000_broken', 'CREATE TABLE "Half" ("id" INTEGER);\nTHIS IS NOT SQL;');
     expect(() => applyMigrations(db, migrations)).toThrow(MigrationError);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'Half'").get()).toBeUndefined();
-    const row = db.prepare("SELECT finished_at, logs FROM _prisma_migrations WHERE migration_name = '29990101000000_broken'").get() as { finished_at: unknown; logs: string };
+    const row = db.prepare("SELECT finished_at, logs FROM _prisma_migrations WHERE migration_name = '29990101000000_broken'").get() as {
+      finished_at: unknown;
+      logs: string;
+    };
     expect(row.finished_at).toBeNull();
     expect(row.logs).toMatch(/syntax error/);
     expect(() => applyMigrations(db, migrations)).toThrow(/failed earlier.*prisma migrate resolve/);

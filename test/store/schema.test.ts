@@ -74,7 +74,9 @@ describe('schema.prisma and migrations agree', () => {
         expect(column.notnull === 0 && column.pk === 0, `${model}.${f.name} nullable`).toBe(f.optional);
       }
     }
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations'").all() as { name: string }[]).map((r) => r.name);
+    const tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations'").all() as { name: string }[]
+    ).map((r) => r.name);
     expect(tables.sort()).toEqual(Object.keys(ModelName).sort());
     db.close();
   });
@@ -90,41 +92,106 @@ describe('schema.prisma and migrations agree', () => {
     const user = await db.user.create({ data: { name: 'alice', githubLogin: 'alice', karma: 3, createdAt: at } });
     await roundTrip('User', user, await db.user.findUnique({ where: { id: user.id } }));
     const actor = await db.user.create({ data: { name: 'rm' } });
-    const identity = await db.identity.create({ data: { provider: 'irc', externalId: 'alice', handle: 'Alice', userId: user.id, createdAt: at, lastSeenAt: at } });
+    const identity = await db.identity.create({
+      data: { provider: 'irc', externalId: 'alice', handle: 'Alice', userId: user.id, createdAt: at, lastSeenAt: at },
+    });
     await roundTrip('Identity', identity, await db.identity.findUnique({ where: { id: identity.id } }));
     const karma = await db.karmaEvent.create({ data: { userId: user.id, actorId: actor.id, kind: 'unlike', before: 4, after: 3, reason: 'r', createdAt: at } });
     await roundTrip('KarmaEvent', karma, await db.karmaEvent.findUnique({ where: { id: karma.id } }));
     const deploy = await db.deploy.create({
       data: {
-        app: 'web', environment: 'staging', ref: 'main', sha: 'a'.repeat(40), previousSha: 'b'.repeat(40), state: 'succeeded', kind: 'deploy',
-        requesterId: user.id, room: '#d', threadRef: '1.2', force: true, releaseId: '20261122100000', error: 'e', githubDeploymentId: 7,
-        createdAt: at, startedAt: at, finishedAt: at, heartbeatAt: at,
+        app: 'web',
+        environment: 'staging',
+        ref: 'main',
+        sha: 'a'.repeat(40),
+        previousSha: 'b'.repeat(40),
+        state: 'succeeded',
+        kind: 'deploy',
+        requesterId: user.id,
+        room: '#d',
+        threadRef: '1.2',
+        force: true,
+        releaseId: '20261122100000',
+        error: 'e',
+        githubDeploymentId: 7,
+        createdAt: at,
+        startedAt: at,
+        finishedAt: at,
+        heartbeatAt: at,
       },
     });
     await roundTrip('Deploy', deploy, await db.deploy.findUnique({ where: { id: deploy.id } }));
     const lock = await db.lock.create({ data: { app: '*', environment: 'staging', holderId: user.id, reason: 'why', deployId: deploy.id, createdAt: at } });
     await roundTrip('Lock', lock, await db.lock.findUnique({ where: { id: lock.id } }));
-    const shift = await db.onCall.create({ data: { team: 'web', userId: user.id, kind: 'rotation', startsAt: at, endsAt: at, setById: actor.id, createdAt: at } });
+    const shift = await db.onCall.create({
+      data: { team: 'web', userId: user.id, kind: 'rotation', startsAt: at, endsAt: at, setById: actor.id, createdAt: at },
+    });
     await roundTrip('OnCall', shift, await db.onCall.findUnique({ where: { id: shift.id } }));
-    const audit = await db.auditEvent.create({ data: { userId: user.id, identity: 'irc:alice', room: '#d', command: 'lock', text: 'lock staging', outcome: 'ok', detail: 'd', createdAt: at } });
+    const audit = await db.auditEvent.create({
+      data: { userId: user.id, identity: 'irc:alice', room: '#d', command: 'lock', text: 'lock staging', outcome: 'ok', detail: 'd', createdAt: at },
+    });
     await roundTrip('AuditEvent', audit, await db.auditEvent.findUnique({ where: { id: audit.id } }));
     const host = await db.deployHost.create({
-      data: { deployId: deploy.id, host: 'web-1', port: 22, user: 'deploy', stage: 1, state: 'succeeded', previousRelease: 'r0', error: 'e', startedAt: at, finishedAt: at },
+      data: {
+        deployId: deploy.id,
+        host: 'web-1',
+        port: 22,
+        user: 'deploy',
+        stage: 1,
+        state: 'succeeded',
+        previousRelease: 'r0',
+        error: 'e',
+        startedAt: at,
+        finishedAt: at,
+      },
     });
     await roundTrip('DeployHost', host, await db.deployHost.findUnique({ where: { id: host.id } }));
     const line = await db.logLine.create({ data: { deployId: deploy.id, seq: 1, host: 'web-1', stream: 'stdout', text: 'hello ✓', at } });
     await roundTrip('LogLine', line, await db.logLine.findUnique({ where: { id: line.id } }));
     const push = await db.push.create({
       data: {
-        app: 'web', state: 'shipped', branch: 'push/2026-11-22', baseRef: 'main', baseSha: 'c'.repeat(40), headSha: 'd'.repeat(40), startedById: actor.id,
-        provider: 'irc', room: '#d', startedAt: at, confirmBy: at, remindedAt: at, deferredAt: at, environment: 'staging', deployId: deploy.id, endedAt: at, createdAt: at,
+        app: 'web',
+        state: 'shipped',
+        branch: 'push/2026-11-22',
+        baseRef: 'main',
+        baseSha: 'c'.repeat(40),
+        headSha: 'd'.repeat(40),
+        startedById: actor.id,
+        provider: 'irc',
+        room: '#d',
+        startedAt: at,
+        confirmBy: at,
+        remindedAt: at,
+        deferredAt: at,
+        environment: 'staging',
+        deployId: deploy.id,
+        endedAt: at,
+        createdAt: at,
       },
     });
     await roundTrip('Push', push, await db.push.findUnique({ where: { id: push.id } }));
     const pickData = {
-      pushId: push.id, prNumber: 12, sha: 'e'.repeat(40), title: 'Fix ✓', url: 'https://github.com/acme/web/pull/12', requesterId: user.id, authorId: user.id,
-      authorName: 'alice', additions: 3, deletions: 1, files: 2, comments: 4, reviewComments: 5, state: 'conflict', reason: 'r', decidedById: actor.id, decidedAt: at,
-      conflictFiles: 'a.txt\nb.txt', pickedSha: 'f'.repeat(40), requestedAt: at, updatedAt: at,
+      pushId: push.id,
+      prNumber: 12,
+      sha: 'e'.repeat(40),
+      title: 'Fix ✓',
+      url: 'https://github.com/acme/web/pull/12',
+      requesterId: user.id,
+      authorId: user.id,
+      authorName: 'alice',
+      additions: 3,
+      deletions: 1,
+      files: 2,
+      comments: 4,
+      reviewComments: 5,
+      state: 'conflict',
+      reason: 'r',
+      decidedById: actor.id,
+      decidedAt: at,
+      conflictFiles: 'a.txt\nb.txt',
+      pickedSha: 'f'.repeat(40),
+      requestedAt: at,
+      updatedAt: at,
     };
     const first = await db.cherryPick.create({ data: { ...pickData, subject: '#12' } });
     const pick = await db.cherryPick.create({ data: { ...pickData, subject: 'e'.repeat(40), carriedFromId: first.id } });

@@ -48,6 +48,9 @@ export class FakeAdapter implements Adapter {
       direct: false,
       ...options,
     });
-    return this.sent.slice(before).map((s) => s.text).join('\n');
+    return this.sent
+      .slice(before)
+      .map((s) => s.text)
+      .join('\n');
   }
 }
