@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { type CommitSummary, isFullSha, isValidRef } from './github.js';
+import type { CommitSummary } from './github.js';
+import { isFullSha, isValidRef } from './refs.js';
 
 /** git failed in a way a person should hear about (unreachable remote, no such repository). One line. */
 export class GitRefsError extends Error {

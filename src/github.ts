@@ -8,6 +8,11 @@
  */
 import { Octokit, RequestError } from 'octokit';
 import type { Logger } from 'pino';
+import { GitHubError, type GitHubErrorKind } from './github-error.js';
+import { isFullSha, isValidRef, isValidRepo, REPO } from './refs.js';
+
+export { GitHubError, type GitHubErrorKind };
+export { isFullSha, isValidRef, isValidRepo };
 
 /** 'none' = the commit has no statuses and no check runs. */
 export type CiState = 'success' | 'pending' | 'failure' | 'none';
@@ -108,57 +113,6 @@ export interface GitHubOptions {
   retries?: number;
   /** Wait for a rate-limit reset and retry once when it is at most this far away. Default 10 s; longer → GitHubError. */
   maxRateLimitWaitSeconds?: number;
-}
-
-export type GitHubErrorKind = 'auth' | 'rate-limit' | 'network' | 'timeout' | 'invalid-input' | 'not-found' | 'http';
-
-/** A failure talking to GitHub, with a one-line message fit for chat ("GitHub said 401 Bad credentials"). */
-export class GitHubError extends Error {
-  override name = 'GitHubError';
-  readonly kind: GitHubErrorKind;
-  /** The HTTP status, when GitHub answered. */
-  readonly status?: number;
-
-  constructor(message: string, options: { kind?: GitHubErrorKind; status?: number; cause?: unknown } = {}) {
-    super(oneLine(message), options.cause === undefined ? undefined : { cause: options.cause });
-    this.kind = options.kind ?? 'http';
-    this.status = options.status;
-  }
-}
-
-const REPO = /^([A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))\/([A-Za-z0-9._-]{1,100})$/;
-
-/** 'owner/name' as GitHub allows it (no '.' or '..' as the name). */
-export function isValidRepo(repo: string): boolean {
-  const m = REPO.exec(repo);
-  return m !== null && m[2] !== '.' && m[2] !== '..';
-}
-
-// Stricter than `git check-ref-format`: refs travel through chat, URLs, hosts' environments and log lines, so
-// shell metacharacters (`$ ( ) ; | & < > ' " \``), quotes, spaces and non-ASCII are refused even where git
-// would allow them. What is left is what real branch and tag names use.
-const REF_CHARS = /^[A-Za-z0-9._/+#@-]+$/;
-
-/**
- * True for a branch, tag or SHA name that git accepts and that is safe to pass anywhere: git's ref rules
- * (no '..', no '@{', no component starting with '.' or ending in '.lock', no '//', no trailing '/' or '.',
- * not '@') plus: no leading '-' (git would read an option), at most 255 characters, and only
- * `A-Z a-z 0-9 . _ / + # @ -`.
- *
- *   isValidRef('release/2026-11') // true
- *   isValidRef('--upload-pack=x') // false
- */
-export function isValidRef(ref: string): boolean {
-  if (typeof ref !== 'string' || ref.length === 0 || ref.length > 255) return false;
-  if (!REF_CHARS.test(ref)) return false;
-  if (ref.startsWith('-') || ref.startsWith('/') || ref.endsWith('/') || ref.endsWith('.')) return false;
-  if (ref.includes('..') || ref.includes('//') || ref.includes('@{') || ref === '@') return false;
-  return ref.split('/').every((part) => !part.startsWith('.') && !part.endsWith('.lock'));
-}
-
-/** A full (40 or 64 hex) commit id. */
-export function isFullSha(value: string): boolean {
-  return /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/.test(value);
 }
 
 /** Builds the GitHub client. No request is made until a method is called. */
@@ -419,10 +373,6 @@ function decodeText(data: unknown): string {
   if (data instanceof ArrayBuffer) return new TextDecoder().decode(data);
   if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
   return String(data);
-}
-
-function oneLine(text: string): string {
-  return text.replace(/\s*[\r\n]+\s*/g, ' ').trim();
 }
 
 /** Turns whatever Octokit threw into a GitHubError whose message a person in chat can act on. */

@@ -18,7 +18,6 @@ import { Deployer } from './deploy/engine.js';
 import { DeployEvents } from './deploy/events.js';
 import { Masker, secretsFromEnv } from './deploy/mask.js';
 import { deployStatus, deployStatusSection } from './deploy/status-section.js';
-import { createGitHub } from './github.js';
 import { createLogger } from './logger.js';
 import { deployThrough } from './push/deploy.js';
 import { adapterNotifier } from './push/notifier.js';
@@ -55,6 +54,12 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   if (webProblem) throw new WebConfigError(webProblem);
   const chatConfigured = Boolean(config.env.SLACK_BOT_TOKEN || config.env.IRC_SERVER);
   const logger = createLogger(config.env.LOG_LEVEL ?? (chatConfigured ? 'info' : 'warn'));
+  // Chat adapters are loaded only when configured (Bolt alone is a noticeable share of start-up time), and
+  // their loading overlaps with opening the database.
+  const chatModules = Promise.all([
+    config.env.SLACK_BOT_TOKEN ? import('./adapters/slack.js') : null,
+    config.env.IRC_SERVER ? import('./adapters/irc.js') : null,
+  ]);
   const { prisma, path, applied } = await openDatabase(config.env.DATABASE_URL);
   if (applied.length) logger.info({ path, applied }, 'database migrated');
   const store = createStore(prisma, { karmaInitial: config.karma.initial });
@@ -65,8 +70,13 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   // Deploys: one event stream (log store, chat sink, viewer), secrets masked before anything sees a line,
   // GitHub when GITHUB_TOKEN is set (else git resolves refs), chat through the adapter a deploy came from.
   const events = new DeployEvents();
+  // Octokit is loaded only when GitHub is configured.
   const github = config.env.GITHUB_TOKEN
-    ? createGitHub({ token: config.env.GITHUB_TOKEN, baseUrl: config.env.GITHUB_API_URL, logger: logger.child({ component: 'github' }) })
+    ? (await import('./github.js')).createGitHub({
+        token: config.env.GITHUB_TOKEN,
+        baseUrl: config.env.GITHUB_API_URL,
+        logger: logger.child({ component: 'github' }),
+      })
     : null;
   const lineStore = new LogLineStore(path);
   const deployer = new Deployer({
@@ -96,15 +106,9 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   services.deployEvents = events;
   services.deployStatus = deployStatus;
   services.statusSections = [...((services.statusSections as unknown[] | undefined) ?? []), deployStatusSection()];
-  // Loaded only when configured: Bolt alone adds a noticeable share of start-up time.
-  if (config.env.SLACK_BOT_TOKEN) {
-    const { SlackAdapter } = await import('./adapters/slack.js');
-    adapters.push(new SlackAdapter(config.env, logger.child({ adapter: 'slack' })));
-  }
-  if (config.env.IRC_SERVER) {
-    const { IrcAdapter } = await import('./adapters/irc.js');
-    adapters.push(new IrcAdapter(config.env, logger.child({ adapter: 'irc' })));
-  }
+  const [slack, irc] = await chatModules;
+  if (slack) adapters.push(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' })));
+  if (irc) adapters.push(new irc.IrcAdapter(config.env, logger.child({ adapter: 'irc' })));
   // When the shell chat's input ends, deploys already asked for still finish before the process exits.
   if (adapters.length === 0) adapters.push(new ShellAdapter({ onEnd: () => void deployer.idle().finally(() => options.onShellEnd?.()) }));
 

@@ -7,7 +7,7 @@
 import { type Ctx, Refusal, UsageError } from '../command.js';
 import type { AppConfig, EnvironmentConfig } from '../config.js';
 import { GitRefsError } from '../git-refs.js';
-import { GitHubError } from '../github.js';
+import { GitHubError } from '../github-error.js';
 import { ROLE_LABEL } from '../roles.js';
 import type { Deployer } from './engine.js';
 import { nameProblem, refProblem, shown } from './validate.js';

@@ -11,7 +11,7 @@
 import { existsSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { NodeSSH } from 'node-ssh';
+import type { NodeSSH } from 'node-ssh';
 import type { Client, ClientChannel, ConnectConfig, ServerHostKeyAlgorithm } from 'ssh2';
 import { type HostKeyCheck, HostKeyRefused, type HostKeys } from './host-keys.js';
 import type { PlannedHost } from './plan.js';
@@ -38,6 +38,8 @@ export class SshTransport implements Transport {
   constructor(private readonly options: SshOptions = {}) {}
 
   async connect(host: PlannedHost, connectTimeoutMs: number): Promise<Session> {
+    // Loaded on the first SSH deploy, not at start: ssh2 is a sizeable share of start-up time.
+    const { NodeSSH } = await import('node-ssh');
     const ssh = new NodeSSH();
     const username = host.user ?? this.options.user ?? safeUser();
     const auth: Record<string, string> = {};
