@@ -90,7 +90,7 @@ describe.skipIf(skip)('the deploy page in a real Chromium', () => {
 
     // Host filter: only web-2's lines, the count says so, and new lines of other hosts stay out.
     await page.selectOption('#host-filter', 'web-2');
-    await page.waitForFunction(`/^\\d+ of \\d+ lines$/.test(document.getElementById('count').textContent)`);
+    await expect.poll(() => page.textContent('#count')).toMatch(/^\d+ of \d+ lines$/);
     const hosts = await page.$$eval('#log .l .h', (els) => [...new Set(els.map((e) => e.textContent))]);
     expect(hosts).toEqual(['web-2']);
     expect(await countText(page)).toBe('677 of 2030 lines');
@@ -138,7 +138,7 @@ describe.skipIf(skip)('the deploy page in a real Chromium', () => {
     await page.goto(`${web.url}/deploys/${deploy.id}#L99993`);
     await page.locator('#L99993.hl').waitFor({ timeout: 60_000 });
     expect(await visibleInLog(page, 99993)).toBe(true);
-    await page.waitForFunction(`document.getElementById('count').textContent === '100000 lines'`, undefined, { timeout: 60_000 });
+    await expect.poll(() => page.textContent('#count'), { timeout: 60_000 }).toBe('100000 lines');
     const drawn = await renderedSeqs(page);
     expect(drawn.length).toBeLessThan(200);
     expect(drawn).toContain(99993);
@@ -150,7 +150,7 @@ describe.skipIf(skip)('the deploy page in a real Chromium', () => {
 
     // The filter over all 100k lines.
     await page.selectOption('#host-filter', 'web-1');
-    await page.waitForFunction(`document.getElementById('count').textContent === '50000 of 100000 lines'`);
+    await expect.poll(() => page.textContent('#count'), { timeout: 30_000 }).toBe('50000 of 100000 lines');
     await page.close();
   });
 });
