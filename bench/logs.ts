@@ -3,7 +3,9 @@
  * Shepherd: the whole pipeline — ssh2 → LineSplitter → Masker → DeployEvents → LogWriter batches in SQLite —
  * timed from the deploy request until every line is stored (the deploy only ends after its lines are written),
  * in a child process of its own so its peak RSS (VmHWM) is its own. Baseline: `ssh host cmd > file` with
- * OpenSSH. Also counted: the chat messages the deploy posted (the log stays out of chat).
+ * OpenSSH. Also counted: the chat messages the deploy posted (the log stays out of chat). The same deploy printing
+ * one line gives the fixed cost (connect, release directory, bookkeeping) apart from the per-line cost, and an
+ * in-process run of each pipeline stage on the same lines shows where the per-line cost goes.
  *
  *   npm run bench -- logs          # BENCH_LOGS_LINES=500000
  */
@@ -12,6 +14,14 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DeployEvents } from '../src/deploy/events.js';
+import { LineSplitter } from '../src/deploy/line-splitter.js';
+import { DeployLog, LogWriter } from '../src/deploy/log-pipeline.js';
+import { Masker } from '../src/deploy/mask.js';
+import { sqlitePath } from '../src/store/db.js';
+import type { StoredLine } from '../src/store/deploys.js';
+import { LogLineStore } from '../src/store/log-lines.js';
+import { tempStore } from '../test/support/db.js';
 import { sshdUnavailable, startSshd } from '../test/support/sshd.js';
 import { startBenchDeployer } from './fanout.js';
 import { type BenchSection, ms, printTable, ratio, verdict } from './support/section.js';
@@ -19,12 +29,14 @@ import { type BenchSection, ms, printTable, ratio, verdict } from './support/sec
 const SELF = fileURLToPath(import.meta.url);
 const LINES = Number(process.env.BENCH_LOGS_LINES ?? 500_000);
 /** A build-log-like line (~80 characters), numbered. */
-const COMMAND = `seq -f '%.0f npm info lifecycle build~prepare: compiling src/components/module.ts (ok)' 1 ${LINES}`;
+const LINE_FORMAT = '%.0f npm info lifecycle build~prepare: compiling src/components/module.ts (ok)';
+const command = (lines: number) => `seq -f '${LINE_FORMAT}' 1 ${lines}`;
 
 interface Target {
   entry: string;
   key: string;
   deployTo: string;
+  lines: number;
 }
 
 interface ShepherdFigures {
@@ -34,6 +46,21 @@ interface ShepherdFigures {
   minGapMs: number;
   idleRssMiB: number;
   peakRssMiB: number;
+  /** process.memoryUsage() in MiB when idle, and the peak of each field while the deploy ran (sampled). */
+  idleMem: Record<string, number>;
+  peakMem: Record<string, number>;
+  /** Most lines ever waiting to be stored (the LogWriter's queue). */
+  peakQueued: number;
+  /** CPU time (user + system, all threads) the process used during the deploy: steadier than wall time on a busy machine. */
+  cpuMs: number;
+}
+
+function memory(): Record<string, number> {
+  return Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, v / 1024 / 1024]));
+}
+
+function mib(m: Record<string, number>): string {
+  return ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'].map((k) => `${k} ${(m[k] ?? 0).toFixed(0)}`).join(', ');
 }
 
 function vm(field: 'VmRSS' | 'VmHWM'): number {
@@ -50,13 +77,20 @@ async function shepherdRole(target: Target): Promise<void> {
           repo_url: '/nonexistent',
           deploy_to: target.deployTo,
           ssh: { user: 'root', private_key_path: target.key },
-          steps: [COMMAND],
+          steps: [command(target.lines)],
           environments: { bench: { hosts: [target.entry] } },
         },
       },
     }),
   );
   const idle = vm('VmRSS');
+  const idleMem = memory();
+  const peakMem = memory();
+  // Where the peak goes: V8 heap, memory outside it (Buffers, SQLite, wasm), the rest of RSS.
+  const sampler = setInterval(() => {
+    for (const [k, v] of Object.entries(memory())) peakMem[k] = Math.max(peakMem[k] ?? 0, v);
+  }, 10);
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const r = await bench.deployer.request({
     app: 'logs',
@@ -70,11 +104,24 @@ async function shepherdRole(target: Target): Promise<void> {
   if (r.outcome !== 'started') throw new Error(`deploy did not start: ${r.outcome}`);
   await bench.deployer.waitFor(r.deploy.id);
   const elapsed = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  clearInterval(sampler);
   const d = await bench.store.deploys.get(r.deploy.id);
   if (d?.state !== 'succeeded') throw new Error(`deploy ${d?.state}: ${d?.error}`);
   const stored = (await bench.store.db.logLine.count({ where: { deployId: d.id, stream: 'stdout' } })) as number;
   await bench.deployer.idle();
-  const figures: ShepherdFigures = { ms: elapsed, stored, messages: bench.messages(), minGapMs: bench.minGapMs(), idleRssMiB: idle, peakRssMiB: vm('VmHWM') };
+  const figures: ShepherdFigures = {
+    ms: elapsed,
+    stored,
+    messages: bench.messages(),
+    minGapMs: bench.minGapMs(),
+    idleRssMiB: idle,
+    peakRssMiB: vm('VmHWM'),
+    idleMem,
+    peakMem,
+    peakQueued: bench.deployer.writer.peakQueued,
+    cpuMs: (used.user + used.system) / 1000,
+  };
   await bench.close();
   process.send?.(figures);
 }
@@ -82,7 +129,10 @@ async function shepherdRole(target: Target): Promise<void> {
 function measureShepherd(target: Target): Promise<ShepherdFigures> {
   return new Promise((resolve, reject) => {
     const child = fork(SELF, [], {
-      execArgv: ['--import', 'tsx'],
+      // As `npm start` runs the bot: --liftoff-only keeps V8 from recompiling Prisma's query-compiler WebAssembly
+      // with TurboFan, which cost ~40 MiB of RSS and ~0.5 s of CPU per deploy for no faster queries.
+      // BENCH_LOGS_NODE_ARGS: extra node flags for the Shepherd side, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
+      execArgv: ['--liftoff-only', ...(process.env.BENCH_LOGS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx'],
       env: { ...process.env, BENCH_LOGS_ROLE: 'shepherd', BENCH_LOGS_TARGET: JSON.stringify(target) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -91,7 +141,7 @@ function measureShepherd(target: Target): Promise<ShepherdFigures> {
   });
 }
 
-function measureSsh(host: string, port: number, key: string, out: string): Promise<number> {
+function measureSsh(host: string, port: number, key: string, out: string, lines = LINES): Promise<number> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     execFile(
@@ -103,12 +153,116 @@ function measureSsh(host: string, port: number, key: string, out: string): Promi
         key,
         String(port),
         host,
-        COMMAND,
+        command(lines),
         out,
       ],
       (err) => (err ? reject(err) : resolve(performance.now() - started)),
     );
   });
+}
+
+/** Secret values as a bot configured for Slack, IRC and GitHub would mask (none of them in the output). */
+const SECRETS = ['ghp_0123456789abcdefghij0123456789abcdef', 'xoxb-1111-2222-abcdefABCDEF', 'hunter2-irc!'];
+
+/**
+ * Each stage alone, in this process, on the same LINES lines cut in 32 KiB chunks as ssh2 delivers them: where
+ * the per-line cost goes. Best of two runs each.
+ */
+async function printStages(): Promise<void> {
+  const text = Array.from({ length: LINES }, (_, i) => `${LINE_FORMAT.replace('%.0f', String(i + 1))}\n`).join('');
+  const all = Buffer.from(text);
+  const chunks: Buffer[] = [];
+  for (let o = 0; o < all.length; o += 32 * 1024) chunks.push(all.subarray(o, o + 32 * 1024));
+  const best = async (run: () => unknown) => {
+    let fastest = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 2; i++) {
+      const started = performance.now();
+      await run();
+      fastest = Math.min(fastest, performance.now() - started);
+    }
+    return fastest;
+  };
+  const nextTurn = () => new Promise<void>((r) => setImmediate(r));
+  const t = await tempStore();
+  try {
+    const requester = await t.store.users.identify({ provider: 'shell', id: 'stages', handle: 'stages' });
+    let environment = 0;
+    const newDeploy = async () => {
+      const r = await t.store.deploys.request({
+        app: 'logs',
+        environment: `s${environment++}`,
+        ref: 'main',
+        sha: 'b'.repeat(40),
+        kind: 'deploy',
+        requesterId: requester.id,
+        provider: 'shell',
+        room: 'bench',
+        hosts: [],
+      });
+      if (r.outcome !== 'started') throw new Error(`no deploy row: ${r.outcome}`);
+      return r.deploy.id;
+    };
+    // The lines as the pipeline hands them to the store: one timestamp per chunk.
+    const rows: StoredLine[] = [];
+    for (const chunk of chunks) {
+      const at = new Date();
+      const s = new LineSplitter((l) => rows.push({ deployId: 0, seq: rows.length + 1, host: 'web-1', stream: 'stdout', text: l, at }));
+      s.push(chunk);
+      s.end();
+    }
+    const lines = rows.map((r) => r.text);
+    // Publishing and queueing without storing: a sink that keeps nothing.
+    const noStore = { insert: async () => {}, close: async () => {} };
+    const pipeline = async (sink: LogLineStore | typeof noStore, deployId: number) => {
+      const events = new DeployEvents();
+      events.subscribe(() => {});
+      const writer = new LogWriter(sink);
+      const out = new DeployLog(deployId, { events, masker: new Masker(SECRETS), writer }).host('web-1');
+      for (const chunk of chunks) await (out.onOutput('stdout', chunk) ?? nextTurn());
+      out.end();
+      await writer.drain();
+    };
+    const figures: [string, number][] = [
+      [
+        'split (LineSplitter)',
+        await best(() => {
+          const s = new LineSplitter(() => {});
+          for (const c of chunks) s.push(c);
+          s.end();
+        }),
+      ],
+      [
+        'mask (Masker, 3 secrets)',
+        await best(() => {
+          const m = new Masker(SECRETS);
+          for (const l of lines) m.line(l, 'web-1:stdout');
+        }),
+      ],
+      ['split+mask+number+publish+queue', await best(() => pipeline(noStore, 0))],
+      [
+        'store (LogLineStore, 10k-line batches)',
+        await best(async () => {
+          const id = await newDeploy();
+          const store = new LogLineStore(sqlitePath(t.url));
+          for (const r of rows) r.deployId = id;
+          for (let i = 0; i < rows.length; i += 10_000) await store.insert(rows.slice(i, i + 10_000));
+          await store.close();
+        }),
+      ],
+      [
+        'whole pipeline, in-process',
+        await best(async () => {
+          const store = new LogLineStore(sqlitePath(t.url));
+          await pipeline(store, await newDeploy());
+          await store.close();
+        }),
+      ],
+    ];
+    console.log(`  stages in-process, ${LINES.toLocaleString('en')} lines in ${chunks.length} chunks of 32 KiB (best of 2):`);
+    printTable([['', 'ms', 'ns/line'], ...figures.map(([name, t]): string[] => [name, ms(t), ((t * 1e6) / LINES).toFixed(0)])]);
+  } finally {
+    await t.close();
+  }
 }
 
 export const logs: BenchSection = {
@@ -124,23 +278,38 @@ export const logs: BenchSection = {
       const out = join(work, 'out.log');
       const sshMs = await measureSsh(host.host, host.port, sshd.clientKey, out);
       const sshLines = readFileSync(out, 'utf8').split('\n').length - 1;
-      const ours = await measureShepherd({ entry: host.entry, key: sshd.clientKey, deployTo: sshd.deployTo });
+      const target = { entry: host.entry, key: sshd.clientKey, deployTo: sshd.deployTo };
+      const ours = await measureShepherd({ ...target, lines: LINES });
       const sshMs2 = await measureSsh(host.host, host.port, sshd.clientKey, out);
       const raw = Math.min(sshMs, sshMs2);
+      const size = statSync(out).size;
+      const one = await measureShepherd({ ...target, lines: 1 });
+      const sshOne = await measureSsh(host.host, host.port, sshd.clientKey, out, 1);
       printTable([
         ['', 'ms', 'lines', 'ratio'],
         ['ssh host cmd > file', ms(raw), String(sshLines), ''],
         ['shepherd (all stored)', ms(ours.ms), String(ours.stored), ratio(ours.ms, raw)],
+        ['ssh, 1 line', ms(sshOne), '1', ''],
+        ['shepherd, 1 line', ms(one.ms), String(one.stored), ratio(one.ms, sshOne)],
+        ['per-line part: ssh', ms(raw - sshOne), '', ''],
+        ['per-line part: shepherd', ms(ours.ms - one.ms), '', ratio(ours.ms - one.ms, raw - sshOne)],
       ]);
       const seconds = ours.ms / 1000;
-      console.log(`  ${Math.round(ours.stored / seconds).toLocaleString('en')} lines/s stored; ${(statSync(out).size / 1024 / 1024).toFixed(1)} MiB of output`);
-      console.log(`  shepherd RSS: ${ours.idleRssMiB.toFixed(0)} MiB before, peak ${ours.peakRssMiB.toFixed(0)} MiB (whole process, VmHWM)`);
+      console.log(`  ${Math.round(ours.stored / seconds).toLocaleString('en')} lines/s stored; ${(size / 1024 / 1024).toFixed(1)} MiB of output`);
+      console.log(`  shepherd CPU time during the deploy: ${ms(ours.cpuMs)} ms (user + system, all threads); 1-line deploy: ${ms(one.cpuMs)} ms`);
+      console.log(
+        `  shepherd RSS: ${ours.idleRssMiB.toFixed(0)} MiB before, peak ${ours.peakRssMiB.toFixed(0)} MiB (whole process, VmHWM): the deploy's own increment ${(ours.peakRssMiB - ours.idleRssMiB).toFixed(0)} MiB (1-line deploy: ${(one.peakRssMiB - one.idleRssMiB).toFixed(0)} MiB)`,
+      );
+      console.log(`    idle MiB: ${mib(ours.idleMem)}`);
+      console.log(`    peak MiB: ${mib(ours.peakMem)} (each field's own peak, sampled every 10 ms)`);
+      console.log(`    most lines waiting to be stored at once: ${ours.peakQueued.toLocaleString('en')}`);
       const gap = Number.isFinite(ours.minGapMs) ? `${ms(ours.minGapMs)} ms` : 'n/a';
       console.log(`  chat messages posted: ${ours.messages} for ${ours.stored.toLocaleString('en')} lines; shortest gap between two: ${gap}`);
       console.log(
         `  aim: ≤ 2× raw ssh: ${verdict(ours.ms / raw, 2)}; RSS ≤ 200 MB: ${verdict(ours.peakRssMiB, 200)}; ≤ 1 chat message/s: ${verdict(1000 / ours.minGapMs, 1)}`,
       );
       if (ours.stored !== LINES) throw new Error(`stored ${ours.stored} of ${LINES} lines`);
+      await printStages();
     } finally {
       await sshd.stop();
       rmSync(work, { recursive: true, force: true });

@@ -10,7 +10,7 @@
 import type { Logger } from 'pino';
 import type { StoredLine } from '../store/deploys.js';
 import type { LineSink } from '../store/log-lines.js';
-import type { DeployEvents, LogStream } from './events.js';
+import type { DeployEvents, LogLineEvent, LogStream } from './events.js';
 import { LineSplitter } from './line-splitter.js';
 import type { Masker } from './mask.js';
 import type { OutputStream } from './transport.js';
@@ -40,6 +40,8 @@ export class LogWriter {
   private readonly batchLines: number;
   private readonly highWater: number;
   dropped = 0;
+  /** Most lines ever waiting to be stored at once (queued plus being written): what back-pressure bounds. */
+  peakQueued = 0;
 
   constructor(
     private readonly sink: LineSink,
@@ -53,6 +55,7 @@ export class LogWriter {
 
   add(line: StoredLine): void {
     this.pending.push(line);
+    if (this.pending.length + this.writingCount > this.peakQueued) this.peakQueued = this.pending.length + this.writingCount;
     this.schedule();
   }
 
@@ -138,10 +141,25 @@ export class DeployLog {
 
   /** One line: masked, numbered, published, queued for storage. */
   line(host: string | null, stream: LogStream, raw: string): void {
-    const text = this.deps.masker.line(raw, `${this.deployId}\0${host ?? ''}\0${stream}`);
-    const line = { deployId: this.deployId, seq: ++this.seq, host, stream, text, at: this.deps.now?.() ?? new Date() };
+    this.emit(host, stream, this.maskKey(host, stream), raw, this.now());
+  }
+
+  /**
+   * The per-line work, kept lean because a deploy can print hundreds of thousands of lines: the masker's
+   * stream key is built once per host and stream, and the lines of one output chunk share one Date.
+   */
+  private emit(host: string | null, stream: LogStream, maskKey: string, raw: string, at: Date): void {
+    const line: LogLineEvent = { deployId: this.deployId, seq: ++this.seq, host, stream, text: this.deps.masker.line(raw, maskKey), at };
     this.deps.events.publish({ type: 'line', line });
     this.deps.writer.add(line);
+  }
+
+  private maskKey(host: string | null, stream: LogStream): string {
+    return `${this.deployId}\0${host ?? ''}\0${stream}`;
+  }
+
+  private now(): Date {
+    return this.deps.now?.() ?? new Date();
   }
 
   /** A line Shepherd itself writes about a host (or about the deploy when host is null). */
@@ -151,16 +169,21 @@ export class DeployLog {
 
   /** Splits a host's raw output into lines, one splitter per stream. */
   host(host: string): HostOutput {
-    const splitters = {
-      stdout: new LineSplitter((l) => this.line(host, 'stdout', l)),
-      stderr: new LineSplitter((l) => this.line(host, 'stderr', l)),
+    // When the chunk being split arrived: every line completed by that chunk is stamped with it.
+    let at = this.now();
+    const splitter = (stream: OutputStream) => {
+      const key = this.maskKey(host, stream);
+      return new LineSplitter((l) => this.emit(host, stream, key, l, at));
     };
+    const splitters = { stdout: splitter('stdout'), stderr: splitter('stderr') };
     return {
       onOutput: (stream, chunk) => {
+        at = this.now();
         splitters[stream].push(chunk);
         return this.deps.writer.room();
       },
       end: () => {
+        at = this.now();
         splitters.stdout.end();
         splitters.stderr.end();
       },

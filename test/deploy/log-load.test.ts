@@ -1,0 +1,227 @@
+/**
+ * The log pipeline under load: a store slower than the host must pause the output (bounded memory) without
+ * losing or reordering a line, and what is stored must be the text exactly, whichever insert path wrote it.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { Deployer } from '../../src/deploy/engine.js';
+import { DeployEvents } from '../../src/deploy/events.js';
+import { LocalTransport } from '../../src/deploy/local-transport.js';
+import { DeployLog, LogWriter } from '../../src/deploy/log-pipeline.js';
+import { Masker } from '../../src/deploy/mask.js';
+import { sqlitePath } from '../../src/store/db.js';
+import type { StoredLine } from '../../src/store/deploys.js';
+import { type LineSink, LogLineStore } from '../../src/store/log-lines.js';
+import { type TempStore, tempStore } from '../support/db.js';
+import { skipWithoutSshd, startSshd } from '../support/sshd.js';
+
+/** A LogLineStore behind a database that takes 1 ms per 100 lines: about 100k lines/s, far below a host's rate. */
+class SlowSink implements LineSink {
+  constructor(private readonly inner: LineSink) {}
+  async insert(lines: readonly StoredLine[]): Promise<void> {
+    await new Promise((r) => setTimeout(r, 5 + lines.length / 100));
+    await this.inner.insert(lines);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+async function newDeploy(t: TempStore): Promise<number> {
+  const user = await t.store.users.identify({ provider: 'irc', id: 'a', handle: 'a' });
+  const r = await t.store.deploys.request({
+    app: 'web',
+    environment: `e${Math.random()}`,
+    ref: 'main',
+    sha: 'f'.repeat(40),
+    kind: 'deploy',
+    requesterId: user.id,
+    provider: 'irc',
+    room: '#d',
+    hosts: [],
+  });
+  if (r.outcome !== 'started') throw new Error(r.outcome);
+  return r.deploy.id;
+}
+
+/** Every stored line of a deploy, by seq, read back through Prisma as the viewer reads it. */
+async function stored(t: TempStore, deployId: number) {
+  return t.store.deploys.lines(deployId, { limit: 1_000_000 });
+}
+
+const LINE = (n: number) => `line ${String(n).padStart(6, '0')} of the slow store test`;
+
+describe('a store slower than the host', () => {
+  let t: TempStore | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('GIVEN a local step printing 100k lines into a slow store THEN the queue stays under its high-water mark plus a chunk, and every line is stored once, in order', async () => {
+    t = await tempStore();
+    const id = await newDeploy(t);
+    const sink = new SlowSink(new LogLineStore(sqlitePath(t.url)));
+    const writer = new LogWriter(sink, undefined, { highWater: 2000, batchLines: 500 });
+    const log = new DeployLog(id, { events: new DeployEvents(), masker: new Masker([]), writer });
+    const out = log.host('local');
+    // Most lines one chunk can carry: what may arrive after the queue passed the mark, before the pause.
+    let chunkLines = 0;
+    const session = await new LocalTransport().connect({ label: 'local', host: 'localhost', port: 0, stage: 0 }, 1000);
+    const result = await session.run({
+      script: `seq -f 'line %06g of the slow store test' 1 100000; echo 'to stderr' >&2`,
+      onOutput: (stream, chunk) => {
+        let n = 0;
+        for (const byte of chunk) if (byte === 10) n++;
+        chunkLines = Math.max(chunkLines, n);
+        return out.onOutput(stream, chunk);
+      },
+    });
+    out.end();
+    await writer.drain();
+    expect(result.code).toBe(0);
+    expect(writer.dropped).toBe(0);
+    // Without the pause the whole output would wait in memory (the store is ~10× slower than seq).
+    expect(writer.peakQueued).toBeGreaterThanOrEqual(2000);
+    expect(writer.peakQueued).toBeLessThanOrEqual(2000 + 2 * chunkLines);
+    const rows = await stored(t, id);
+    expect(rows.map((r) => r.seq)).toEqual(rows.map((_, i) => i + 1));
+    const stdout = rows.filter((r) => r.stream === 'stdout').map((r) => r.text);
+    expect(stdout).toHaveLength(100_000);
+    expect(stdout.every((text, i) => text === LINE(i + 1))).toBe(true);
+    expect(rows.filter((r) => r.stream === 'stderr').map((r) => r.text)).toEqual(['to stderr']);
+    await sink.close();
+  });
+
+  it.skipIf(skipWithoutSshd())(
+    'GIVEN a deploy over real sshd printing 60k lines into a slow store THEN ssh is paused: the queue stays bounded and the deploy stores every line in order',
+    async () => {
+      const sshd = await startSshd({ hosts: 1 });
+      t = await tempStore();
+      const cfgDir = mkdtempSync(join(tmpdir(), 'shepherd-load-'));
+      const host = sshd.hosts[0]!;
+      writeFileSync(
+        join(cfgDir, 'shepherd.yml'),
+        JSON.stringify({
+          apps: {
+            logs: {
+              repo_url: '/nonexistent',
+              deploy_to: sshd.deployTo,
+              ssh: { user: 'root', private_key_path: sshd.clientKey, known_hosts: join(sshd.dir, 'known_hosts') },
+              steps: [`seq -f 'line %06g of the slow store test' 1 60000`],
+              environments: { load: { hosts: [host.entry] } },
+            },
+          },
+        }),
+      );
+      const config = loadConfig({ SHEPHERD_CONFIG: join(cfgDir, 'shepherd.yml'), DATABASE_URL: t.url, WEB_BASE_URL: 'http://viewer.test' });
+      const sink = new SlowSink(new LogLineStore(sqlitePath(t.url)));
+      const deployer = new Deployer({
+        config,
+        store: t.store,
+        events: new DeployEvents(),
+        masker: new Masker([]),
+        lines: sink,
+        github: null,
+        gitCacheDir: join(t.dir, 'git'),
+        chat: { send: async (_p, target) => ({ ...target, id: '1' }), mention: (_p, u) => u.name },
+        logger: pino({ level: 'silent' }),
+      });
+      try {
+        const requester = await t.store.users.identify({ provider: 'shell', id: 'load', handle: 'load' });
+        const r = await deployer.request({
+          app: 'logs',
+          environment: 'load',
+          ref: 'main',
+          sha: 'b'.repeat(40),
+          requester,
+          provider: 'shell',
+          room: { room: 'load' },
+        });
+        if (r.outcome !== 'started') throw new Error(r.outcome);
+        await deployer.waitFor(r.deploy.id);
+        const d = await t.store.deploys.get(r.deploy.id);
+        expect(d?.state).toBe('succeeded');
+        expect(deployer.writer.dropped).toBe(0);
+        // The writer's default high-water mark is 10,000 lines; one ssh2 data packet (32 KiB) holds at most ~860
+        // of these 38-byte lines. Unpaused, most of the 60,000 would have queued.
+        expect(deployer.writer.peakQueued).toBeLessThanOrEqual(10_000 + 2 * 1000);
+        const rows = await stored(t, r.deploy.id);
+        expect(rows.map((x) => x.seq)).toEqual(rows.map((_, i) => i + 1));
+        const stdout = rows.filter((x) => x.stream === 'stdout').map((x) => x.text);
+        expect(stdout).toHaveLength(60_000);
+        expect(stdout.every((text, i) => text === LINE(i + 1))).toBe(true);
+      } finally {
+        await deployer.idle().catch(() => {});
+        await deployer.stop();
+        await sink.close();
+        rmSync(cfgDir, { recursive: true, force: true });
+        await sshd.stop();
+      }
+    },
+    60_000,
+  );
+});
+
+describe('LogLineStore', () => {
+  let t: TempStore | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  // Escapes, NUL, quotes, backslashes, astral and lone surrogates, separators, a capped 8 KiB line.
+  const TRICKY = [
+    'plain',
+    'tab\there',
+    '\u001b[31mred\u001b[0m',
+    'nul\u0000after',
+    'quote " back \\ slash',
+    'emoji 😀 ✓ é',
+    'lone high \ud83d',
+    'lone low \ude00 x',
+    '\u2028\u2029',
+    '',
+    '\\ud83d written out',
+    'x'.repeat(8192),
+  ];
+
+  it('GIVEN the same texts as runs (json_each) and as single rows (VALUES) THEN both store exactly the texts, with host, stream and time', async () => {
+    t = await tempStore();
+    const id = await newDeploy(t);
+    const sink = new LogLineStore(sqlitePath(t.url));
+    const at = new Date('2026-11-22T10:00:00.123Z');
+    const later = new Date('2026-11-22T10:00:01.456Z');
+    let seq = 0;
+    const lines: StoredLine[] = [];
+    // One run: consecutive lines of one host, stream and time.
+    for (const text of TRICKY) lines.push({ deployId: id, seq: ++seq, host: 'web-1', stream: 'stdout', text, at });
+    // Single rows: two hosts taking turns, a line each.
+    for (const text of TRICKY) lines.push({ deployId: id, seq: ++seq, host: seq % 2 ? 'web-2' : null, stream: seq % 2 ? 'stderr' : 'system', text, at: later });
+    await sink.insert(lines);
+    const rows = await stored(t, id);
+    expect(rows.map((r) => [r.seq, r.host, r.stream, r.at.toISOString()])).toEqual(lines.map((l) => [l.seq, l.host, l.stream, l.at.toISOString()]));
+    const asRun = rows.slice(0, TRICKY.length).map((r) => r.text);
+    const asRows = rows.slice(TRICKY.length).map((r) => r.text);
+    // A lone surrogate is not valid UTF-8: SQLite keeps what the driver encoded, the same on both paths.
+    expect(asRun).toEqual(asRows);
+    const valid = (s: string) => !/[\ud800-\udfff]/.test(s.replace(/[\ud800-\udbff][\udc00-\udfff]/g, ''));
+    expect(asRun.filter((_, i) => valid(TRICKY[i] as string))).toEqual(TRICKY.filter(valid));
+    await sink.close();
+  });
+
+  it('GIVEN a batch whose seqs collide with stored ones THEN nothing of it is stored and insert rejects', async () => {
+    t = await tempStore();
+    const id = await newDeploy(t);
+    const sink = new LogLineStore(sqlitePath(t.url));
+    const line = (seq: number): StoredLine => ({ deployId: id, seq, host: 'h', stream: 'stdout', text: `l${seq}`, at: new Date() });
+    await sink.insert([1, 2, 3, 4, 5].map(line));
+    await expect(sink.insert([6, 7, 8, 9, 3, 10].map(line))).rejects.toThrow(/UNIQUE/);
+    expect((await stored(t, id)).map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
+    await sink.close();
+  });
+});
