@@ -16,7 +16,7 @@ import { Masker } from '../../src/deploy/mask.js';
 import { sqlitePath } from '../../src/store/db.js';
 import type { StoredLine } from '../../src/store/deploys.js';
 import { type LineSink, LogLineStore } from '../../src/store/log-lines.js';
-import { type TempStore, tempStore } from '../support/db.js';
+import { startedDeploy, type TempStore, tempStore } from '../support/db.js';
 import { skipWithoutSshd, startSshd } from '../support/sshd.js';
 
 /** A LogLineStore behind a database that takes 1 ms per 100 lines: about 100k lines/s, far below a host's rate. */
@@ -29,23 +29,6 @@ class SlowSink implements LineSink {
   close(): Promise<void> {
     return this.inner.close();
   }
-}
-
-async function newDeploy(t: TempStore): Promise<number> {
-  const user = await t.store.users.identify({ provider: 'irc', id: 'a', handle: 'a' });
-  const r = await t.store.deploys.request({
-    app: 'web',
-    environment: `e${Math.random()}`,
-    ref: 'main',
-    sha: 'f'.repeat(40),
-    kind: 'deploy',
-    requesterId: user.id,
-    provider: 'irc',
-    room: '#d',
-    hosts: [],
-  });
-  if (r.outcome !== 'started') throw new Error(r.outcome);
-  return r.deploy.id;
 }
 
 /** Every stored line of a deploy, by seq, read back through Prisma as the viewer reads it. */
@@ -64,7 +47,7 @@ describe('a store slower than the host', () => {
 
   it('GIVEN a local step printing 100k lines into a slow store THEN the queue stays under its high-water mark plus a chunk, and every line is stored once, in order', async () => {
     t = await tempStore();
-    const id = await newDeploy(t);
+    const id = await startedDeploy(t);
     const sink = new SlowSink(new LogLineStore(sqlitePath(t.url)));
     const writer = new LogWriter(sink, undefined, { highWater: 2000, batchLines: 500 });
     const log = new DeployLog(id, { events: new DeployEvents(), masker: new Masker([]), writer });
@@ -192,7 +175,7 @@ describe('LogLineStore', () => {
 
   it('GIVEN the same texts as runs (json_each) and as single rows (VALUES) THEN both store exactly the texts, with host, stream and time', async () => {
     t = await tempStore();
-    const id = await newDeploy(t);
+    const id = await startedDeploy(t);
     const sink = new LogLineStore(sqlitePath(t.url));
     const at = new Date('2026-11-22T10:00:00.123Z');
     const later = new Date('2026-11-22T10:00:01.456Z');
@@ -216,7 +199,7 @@ describe('LogLineStore', () => {
 
   it('GIVEN a batch whose seqs collide with stored ones THEN nothing of it is stored and insert rejects', async () => {
     t = await tempStore();
-    const id = await newDeploy(t);
+    const id = await startedDeploy(t);
     const sink = new LogLineStore(sqlitePath(t.url));
     const line = (seq: number): StoredLine => ({ deployId: id, seq, host: 'h', stream: 'stdout', text: `l${seq}`, at: new Date() });
     await sink.insert([1, 2, 3, 4, 5].map(line));

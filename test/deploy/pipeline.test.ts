@@ -7,7 +7,7 @@ import { DeployLog, LogWriter } from '../../src/deploy/log-pipeline.js';
 import { Masker, MASK } from '../../src/deploy/mask.js';
 import { sqlitePath } from '../../src/store/db.js';
 import { LogLineStore } from '../../src/store/log-lines.js';
-import { tempStore, type TempStore } from '../support/db.js';
+import { startedDeploy, tempStore, type TempStore } from '../support/db.js';
 
 describe('LineSplitter', () => {
   const split = (chunks: (string | Buffer)[], max?: number) => {
@@ -83,19 +83,7 @@ describe('DeployLog → LogWriter → LogLineStore', () => {
 
   it('GIVEN output from two hosts with a secret in it THEN lines are masked, numbered without gaps, published and stored with their host', async () => {
     t = await tempStore();
-    const user = await t.store.users.identify({ provider: 'irc', id: 'a', handle: 'a' });
-    const r = await t.store.deploys.request({
-      app: 'web',
-      environment: 'staging',
-      ref: 'main',
-      sha: 'f'.repeat(40),
-      kind: 'deploy',
-      requesterId: user.id,
-      provider: 'irc',
-      room: '#d',
-      hosts: [],
-    });
-    const id = r.outcome === 'started' ? r.deploy.id : 0;
+    const id = await startedDeploy(t);
     const events = new DeployEvents();
     const published: LogLineEvent[] = [];
     events.subscribe((e) => e.type === 'line' && published.push(e.line));
@@ -125,19 +113,7 @@ describe('DeployLog → LogWriter → LogLineStore', () => {
 
   it('GIVEN more lines waiting than the high-water mark THEN room() asks the source to wait until they are written', async () => {
     t = await tempStore();
-    const user = await t.store.users.identify({ provider: 'irc', id: 'a', handle: 'a' });
-    const r = await t.store.deploys.request({
-      app: 'web',
-      environment: 'staging',
-      ref: 'main',
-      sha: 'f'.repeat(40),
-      kind: 'deploy',
-      requesterId: user.id,
-      provider: 'irc',
-      room: '#d',
-      hosts: [],
-    });
-    const id = r.outcome === 'started' ? r.deploy.id : 0;
+    const id = await startedDeploy(t);
     const sink = new LogLineStore(sqlitePath(t.url));
     const writer = new LogWriter(sink, undefined, { intervalMs: 1000, batchLines: 100_000, highWater: 50 });
     for (let i = 1; i <= 60; i++) writer.add({ deployId: id, seq: i, host: 'h', stream: 'stdout', text: `l${i}`, at: new Date() });

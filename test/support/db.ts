@@ -31,3 +31,24 @@ export async function tempStore(karmaInitial = 4): Promise<TempStore> {
     },
   };
 }
+
+/**
+ * A running deploy row with no hosts (for log pipeline tests): its id. Each call uses its own environment,
+ * so calls never queue behind each other. Throws if the store did not start it.
+ */
+export async function startedDeploy(t: TempStore): Promise<number> {
+  const user = await t.store.users.identify({ provider: 'irc', id: 'a', handle: 'a' });
+  const r = await t.store.deploys.request({
+    app: 'web',
+    environment: `e${Math.random().toString(36).slice(2)}`,
+    ref: 'main',
+    sha: 'f'.repeat(40),
+    kind: 'deploy',
+    requesterId: user.id,
+    provider: 'irc',
+    room: '#d',
+    hosts: [],
+  });
+  if (r.outcome !== 'started') throw new Error(`deploy not started: ${r.outcome}`);
+  return r.deploy.id;
+}
