@@ -235,8 +235,9 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
     await alice.quit();
     await server.restart(2_500);
     alice = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'alice', channels: ['#deploys'] });
-    // The bot is back once it has rejoined; alice sees it join (or finds it already there).
-    await alice.waitFor(() => (adapter.ready ? true : undefined), 30_000, 'the bot to rejoin');
+    // The bot is back once it has rejoined. Polled on a timer: its JOIN may land before alice is in the channel,
+    // in which case she hears nothing that would prompt a re-check.
+    await eventually(() => (adapter.ready ? true : undefined), 40_000);
     // Stars, then the history ('no changes yet' for a newcomer): wait for both so nothing spills into the next test.
     const lines = await alice.ask('#deploys', '!karma', { from: bot, until: (l) => l.length >= 2 });
     expect(lines[0]).toMatch(/★★★★☆ \(4\/5\)/);
