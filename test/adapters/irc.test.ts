@@ -262,8 +262,9 @@ describe.skipIf(skip)('IrcAdapter output while the server is away', () => {
 
   it('GIVEN lines sent while disconnected THEN they wait and arrive in order after the reconnect', async () => {
     const env = envSchema.parse({ IRC_SERVER: server.host, IRC_PORT: String(server.port), IRC_CHANNELS: '#ops', IRC_NICK: 'keeper' });
-    // A first reconnect attempt after 2.4 s or more gives bob time to be back in #ops before the bot.
-    adapter = new IrcAdapter(env, silent, { reconnectMinMs: 3_000, burst: 3, linesPerSecond: 10 });
+    // The bot's first reconnect comes after 6.4 s or more (8 s less 20% jitter): bob must be back in #ops first,
+    // and ngircd alone holds a new client's first JOIN for about a second, so leave a wide margin under load.
+    adapter = new IrcAdapter(env, silent, { reconnectMinMs: 8_000, burst: 3, linesPerSecond: 10 });
     await adapter.start(async () => {});
     const down = server.restart(500);
     await eventually(() => (adapter.ready ? undefined : true));
