@@ -71,7 +71,7 @@ export default defineCommand({
       return;
     }
     if (ctx.args.length > 1) throw new UsageError('');
-    const teams = sub ? [checkTeam(ctx, sub)] : [...new Set([...Object.keys(config.teams), ...(await store.oncall.teams())])].sort();
+    const teams = sub ? [checkTeam(ctx, sub)] : await store.oncall.teams(Object.keys(config.teams));
     if (teams.length === 0) {
       await ctx.reply('no teams yet — a release manager can `oncall set <team> @user`');
       return;

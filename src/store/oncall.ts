@@ -58,9 +58,9 @@ export class OnCallStore {
     return { now: current, next, nextAt: next ? nextAt : (current?.endsAt ?? null) };
   }
 
-  /** Teams that have ever had a shift. */
-  async teams(): Promise<string[]> {
-    const rows = await this.db.onCall.findMany({ distinct: ['team'], select: { team: true }, orderBy: { team: 'asc' } });
-    return rows.map((r) => r.team);
+  /** The configured teams plus every team that has ever had a shift, sorted. */
+  async teams(configured: readonly string[] = []): Promise<string[]> {
+    const rows = await this.db.onCall.findMany({ distinct: ['team'], select: { team: true } });
+    return [...new Set([...configured, ...rows.map((r) => r.team)])].sort();
   }
 }

@@ -219,7 +219,7 @@ export class ReadModel {
   /** Every team with a shift, plus the teams named in shepherd.yml. */
   async oncall(configTeams: readonly string[] = []): Promise<OnCallRow[]> {
     const now = this.now();
-    const teams = [...new Set([...configTeams, ...(await this.store.oncall.teams())])].sort();
+    const teams = await this.store.oncall.teams(configTeams);
     return Promise.all(
       teams.map(async (team) => {
         const l = await this.store.oncall.lookup(team, now);
