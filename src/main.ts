@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { commands } from '../commands/index.js';
+import type { StatusSection } from '../commands/status.js';
 import type { Adapter } from './adapters/adapter.js';
 import { ShellAdapter } from './adapters/shell.js';
 import { Bot } from './bot.js';
@@ -101,11 +102,11 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     },
     logger: logger.child({ component: 'deploy' }),
   });
-  services.github ??= github;
+  // `status` shows these sections in this order, above locks and on-call.
+  const statusSections: StatusSection[] = [deployStatusSection()];
+  services.statusSections = statusSections;
   services.deployer = deployer;
-  services.deployEvents = events;
   services.deployStatus = deployStatus;
-  services.statusSections = [...((services.statusSections as unknown[] | undefined) ?? []), deployStatusSection()];
   const [slack, irc] = await chatModules;
   if (slack) adapters.push(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' })));
   if (irc) adapters.push(new irc.IrcAdapter(config.env, logger.child({ adapter: 'irc' })));
@@ -127,7 +128,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   let stopPushTimer: (() => void) | undefined;
   if (push) {
     services.push = push;
-    services.statusSections = [...((services.statusSections as unknown[] | undefined) ?? []), pushStatusSection(push)];
+    statusSections.push(pushStatusSection(push));
     stopPushTimer = push.startTicking(Math.min(15_000, config.push.reminder_interval, config.push.confirm_window));
   }
 
