@@ -88,8 +88,3 @@ export class Users {
     return this.db.user.findUnique({ where: { githubLogin: login.toLowerCase() }, include: withIdentities });
   }
 }
-
-/** How to show a user in text: their handle on `provider` if they have one there, else their name. */
-export function displayName(user: KnownUser, provider?: string): string {
-  return (user.identities.find((i) => i.provider === provider) ?? user.identities[0])?.handle ?? user.name;
-}
