@@ -45,9 +45,6 @@ export interface Transport {
   connect(host: PlannedHost, connectTimeoutMs: number): Promise<Session>;
 }
 
-/** Exit status GNU timeout reports when it had to stop the command. */
-export const TIMEOUT_EXIT_CODES = new Set([124, 137]);
-
 /** A result as one short phrase for logs and chat: 'exit code 2', 'timed out after 5s', 'cancelled'. */
 export function describeResult(result: RunResult, timeoutMs?: number): string {
   if (result.cancelled) return 'cancelled';

@@ -9,10 +9,10 @@
 import type { Db } from './db.js';
 import type { HeldLock } from './locks.js';
 import { ALL_APPS } from './locks.js';
+import type { DeployState, HostState } from '../deploy/events.js';
 
-export type DeployState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
-export type HostState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'rolled_back';
-export const FINISHED_STATES: DeployState[] = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+// The state names are the event stream's: one definition for the engine, the store and the viewer.
+export type { DeployState, HostState };
 
 export interface NewDeploy {
   app: string;
