@@ -1,9 +1,7 @@
-import { defineCommand, Refusal } from '../src/command.js';
+import { CONFIRM_TIMEOUT_MS, defineCommand, Refusal } from '../src/command.js';
 import { dryRun, lockLine, lockScope, shortSha, deployQueued } from '../src/format.js';
 import { checkFlags, deployerOf, parseAppTarget, requireDeployRole, sourceRefusal } from '../src/deploy/chat-args.js';
 import { planDeploy } from '../src/deploy/plan.js';
-
-export const CONFIRM_TIMEOUT_MS = 60_000;
 
 export default defineCommand({
   name: 'deploy',
@@ -81,11 +79,10 @@ export default defineCommand({
     }
 
     if (envConfig.confirm) {
-      await ctx.reply(
+      const answer = await ctx.confirm(
         `about to deploy ${app}/${ref} (${shortSha(sha)}) to ${environment} on ${plan.hosts.length} host(s) — answer \`yes\` within ${CONFIRM_TIMEOUT_MS / 1000}s to go on`,
       );
-      const answer = await ctx.ask(CONFIRM_TIMEOUT_MS);
-      if (answer?.trim().toLowerCase() !== 'yes') {
+      if (answer !== 'yes') {
         await ctx.reply(`cancelled: not confirmed — nothing was deployed to ${environment}`);
         return;
       }

@@ -1,7 +1,6 @@
-import { defineCommand, Refusal } from '../src/command.js';
+import { CONFIRM_TIMEOUT_MS, defineCommand, Refusal } from '../src/command.js';
 import { deployQueued, lockLine, lockScope, shortSha } from '../src/format.js';
 import { checkFlags, deployerOf, parseAppTarget, requireDeployRole } from '../src/deploy/chat-args.js';
-import { CONFIRM_TIMEOUT_MS } from './deploy.js';
 
 export default defineCommand({
   name: 'rollback',
@@ -21,11 +20,10 @@ export default defineCommand({
     const { current, target: previous } = found;
 
     if (target.envConfig.confirm) {
-      await ctx.reply(
+      const answer = await ctx.confirm(
         `about to roll ${app}/${environment} back from ${shortSha(current.sha)} to ${shortSha(previous.sha)} (#${previous.id}) — answer \`yes\` within ${CONFIRM_TIMEOUT_MS / 1000}s`,
       );
-      const answer = await ctx.ask(CONFIRM_TIMEOUT_MS);
-      if (answer?.trim().toLowerCase() !== 'yes') {
+      if (answer !== 'yes') {
         await ctx.reply(`cancelled: not confirmed — ${environment} stays on ${shortSha(current.sha)}`);
         return;
       }

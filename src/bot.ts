@@ -7,7 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Adapter, IncomingMessage, Target } from './adapters/adapter.js';
-import { type Clock, type Command, type Ctx, type Deps, Refusal, UsageError } from './command.js';
+import { CONFIRM_TIMEOUT_MS, type Clock, type Command, type Ctx, type Deps, Refusal, UsageError } from './command.js';
 import type { Config } from './config.js';
 import { failed, refused, unknownCommand, usage } from './format.js';
 import { closest, parse } from './parse.js';
@@ -119,7 +119,12 @@ export class Bot {
           return i ? adapter.mention(i) : u.name;
         },
         requireRole,
-        ask: (timeoutMs) => this.ask(waitKey, timeoutMs),
+        confirm: async (question, timeoutMs = CONFIRM_TIMEOUT_MS) => {
+          await reply(question);
+          const text = await this.ask(waitKey, timeoutMs);
+          if (text === null) return 'timeout';
+          return /^(yes|y)$/i.test(text.trim()) ? 'yes' : 'no';
+        },
         deps: this.deps(adapter),
       };
       try {

@@ -31,6 +31,11 @@ export interface Deps {
   services: Record<string, unknown>;
 }
 
+/** How long a confirmation question waits for its answer (SPEC: within 60 s). */
+export const CONFIRM_TIMEOUT_MS = 60_000;
+
+export type Answer = 'yes' | 'no' | 'timeout';
+
 export interface Ctx {
   command: ParsedCommand;
   /** Positional args (same as command.args). */
@@ -46,8 +51,13 @@ export interface Ctx {
   mention(user: KnownUser): string;
   /** Throws Refusal unless the user has the role. */
   requireRole(role: Role, doing: string): void;
-  /** Waits for this user's next message in this room (e.g. "yes"); null after timeoutMs. */
-  ask(timeoutMs: number): Promise<string | null>;
+  /**
+   * Asks this user a yes/no question in this room and waits for the answer: 'yes', 'no', or 'timeout' after
+   * timeoutMs (default CONFIRM_TIMEOUT_MS). The question is sent by confirm itself.
+   *
+   *   if ((await ctx.confirm('deploy web to production?')) !== 'yes') return;
+   */
+  confirm(question: string, timeoutMs?: number): Promise<Answer>;
   deps: Deps;
 }
 
