@@ -49,7 +49,9 @@ async function run(ctx: Parameters<Parameters<typeof defineCommand>[0]['run']>[0
     const freeze = activeFreeze({ freezes: config.freezes, stored, environment: env, now, timezone: config.timezone });
     return freeze ? [`  ${activeFreezeLine(env, freeze, now, config.timezone)}`] : [];
   });
-  const upcoming = upcomingFreezes({ freezes: config.freezes, now, timezone: config.timezone }).map((f) => `  next: ${upcomingFreezeLine(f, now, config.timezone)}`);
+  const upcoming = upcomingFreezes({ freezes: config.freezes, now, timezone: config.timezone }).map(
+    (f) => `  next: ${upcomingFreezeLine(f, now, config.timezone)}`,
+  );
   out.push('Freezes:', ...(frozen.length || upcoming.length ? [...frozen, ...upcoming] : ['  none']));
   const locks = await store.locks.list();
   out.push('Locks:', ...(locks.length ? locks.map((l) => `  ${lockLine(l, now, ctx.provider)}`) : ['  none']));

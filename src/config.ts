@@ -49,9 +49,7 @@ const environmentSchema = z
     confirm: z.boolean().default(false),
     channel: z.string().optional(),
     /** Where the environment is reached: shown in chat and the dashboard, sent to GitHub as environment_url. */
-    url: z
-      .url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' })
-      .optional(),
+    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
     /** Promotion order: only SHAs that succeeded in this environment (of the same app) deploy here. */
     requires: name('environment').optional(),
   })
@@ -154,7 +152,8 @@ const freezeSchema = z
     z.superRefine((f: Record<string, unknown>, ctx) => {
       const dated = f.from !== undefined || f.until !== undefined;
       if (f.weekly !== undefined && dated) ctx.addIssue({ code: 'custom', path: ['weekly'], message: 'give either weekly or from/until, not both' });
-      else if (f.weekly === undefined && !dated) ctx.addIssue({ code: 'custom', path: ['weekly'], message: 'give weekly: "fri 16:00 - mon 08:00" or from/until' });
+      else if (f.weekly === undefined && !dated)
+        ctx.addIssue({ code: 'custom', path: ['weekly'], message: 'give weekly: "fri 16:00 - mon 08:00" or from/until' });
       else if (dated && (f.from === undefined || f.until === undefined)) {
         ctx.addIssue({ code: 'custom', path: [f.from === undefined ? 'from' : 'until'], message: 'from and until go together' });
       } else if (typeof f.from === 'string' && typeof f.until === 'string' && f.from.localeCompare(f.until, 'en', { numeric: true }) >= 0) {
@@ -197,10 +196,7 @@ export const fileSchema = z
       .strict()
       .default({ branch_prefix: 'push/', trunk: 'main', confirm_window: 1_800_000, reminder_interval: 600_000, risk: { lines: 200, comments: 10 } }),
     /** IANA zone for clock times (freezes, `until mon 09:00`); default the machine's. */
-    timezone: z
-      .string()
-      .refine(isTimeZone, { message: 'expected an IANA time zone like Europe/Berlin or UTC' })
-      .default(machineTimeZone),
+    timezone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone like Europe/Berlin or UTC' }).default(machineTimeZone),
     freezes: z.array(freezeSchema).default([]),
     apps: z.record(name('app'), appSchema).default({}),
     teams: z.record(name('team'), z.object({ channel: z.string().optional() }).strict().default({})).default({}),

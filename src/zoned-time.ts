@@ -128,6 +128,8 @@ export function parseHm(text: string): number | null {
 /** 'fri', 'friday', 'Mon' → 5, 5, 1; null otherwise. */
 export function parseWeekday(text: string): number | null {
   const s = text.trim().toLowerCase();
-  const i = WEEKDAYS.findIndex((d) => s.length >= 3 && ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'][WEEKDAYS.indexOf(d)]!.startsWith(s));
+  const i = WEEKDAYS.findIndex(
+    (d) => s.length >= 3 && ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'][WEEKDAYS.indexOf(d)]!.startsWith(s),
+  );
   return i < 0 ? null : i;
 }

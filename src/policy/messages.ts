@@ -10,7 +10,15 @@ import { formatClock, formatDateTime } from '../zoned-time.js';
 import type { ActiveFreeze, UpcomingFreeze } from './freeze-window.js';
 import { frozenText } from './freeze.js';
 
-const OUTCOME: Record<string, string> = { ok: 'ok', refused: 'refused', error: 'error', unknown: 'unknown command', override: 'override', asked: 'asked', proceed: 'passed' };
+const OUTCOME: Record<string, string> = {
+  ok: 'ok',
+  refused: 'refused',
+  error: 'error',
+  unknown: 'unknown command',
+  override: 'override',
+  asked: 'asked',
+  proceed: 'passed',
+};
 
 /** One compact line per audit row: id, local time, who, what, how it ended and why. */
 export function auditLine(row: AuditRow, zone: string, provider?: string): string {

@@ -37,10 +37,7 @@ export async function promotionFacts(
 ): Promise<PromotionFacts> {
   const requires = config.apps[input.app]?.environments[input.environment]?.requires ?? null;
   if (!requires) return { ...input, requires: null, passed: null, lastPassed: null };
-  const [passed, lastPassed] = await Promise.all([
-    store.promotion.passed(input.app, requires, input.sha),
-    store.promotion.lastPassed(input.app, requires),
-  ]);
+  const [passed, lastPassed] = await Promise.all([store.promotion.passed(input.app, requires, input.sha), store.promotion.lastPassed(input.app, requires)]);
   return { ...input, requires, passed, lastPassed };
 }
 
@@ -54,7 +51,10 @@ export function promotionOrder(environments: Record<string, { requires?: string 
     const r = environments[env]?.requires;
     return r && names.includes(r) && !seen.includes(r) ? 1 + depth(r, [...seen, env]) : 0;
   };
-  return names.map((n, i) => ({ n, i, d: depth(n) })).sort((a, b) => a.d - b.d || a.i - b.i).map((x) => x.n);
+  return names
+    .map((n, i) => ({ n, i, d: depth(n) }))
+    .sort((a, b) => a.d - b.d || a.i - b.i)
+    .map((x) => x.n);
 }
 
 /**

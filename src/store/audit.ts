@@ -62,7 +62,7 @@ const person = { select: { id: true, name: true, githubLogin: true, identities: 
 export type AuditRow = NonNullable<Awaited<ReturnType<Audit['get']>>>;
 
 const clip = (s: string | null | undefined) => (s == null ? null : s.slice(0, 2000));
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export class Audit {
   constructor(private readonly db: Db) {}
@@ -120,7 +120,7 @@ export class Audit {
     const limit = Math.min(Math.max(filter.limit ?? 10, 1), 500);
     const env = filter.environment;
     const id = filter.deployId;
-    const envWord = env ? new RegExp(`(^|[\\s/])${escape(env)}($|\\s)`, 'i') : null;
+    const envWord = env ? new RegExp(`(^|[\\s/])${escapeRegExp(env)}($|\\s)`, 'i') : null;
     const idWord = id !== undefined ? new RegExp(`(^|[\\s#])${id}($|\\s)`) : null;
     const where = {
       ...(filter.userId !== undefined ? { userId: filter.userId } : {}),
