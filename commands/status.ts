@@ -52,7 +52,8 @@ async function run(ctx: Parameters<Parameters<typeof defineCommand>[0]['run']>[0
   const upcoming = upcomingFreezes({ freezes: config.freezes, now, timezone: config.timezone }).map(
     (f) => `  next: ${upcomingFreezeLine(f, now, config.timezone)}`,
   );
-  out.push('Freezes:', ...(frozen.length || upcoming.length ? [...frozen, ...upcoming] : ['  none']));
+  // Only when there is one: most teams never freeze, and an empty section would be noise.
+  if (frozen.length || upcoming.length) out.push('Freezes:', ...frozen, ...upcoming);
   const locks = await store.locks.list();
   out.push('Locks:', ...(locks.length ? locks.map((l) => `  ${lockLine(l, now, ctx.provider)}`) : ['  none']));
   const teams = await store.oncall.teams(Object.keys(config.teams));
