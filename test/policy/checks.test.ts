@@ -11,7 +11,12 @@ const saturday = new Date('2026-12-05T11:00:00Z');
 const weekend = { environments: ['production'], weekly: 'fri 16:00 - mon 08:00', reason: 'weekend' };
 
 describe('freezeCheck', () => {
-  const frozen = { environment: 'production', freeze: { reason: 'weekend', until: new Date('2026-12-07T07:00:00Z'), source: 'config' as const }, now: saturday, timezone: zone };
+  const frozen = {
+    environment: 'production',
+    freeze: { reason: 'weekend', until: new Date('2026-12-07T07:00:00Z'), source: 'config' as const },
+    now: saturday,
+    timezone: zone,
+  };
 
   it('lets everything through when nothing is frozen', () => {
     expect(freezeCheck({ ...frozen, freeze: null, force: false, roles: ['developer'] })).toBeNull();
@@ -26,7 +31,8 @@ describe('freezeCheck', () => {
   it('refuses --force from a developer', () => {
     const r = freezeCheck({ ...frozen, force: true, roles: ['developer'] });
     expect(r).toEqual({
-      refuse: 'production is frozen until mon 08:00: weekend — only a release manager can deploy through a freeze with --force; ask one, or wait until mon 08:00',
+      refuse:
+        'production is frozen until mon 08:00: weekend — only a release manager can deploy through a freeze with --force; ask one, or wait until mon 08:00',
     });
   });
 
@@ -38,7 +44,9 @@ describe('freezeCheck', () => {
 
   it('names unfreeze for a freeze without end', () => {
     const r = freezeCheck({ ...frozen, freeze: { reason: 'incident 4711', until: null, source: 'chat', by: 'boss' }, force: false, roles: ['developer'] });
-    expect(r).toEqual({ refuse: 'production is frozen: incident 4711 (set by boss) — a release manager can `deploy … --force`, or wait for `unfreeze production`' });
+    expect(r).toEqual({
+      refuse: 'production is frozen: incident 4711 (set by boss) — a release manager can `deploy … --force`, or wait for `unfreeze production`',
+    });
   });
 });
 
@@ -64,7 +72,18 @@ describe('fact providers over the store', () => {
   async function deploy(environment: string, sha: string, state: string) {
     const alice = await t.store.users.identify({ provider: 'irc', id: 'alice', handle: 'alice' });
     const d = await t.store.db.deploy.create({
-      data: { app: 'web', environment, ref: 'main', sha, state, kind: 'deploy', requesterId: alice.id, room: '#d', releaseId: `r-${sha}`, finishedAt: new Date() },
+      data: {
+        app: 'web',
+        environment,
+        ref: 'main',
+        sha,
+        state,
+        kind: 'deploy',
+        requesterId: alice.id,
+        room: '#d',
+        releaseId: `r-${sha}`,
+        finishedAt: new Date(),
+      },
     });
     return d.id;
   }

@@ -130,7 +130,18 @@ describe('status <sha>', () => {
     const alice = await t.store.users.resolve('alice');
     const sha = 'abcdef1234567890abcdef1234567890abcdef12';
     const d = await t.store.db.deploy.create({
-      data: { app: 'web', environment: 'staging', ref: 'main', sha, state: 'succeeded', kind: 'deploy', requesterId: alice!.id, room: '#d', releaseId: 'r1', finishedAt: t.clock.now() },
+      data: {
+        app: 'web',
+        environment: 'staging',
+        ref: 'main',
+        sha,
+        state: 'succeeded',
+        kind: 'deploy',
+        requesterId: alice!.id,
+        room: '#d',
+        releaseId: 'r1',
+        finishedAt: t.clock.now(),
+      },
     });
     const reply = await t.chat.say('alice', 'status abcdef1');
     expect(reply).toContain(`path of web: staging ✓ (#${d.id}, just now) → production · not yet`);

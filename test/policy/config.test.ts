@@ -59,21 +59,57 @@ ${app(GOOD_ENVS)}`),
 
   it.each([
     ['timezone', `timezone: Mars/Base\n${app(GOOD_ENVS)}`, /timezone: expected an IANA time zone/],
-    ['freezes[0].weekly', `freezes: [{ environments: [production], weekly: "fri 16:00 until mon", reason: x }]\n${app(GOOD_ENVS)}`, /freezes\[0\]\.weekly: expected a weekly window/],
+    [
+      'freezes[0].weekly',
+      `freezes: [{ environments: [production], weekly: "fri 16:00 until mon", reason: x }]\n${app(GOOD_ENVS)}`,
+      /freezes\[0\]\.weekly: expected a weekly window/,
+    ],
     ['freezes[0].weekly (neither)', `freezes: [{ environments: [production], reason: x }]\n${app(GOOD_ENVS)}`, /freezes\[0\]\.weekly: give weekly/],
-    ['freezes[0].weekly (both)', `freezes: [{ environments: [production], weekly: "fri 16:00 - mon 08:00", from: "2026-12-23", until: "2026-12-24", reason: x }]\n${app(GOOD_ENVS)}`, /freezes\[0\]\.weekly: give either/],
-    ['freezes[0].from', `freezes: [{ environments: [production], from: "23.12.2026", until: "2027-01-02 00:00", reason: x }]\n${app(GOOD_ENVS)}`, /freezes\[0\]\.from: expected a local date and time/],
-    ['freezes[0].until (alone)', `freezes: [{ environments: [production], from: "2026-12-23 00:00", reason: x }]\n${app(GOOD_ENVS)}`, /freezes\[0\]\.until: from and until go together/],
-    ['freezes[0].until (before from)', `freezes: [{ environments: [production], from: "2027-01-02 00:00", until: "2026-12-23 00:00", reason: x }]\n${app(GOOD_ENVS)}`, /freezes\[0\]\.until: "2026-12-23 00:00" is not after from/],
-    ['freezes[0].environments', `freezes: [{ environments: [prod], weekly: "fri 16:00 - mon 08:00", reason: x }]\n${app(GOOD_ENVS)}`, /freezes\[0\]\.environments\[0\]: "prod" is no app's environment/],
+    [
+      'freezes[0].weekly (both)',
+      `freezes: [{ environments: [production], weekly: "fri 16:00 - mon 08:00", from: "2026-12-23", until: "2026-12-24", reason: x }]\n${app(GOOD_ENVS)}`,
+      /freezes\[0\]\.weekly: give either/,
+    ],
+    [
+      'freezes[0].from',
+      `freezes: [{ environments: [production], from: "23.12.2026", until: "2027-01-02 00:00", reason: x }]\n${app(GOOD_ENVS)}`,
+      /freezes\[0\]\.from: expected a local date and time/,
+    ],
+    [
+      'freezes[0].until (alone)',
+      `freezes: [{ environments: [production], from: "2026-12-23 00:00", reason: x }]\n${app(GOOD_ENVS)}`,
+      /freezes\[0\]\.until: from and until go together/,
+    ],
+    [
+      'freezes[0].until (before from)',
+      `freezes: [{ environments: [production], from: "2027-01-02 00:00", until: "2026-12-23 00:00", reason: x }]\n${app(GOOD_ENVS)}`,
+      /freezes\[0\]\.until: "2026-12-23 00:00" is not after from/,
+    ],
+    [
+      'freezes[0].environments',
+      `freezes: [{ environments: [prod], weekly: "fri 16:00 - mon 08:00", reason: x }]\n${app(GOOD_ENVS)}`,
+      /freezes\[0\]\.environments\[0\]: "prod" is no app's environment/,
+    ],
     ['freezes[0].reason', `freezes: [{ environments: [production], weekly: "fri 16:00 - mon 08:00" }]\n${app(GOOD_ENVS)}`, /freezes\[0\]\.reason/],
-    ['url', app(`      production: { hosts: [web-1], url: "ftp://example.com" }`), /apps\.web\.environments\.production\.url: expected an http:\/\/ or https:\/\/ URL/],
+    [
+      'url',
+      app(`      production: { hosts: [web-1], url: "ftp://example.com" }`),
+      /apps\.web\.environments\.production\.url: expected an http:\/\/ or https:\/\/ URL/,
+    ],
     ['url (not a URL)', app(`      production: { hosts: [web-1], url: "www.example.com" }`), /apps\.web\.environments\.production\.url/],
-    ['requires (unknown)', app(`      production: { hosts: [web-1], requires: stagign }`), /apps\.web\.environments\.production\.requires: "stagign" is not one of its environments/],
-    ['requires (itself)', app(`      production: { hosts: [web-1], requires: production }`), /apps\.web\.environments\.production\.requires: "production" cannot require itself/],
+    [
+      'requires (unknown)',
+      app('      production: { hosts: [web-1], requires: stagign }'),
+      /apps\.web\.environments\.production\.requires: "stagign" is not one of its environments/,
+    ],
+    [
+      'requires (itself)',
+      app('      production: { hosts: [web-1], requires: production }'),
+      /apps\.web\.environments\.production\.requires: "production" cannot require itself/,
+    ],
     [
       'requires (cycle)',
-      app(`      staging: { hosts: [stg-1], requires: production }\n      production: { hosts: [web-1], requires: staging }`),
+      app('      staging: { hosts: [stg-1], requires: production }\n      production: { hosts: [web-1], requires: staging }'),
       /apps\.web\.environments\.(staging|production)\.requires: promotion order has a cycle: (staging → production → staging|production → staging → production)/,
     ],
   ])('stops start on a bad %s, naming the key', (_key, text, expected) => {

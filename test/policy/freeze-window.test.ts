@@ -121,7 +121,9 @@ describe('dated windows and stored freezes', () => {
   it('lists the freezes starting within a week', () => {
     const now = new Date('2026-12-01T12:00:00Z'); // a Tuesday
     const next = upcomingFreezes({ freezes: [weekend, holidays], now, timezone: 'Europe/Berlin' });
-    expect(next.map((f) => [f.reason, f.from.toISOString(), f.until.toISOString()])).toEqual([['weekend', '2026-12-04T15:00:00.000Z', '2026-12-07T07:00:00.000Z']]);
+    expect(next.map((f) => [f.reason, f.from.toISOString(), f.until.toISOString()])).toEqual([
+      ['weekend', '2026-12-04T15:00:00.000Z', '2026-12-07T07:00:00.000Z'],
+    ]);
     const later = upcomingFreezes({ freezes: [weekend, holidays], now: new Date('2026-12-20T12:00:00Z'), timezone: 'Europe/Berlin' });
     expect(later.map((f) => f.reason)).toEqual(['holidays', 'weekend']);
   });

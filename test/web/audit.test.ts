@@ -2,10 +2,12 @@
  * The audit trail and policy on the viewer: /audit with its filters, /api/audit as JSON, freezes and
  * environment URLs on the dashboard, all behind WEB_AUTH when it is set.
  */
+import type { Browser } from 'playwright-core';
 import pino from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { DeployEvents } from '../../src/deploy/events.js';
 import { createWebServer, type WebServer } from '../../src/web/server.js';
+import { chromiumSkipReason, launchChromium } from '../support/browser.js';
 import { type TempStore, tempStore } from '../support/db.js';
 
 const logger = pino({ level: 'silent' });
@@ -34,10 +36,40 @@ describe('/audit and /api/audit', () => {
     const boss = await t.store.users.identify({ provider: 'slack', id: 'U1', handle: 'boss' });
     const at = new Date('2026-12-05T10:00:00Z');
     const row = { identity: 'irc:alice', room: '#deploys', at };
-    await t.store.audit.record({ ...row, userId: alice.id, command: 'deploy', text: 'deploy web to production', outcome: 'refused', detail: 'production is frozen' });
-    await t.store.audit.record({ ...row, userId: alice.id, command: 'lock', text: 'lock staging token=ghp_abcdefghijklmnopqrstuvwxyz0123456789', outcome: 'ok' });
-    await t.store.audit.recordDecision({ userId: boss.id, app: 'web', environment: 'production', deployId: 7, gate: 'freeze', decision: 'override', detail: 'frozen: weekend', at });
-    await t.store.audit.recordDecision({ userId: alice.id, app: 'web', environment: 'production', gate: 'promotion', decision: 'refused', detail: 'production requires staging', at });
+    await t.store.audit.record({
+      ...row,
+      userId: alice.id,
+      command: 'deploy',
+      text: 'deploy web to production',
+      outcome: 'refused',
+      detail: 'production is frozen',
+    });
+    await t.store.audit.record({
+      ...row,
+      userId: alice.id,
+      command: 'lock',
+      text: 'lock staging token=ghp_abcdefghijklmnopqrstuvwxyz0123456789',
+      outcome: 'ok',
+    });
+    await t.store.audit.recordDecision({
+      userId: boss.id,
+      app: 'web',
+      environment: 'production',
+      deployId: 7,
+      gate: 'freeze',
+      decision: 'override',
+      detail: 'frozen: weekend',
+      at,
+    });
+    await t.store.audit.recordDecision({
+      userId: alice.id,
+      app: 'web',
+      environment: 'production',
+      gate: 'promotion',
+      decision: 'refused',
+      detail: 'production requires staging',
+      at,
+    });
     const rows = await t.store.db.auditEvent.findMany({ orderBy: { id: 'asc' } });
     ids = { deploy: rows[0]!.id, lock: rows[1]!.id, override: rows[2]!.id, promotion: rows[3]!.id };
     await t.store.freezes.set({ environment: 'staging', reason: 'db migration', until: null, createdById: boss.id, at });
@@ -109,6 +141,25 @@ describe('/audit and /api/audit', () => {
     expect(page).not.toContain('lock staging');
     const missing = await (await get('/audit?user=nobody')).text();
     expect(missing).toContain('nobody is called nobody');
+  });
+
+  describe.skipIf(chromiumSkipReason())('in a real Chromium', () => {
+    it('filters with the form, behind basic auth', async () => {
+      const browser: Browser = await launchChromium();
+      onTestFinished(() => browser.close());
+      const page = await browser.newPage({ httpCredentials: { username: 'ops', password: 's3cret' } });
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      await page.goto(`${web.url}/audit`);
+      expect(await page.locator('tr.audit-row').count()).toBe(4);
+      await page.fill('input[name="environment"]', 'production');
+      await page.selectOption('select[name="outcome"]', 'override');
+      await Promise.all([page.waitForURL(/outcome=override/), page.click('button[type="submit"]')]);
+      expect(await page.locator('tr.audit-row').count()).toBe(1);
+      expect(await page.locator('tr.audit-row').first().getAttribute('data-outcome')).toBe('override');
+      expect(await page.inputValue('input[name="environment"]')).toBe('production');
+      expect(errors).toEqual([]);
+    });
   });
 
   it('shows freezes (active and from chat) and environment URLs on the dashboard', async () => {
