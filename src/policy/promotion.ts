@@ -42,8 +42,8 @@ export async function promotionFacts(
 }
 
 /**
- * An app's environments in promotion order: those nothing requires first… i.e. each after the one it
- * requires; environments outside any chain keep their config order.
+ * An app's environments in promotion order: each after the one it requires (by chain depth), ties in config
+ * order. promotionOrder({ production: { requires: 'staging' }, staging: {} }) // ['staging', 'production']
  */
 export function promotionOrder(environments: Record<string, { requires?: string | undefined }>): string[] {
   const names = Object.keys(environments);
