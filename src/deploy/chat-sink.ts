@@ -75,15 +75,8 @@ export class ChatSink {
   /** Posts the start line; progress then goes in a thread under it. Resolves once it is sent. */
   async started(place: DeployPlace, deploy: DeployView, info: Omit<DeployStartInfo, 'url'>): Promise<MessageRef | null> {
     const room: Target = { room: place.room, thread: place.threadRef ?? undefined };
-    const sent = this.options.batcher.post(
-      place.provider,
-      room,
-      deployStarted(
-        deploy,
-        { ...info, url: this.url(deploy.id), environmentUrl: this.options.environmentUrl?.(deploy.app, deploy.environment) },
-        place.provider,
-      ),
-    );
+    const environmentUrl = this.options.environmentUrl?.(deploy.app, deploy.environment);
+    const sent = this.options.batcher.post(place.provider, room, deployStarted(deploy, { ...info, url: this.url(deploy.id), environmentUrl }, place.provider));
     const progressTarget = sent.then((ref): Target => ({ room: place.room, thread: place.threadRef ?? ref?.id ?? undefined }));
     this.tracked.set(deploy.id, { place, progressTarget, lastLines: new Map() });
     return sent;
