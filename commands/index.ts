@@ -4,10 +4,12 @@
  */
 import type { Command } from '../src/command.js';
 import approve from './approve.js';
+import audit from './audit.js';
 import cancel from './cancel.js';
 import cherryPick from './cherry-pick.js';
 import deploy from './deploy.js';
 import deploys from './deploys.js';
+import freeze from './freeze.js';
 import help from './help.js';
 import here from './here.js';
 import iam from './iam.js';
@@ -22,6 +24,7 @@ import push from './push.js';
 import reject from './reject.js';
 import rollback from './rollback.js';
 import status from './status.js';
+import unfreeze from './unfreeze.js';
 import unlike from './unlike.js';
 import unlock from './unlock.js';
 import unlockForce from './unlock-force.js';
@@ -39,6 +42,8 @@ export const commands: readonly Command[] = [
   unlock,
   lockForce,
   unlockForce,
+  freeze,
+  unfreeze,
   cherryPick,
   picks,
   approve,
@@ -51,4 +56,5 @@ export const commands: readonly Command[] = [
   oncall,
   whoami,
   iam,
+  audit,
 ];

@@ -24,7 +24,7 @@ function readTimes(ctx: Ctx, words: string[]): { from?: Date; until?: Date } {
     let j = i + 1;
     while (j < words.length && !['from', 'until'].includes(words[j]!.toLowerCase())) j++;
     const text = words.slice(i + 1, j).join(' ');
-    const at = text ? parseTime(text, now) : null;
+    const at = text ? parseTime(text, now, ctx.deps.config.timezone) : null;
     if (!at) throw new Refusal(`cannot read the time "${text}" — use 18:00, 2026-11-23 09:00, tomorrow 9:00 or a duration like 8h`);
     out[key] = at;
     i = j;

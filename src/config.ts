@@ -10,6 +10,8 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from './duration.js';
+import { parseWeekly } from './policy/freeze-window.js';
+import { isTimeZone, machineTimeZone } from './zoned-time.js';
 
 export const DEFAULT_CONFIG_FILE = 'shepherd.example.yml';
 
@@ -46,6 +48,10 @@ const environmentSchema = z
     require_green_ci: z.boolean().default(false),
     confirm: z.boolean().default(false),
     channel: z.string().optional(),
+    /** Where the environment is reached: shown in chat and the dashboard, sent to GitHub as environment_url. */
+    url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
+    /** Promotion order: only SHAs that succeeded in this environment (of the same app) deploy here. */
+    requires: name('environment').optional(),
   })
   .strict();
 
@@ -94,9 +100,64 @@ const appSchema = z
           message: `"${app.default_environment}" is not one of its environments (${environments.join(', ')})`,
         });
       }
+      if (app.environments && typeof app.environments === 'object') requiresProblems(app.environments as Record<string, unknown>, ctx);
       if (!app.repo && !app.repo_url) ctx.addIssue({ code: 'custom', path: ['repo'], message: 'give repo (owner/name) or repo_url' });
       if (typeof app.deploy_to === 'string' && app.transport !== 'local' && !isAbsolute(app.deploy_to) && !app.deploy_to.startsWith('~/')) {
         ctx.addIssue({ code: 'custom', path: ['deploy_to'], message: 'expected an absolute path (relative paths only with transport: local)' });
+      }
+    }, ALWAYS),
+  );
+
+/** `requires` names another environment of the same app, and following it never comes back (no cycles). */
+function requiresProblems(environments: Record<string, unknown>, ctx: z.core.$RefinementCtx<Record<string, unknown>>): void {
+  const requires = (env: string) => {
+    const r = (environments[env] as { requires?: unknown } | undefined)?.requires;
+    return typeof r === 'string' ? r : undefined;
+  };
+  const names = Object.keys(environments);
+  for (const env of names) {
+    const needed = requires(env);
+    if (needed === undefined) continue;
+    const path = ['environments', env, 'requires'];
+    if (needed === env) ctx.addIssue({ code: 'custom', path, message: `"${env}" cannot require itself` });
+    else if (!names.includes(needed)) ctx.addIssue({ code: 'custom', path, message: `"${needed}" is not one of its environments (${names.join(', ')})` });
+    else {
+      const seen = [env];
+      for (let next: string | undefined = needed; next !== undefined; next = requires(next)) {
+        if (seen.includes(next)) {
+          if (next === env) ctx.addIssue({ code: 'custom', path, message: `promotion order has a cycle: ${[...seen, next].join(' → ')}` });
+          break;
+        }
+        seen.push(next);
+      }
+    }
+  }
+}
+
+/** A freeze window: a weekly schedule ("fri 16:00 - mon 08:00") or from/until ("2026-12-23 00:00"), read in `timezone`. */
+const freezeDateTime = z.string().regex(/^\d{4}-\d{2}-\d{2}( \d{1,2}:\d{2})?$/, 'expected a local date and time like "2026-12-23 00:00"');
+const freezeSchema = z
+  .object({
+    environments: z.array(name('environment')).min(1, 'name at least one environment'),
+    weekly: z
+      .string()
+      .refine((v) => parseWeekly(v) !== null, { message: 'expected a weekly window like "fri 16:00 - mon 08:00"' })
+      .optional(),
+    from: freezeDateTime.optional(),
+    until: freezeDateTime.optional(),
+    reason: z.string().min(1).max(200),
+  })
+  .strict()
+  .check(
+    z.superRefine((f: Record<string, unknown>, ctx) => {
+      const dated = f.from !== undefined || f.until !== undefined;
+      if (f.weekly !== undefined && dated) ctx.addIssue({ code: 'custom', path: ['weekly'], message: 'give either weekly or from/until, not both' });
+      else if (f.weekly === undefined && !dated)
+        ctx.addIssue({ code: 'custom', path: ['weekly'], message: 'give weekly: "fri 16:00 - mon 08:00" or from/until' });
+      else if (dated && (f.from === undefined || f.until === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [f.from === undefined ? 'from' : 'until'], message: 'from and until go together' });
+      } else if (typeof f.from === 'string' && typeof f.until === 'string' && f.from.localeCompare(f.until, 'en', { numeric: true }) >= 0) {
+        ctx.addIssue({ code: 'custom', path: ['until'], message: `"${f.until}" is not after from ("${f.from}")` });
       }
     }, ALWAYS),
   );
@@ -134,6 +195,9 @@ export const fileSchema = z
       })
       .strict()
       .default({ branch_prefix: 'push/', trunk: 'main', confirm_window: 1_800_000, reminder_interval: 600_000, risk: { lines: 200, comments: 10 } }),
+    /** IANA zone for clock times (freezes, `until mon 09:00`); default the machine's. */
+    timezone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone like Europe/Berlin or UTC' }).default(machineTimeZone),
+    freezes: z.array(freezeSchema).default([]),
     apps: z.record(name('app'), appSchema).default({}),
     teams: z.record(name('team'), z.object({ channel: z.string().optional() }).strict().default({})).default({}),
   })
@@ -144,6 +208,22 @@ export const fileSchema = z
       const apps = file.apps && typeof file.apps === 'object' ? Object.keys(file.apps) : [];
       if (typeof push?.app === 'string' && !apps.includes(push.app)) {
         ctx.addIssue({ code: 'custom', path: ['push', 'app'], message: `"${push.app}" is not one of apps (${apps.join(', ') || 'none'})` });
+      }
+      // A freeze names environments some app has; a typo would otherwise freeze nothing, silently.
+      const known = new Set(
+        Object.values((file.apps as Record<string, { environments?: unknown }>) ?? {}).flatMap((a) =>
+          a?.environments && typeof a.environments === 'object' ? Object.keys(a.environments) : [],
+        ),
+      );
+      if (Array.isArray(file.freezes) && known.size > 0) {
+        file.freezes.forEach((f: { environments?: unknown }, i) => {
+          if (!Array.isArray(f?.environments)) return;
+          f.environments.forEach((env, j) => {
+            if (typeof env === 'string' && !known.has(env)) {
+              ctx.addIssue({ code: 'custom', path: ['freezes', i, 'environments', j], message: `"${env}" is no app's environment (${[...known].join(', ')})` });
+            }
+          });
+        });
       }
     }, ALWAYS),
   );

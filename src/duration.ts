@@ -2,6 +2,8 @@
  * Durations and points in time as people type them in chat and in shepherd.yml.
  * parseDuration('1h30m') === 5_400_000; parseTime('18:00', now) is today 18:00 (tomorrow if past).
  */
+import { addDays, fromWall, machineTimeZone, parseHm, parseWeekday, toWall } from './zoned-time.js';
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** '90s', '30m', '1h30m', '2d' → milliseconds; null when it is not a duration. */
@@ -34,47 +36,40 @@ export function formatDuration(ms: number): string {
 
 /**
  * A point in time: 'HH:MM' (the next such time), an ISO date or date-time ('2026-11-23', '2026-11-23T09:00',
- * '2026-11-23 09:00'), 'tomorrow [HH:MM]', a weekday ('friday 18:00', the next one), or a duration from now ('2h'). Local time zone. null if unreadable.
+ * '2026-11-23 09:00'), 'tomorrow [HH:MM]', a weekday ('friday 18:00', 'mon 09:00', the next one), or a
+ * duration from now ('2h'). Clock times are read in `zone` (shepherd.yml `timezone`; default the machine's),
+ * DST-correct. null if unreadable.
  */
-export function parseTime(text: string, now: Date): Date | null {
-  const s = text.trim().toLowerCase();
+export function parseTime(text: string, now: Date, zone: string = machineTimeZone()): Date | null {
+  const s = text.trim().toLowerCase().replace(/\s+/g, ' ');
   const d = parseDuration(s);
   if (d !== null) return new Date(now.getTime() + d);
-  const hm = /^(\d{1,2}):(\d{2})$/.exec(s);
-  if (hm) {
-    const [h, m] = [Number(hm[1]), Number(hm[2])];
-    if (h > 23 || m > 59) return null;
-    const t = new Date(now);
-    t.setHours(h, m, 0, 0);
-    if (t.getTime() <= now.getTime()) t.setDate(t.getDate() + 1);
-    return t;
+  const today = toWall(now, zone);
+  const at = (days: number, hm: string | undefined, fallback = 9 * 60): Date | null => {
+    const minutes = hm === undefined ? fallback : parseHm(hm);
+    if (minutes === null) return null;
+    return fromWall({ ...addDays(today, days), hour: Math.floor(minutes / 60), minute: minutes % 60 }, zone);
+  };
+  if (/^\d{1,2}:\d{2}$/.test(s)) {
+    const t = at(0, s);
+    return t && t.getTime() <= now.getTime() ? at(1, s) : t;
   }
-  const tm = /^tomorrow(?:\s+(\d{1,2}):(\d{2}))?$/.exec(s);
-  if (tm) {
-    const t = new Date(now);
-    t.setDate(t.getDate() + 1);
-    const [h, m] = [Number(tm[1] ?? 9), Number(tm[2] ?? 0)];
-    if (h > 23 || m > 59) return null;
-    t.setHours(h, m, 0, 0);
-    return t;
+  const tm = /^tomorrow(?: (\S+))?$/.exec(s);
+  if (tm) return at(1, tm[1]);
+  const wd = /^([a-z]+)(?: (\S+))?$/.exec(s);
+  const day = wd ? parseWeekday(wd[1] as string) : null;
+  if (wd && day !== null) {
+    const ahead = (day - today.weekday + 7) % 7;
+    const t = at(ahead, wd[2]);
+    return t && t.getTime() <= now.getTime() ? at(ahead + 7, wd[2]) : t;
   }
-  const wd = /^(mon|tue|wed|thu|fri|sat|sun)[a-z]*(?:\s+(\d{1,2}):(\d{2}))?$/.exec(s);
-  if (wd) {
-    const day = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'].indexOf(wd[1] as string);
-    const [h, m] = [Number(wd[2] ?? 9), Number(wd[3] ?? 0)];
-    if (h > 23 || m > 59) return null;
-    const t = new Date(now);
-    t.setHours(h, m, 0, 0);
-    t.setDate(t.getDate() + ((day - t.getDay() + 7) % 7));
-    if (t.getTime() <= now.getTime()) t.setDate(t.getDate() + 7);
-    return t;
-  }
-  const iso = /^(\d{4})-(\d{2})-(\d{2})(?:[t ](\d{2}):(\d{2}))?$/.exec(s);
+  const iso = /^(\d{4})-(\d{2})-(\d{2})(?:[t ](\d{2}:\d{2}))?$/.exec(s);
   if (iso) {
-    const [y, mo, da, h, mi] = [1, 2, 3, 4, 5].map((i) => Number(iso[i] ?? 0)) as [number, number, number, number, number];
-    const t = new Date(y, mo - 1, da, h, mi, 0, 0);
-    if (t.getFullYear() !== y || t.getMonth() !== mo - 1 || t.getDate() !== da || h > 23 || mi > 59) return null;
-    return t;
+    const [y, mo, da] = [1, 2, 3].map((i) => Number(iso[i])) as [number, number, number];
+    const minutes = iso[4] === undefined ? 0 : parseHm(iso[4]);
+    const check = new Date(Date.UTC(y, mo - 1, da));
+    if (minutes === null || check.getUTCFullYear() !== y || check.getUTCMonth() !== mo - 1 || check.getUTCDate() !== da) return null;
+    return fromWall({ year: y, month: mo, day: da, hour: Math.floor(minutes / 60), minute: minutes % 60 }, zone);
   }
   return null;
 }

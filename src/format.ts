@@ -151,6 +151,8 @@ export interface DeployStartInfo {
   previousSha: string | null;
   /** Things skipped or worth knowing ("CI not checked: no GITHUB_TOKEN"). */
   notes: string[];
+  /** The environment's `url:`, when it has one. */
+  environmentUrl?: string | null | undefined;
 }
 
 export function deployStarted(d: DeployView, info: DeployStartInfo, provider?: string): string {
@@ -158,6 +160,7 @@ export function deployStarted(d: DeployView, info: DeployStartInfo, provider?: s
   const lines = [
     `🚀 #${d.id} ${verb} ${deployTitle(d)} on ${info.hostCount} host${info.hostCount === 1 ? '' : 's'} for ${who(d.requester, provider)} — ${info.url}`,
   ];
+  if (info.environmentUrl) lines.push(`${d.environment}: ${info.environmentUrl}`);
   if (d.kind !== 'rollback') {
     if (!info.previousSha) lines.push('first deploy of this environment');
     else if (info.previousSha === d.sha) lines.push(`${shortSha(d.sha)} is already live here: redeploying it`);
@@ -181,11 +184,15 @@ export function hostFailed(host: string, reason: string, lastLines: string[]): s
   return [`✗ ${host}: ${reason}`, ...lastLines.map((l) => `  | ${l.slice(0, 300)}`)].join('\n');
 }
 
-export function deployFinished(d: DeployView, info: { durationMs: number; mention: string; url: string; failedHosts: string[] }): string {
+export function deployFinished(
+  d: DeployView,
+  info: { durationMs: number; mention: string; url: string; failedHosts: string[]; environmentUrl?: string | null | undefined },
+): string {
   const icon = STATE_ICON[d.state] ?? '';
   const failed = info.failedHosts.length ? ` (failed: ${info.failedHosts.slice(0, 5).join(', ')}${info.failedHosts.length > 5 ? ', …' : ''})` : '';
   const why = d.state !== 'succeeded' && d.error ? `: ${d.error}` : '';
-  return `${icon} #${d.id} ${deployTitle(d)} ${d.state} in ${formatDuration(info.durationMs)}${why}${d.state === 'succeeded' ? failed : ''} — ${info.mention} ${info.url}`;
+  const live = d.state === 'succeeded' && info.environmentUrl ? `, live at ${info.environmentUrl}` : '';
+  return `${icon} #${d.id} ${deployTitle(d)} ${d.state} in ${formatDuration(info.durationMs)}${why}${d.state === 'succeeded' ? failed : ''}${live} — ${info.mention} ${info.url}`;
 }
 
 export function deployInterrupted(d: DeployView, info: { mention: string; url: string }): string {

@@ -145,6 +145,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     services,
     teams: Object.keys(config.teams),
     pushRisk: config.push.risk,
+    policy: config,
   });
 
   let stopping: Promise<void> | undefined;

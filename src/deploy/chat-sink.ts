@@ -41,6 +41,8 @@ export interface ChatSinkOptions {
   events: DeployEvents;
   mentioner: Mentioner;
   webBaseUrl: string;
+  /** The environment's `url:` from shepherd.yml, shown in the start and final messages. */
+  environmentUrl?: ((app: string, environment: string) => string | null) | undefined;
 }
 
 export class ChatSink {
@@ -73,7 +75,8 @@ export class ChatSink {
   /** Posts the start line; progress then goes in a thread under it. Resolves once it is sent. */
   async started(place: DeployPlace, deploy: DeployView, info: Omit<DeployStartInfo, 'url'>): Promise<MessageRef | null> {
     const room: Target = { room: place.room, thread: place.threadRef ?? undefined };
-    const sent = this.options.batcher.post(place.provider, room, deployStarted(deploy, { ...info, url: this.url(deploy.id) }, place.provider));
+    const environmentUrl = this.options.environmentUrl?.(deploy.app, deploy.environment);
+    const sent = this.options.batcher.post(place.provider, room, deployStarted(deploy, { ...info, url: this.url(deploy.id), environmentUrl }, place.provider));
     const progressTarget = sent.then((ref): Target => ({ room: place.room, thread: place.threadRef ?? ref?.id ?? undefined }));
     this.tracked.set(deploy.id, { place, progressTarget, lastLines: new Map() });
     return sent;
@@ -104,6 +107,7 @@ export class ChatSink {
       mention: this.options.mentioner.mention(t.place.provider, deploy.requester),
       url: this.url(deploy.id),
       failedHosts,
+      environmentUrl: this.options.environmentUrl?.(deploy.app, deploy.environment),
     });
     await this.options.batcher.post(t.place.provider, { room: t.place.room, thread: t.place.threadRef ?? undefined }, text);
   }

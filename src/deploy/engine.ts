@@ -109,7 +109,13 @@ export class Deployer {
   constructor(private readonly options: DeployerOptions) {
     this.revisions = new Revisions(options.github, options.gitCacheDir);
     this.batcher = new ChatBatcher(options.chat.send, options.chatIntervalMs ?? 1000, options.logger);
-    this.sink = new ChatSink({ batcher: this.batcher, events: options.events, mentioner: options.chat, webBaseUrl: options.config.webBaseUrl });
+    this.sink = new ChatSink({
+      batcher: this.batcher,
+      events: options.events,
+      mentioner: options.chat,
+      webBaseUrl: options.config.webBaseUrl,
+      environmentUrl: (app, environment) => options.config.apps[app]?.environments[environment]?.url ?? null,
+    });
     this.writer = new LogWriter(options.lines, options.logger);
     this.sink.start();
   }

@@ -40,6 +40,8 @@ export interface Plan {
   concurrency: number;
   maxFailures: number;
   rollbackOnFailure: boolean;
+  /** The environment's `url:`, shown in chat and sent to GitHub as the deployment status's environment_url. */
+  environmentUrl: string | null;
 }
 
 type HostEntry = EnvironmentConfig['hosts'][number];
@@ -115,5 +117,6 @@ export function planDeploy(config: Pick<Config, 'apps' | 'configPath'>, app: str
     concurrency: envConfig.concurrency,
     maxFailures: envConfig.max_failures,
     rollbackOnFailure: appConfig.rollback_on_failure,
+    environmentUrl: envConfig.url ?? null,
   };
 }

@@ -70,8 +70,18 @@ export class Revisions {
     return this.github.createDeployment(plan.appConfig.repo, input);
   }
 
-  async setDeploymentStatus(plan: Where, id: number, state: DeploymentState, logUrl: string, description?: string): Promise<void> {
+  /** With the environment's `url:` as environment_url when the plan has one. */
+  async setDeploymentStatus(
+    plan: Where & Partial<Pick<Plan, 'environmentUrl'>>,
+    id: number,
+    state: DeploymentState,
+    logUrl: string,
+    description?: string,
+  ): Promise<void> {
     if (!this.github || !plan.appConfig.repo) return;
-    await this.github.setDeploymentStatus(plan.appConfig.repo, id, state, logUrl, description ? { description } : {});
+    await this.github.setDeploymentStatus(plan.appConfig.repo, id, state, logUrl, {
+      ...(description ? { description } : {}),
+      ...(plan.environmentUrl ? { environmentUrl: plan.environmentUrl } : {}),
+    });
   }
 }

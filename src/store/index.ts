@@ -6,9 +6,11 @@
 import { Audit } from './audit.js';
 import type { Db } from './db.js';
 import { Deploys } from './deploys.js';
+import { Freezes } from './freezes.js';
 import { Karma } from './karma.js';
 import { Locks } from './locks.js';
 import { OnCallStore } from './oncall.js';
+import { Promotion } from './promotion.js';
 import { PushStore } from './push.js';
 import { Users } from './users.js';
 
@@ -21,6 +23,8 @@ export interface Store {
   audit: Audit;
   push: PushStore;
   deploys: Deploys;
+  freezes: Freezes;
+  promotion: Promotion;
 }
 
 export function createStore(db: Db, options: { karmaInitial: number }): Store {
@@ -33,5 +37,7 @@ export function createStore(db: Db, options: { karmaInitial: number }): Store {
     audit: new Audit(db),
     push: new PushStore(db),
     deploys: new Deploys(db),
+    freezes: new Freezes(db),
+    promotion: new Promotion(db),
   };
 }

@@ -65,7 +65,7 @@ export function layout({ title, body, scripts = [] }: LayoutOptions): string {
 <link rel="icon" href="data:,">
 ${scripts.map((s) => html`<script type="module" src="/static/${s}"></script>\n`)}</head>
 <body>
-<header class="top"><a class="brand" href="/"><span class="logo">S</span>Shepherd</a><nav><a href="/">Dashboard</a><a href="/#metrics">DORA metrics</a><a href="/api/deploys">API</a></nav></header>
+<header class="top"><a class="brand" href="/"><span class="logo">S</span>Shepherd</a><nav><a href="/">Dashboard</a><a href="/#metrics">DORA metrics</a><a href="/audit">Audit</a><a href="/api/deploys">API</a></nav></header>
 <main>
 ${body}
 </main>

@@ -9,6 +9,8 @@ import { ago } from '../format.js';
 import { barChart } from './charts.js';
 import type { DoraGroup, DoraReport } from './dora.js';
 import { type Html, html, jsonForScript, layout } from './html.js';
+import type { PolicyBoard } from './policy-board.js';
+import { environmentsSection, freezesSection } from './policy-pages.js';
 import type { PushBoard } from './push-board.js';
 import { BOT_HOST, type DeployDetail, type DeploySummary, isActive, type LockRow, type OnCallRow } from './read-model.js';
 
@@ -21,6 +23,8 @@ export interface DashboardData {
   /** undefined: no push workflow registered; null: none open. */
   push: PushBoard | null | undefined;
   metrics: DoraReport;
+  /** Freezes and environments (URLs, promotion order); absent when the server has no config. */
+  policy?: PolicyBoard | undefined;
 }
 
 function time(at: Date | null | undefined, now: Date): Html {
@@ -154,6 +158,7 @@ ${report.groups.length === 0 ? html`<p class="empty card">no finished deploys in
 export function dashboardPage(d: DashboardData): string {
   const body = html`<h1>Dashboard</h1>
 <section class="card" id="running"><h2>Running</h2>${deployTable(d.active, d.now, 'nothing is deploying right now')}</section>
+${d.policy ? html`<div class="two">${freezesSection(d.policy, d.now)}${environmentsSection(d.policy)}</div>` : ''}
 ${pushSection(d.push, d.now)}
 <div class="two">${locksSection(d.locks, d.now)}${oncallSection(d.oncall, d.now)}</div>
 ${metricsSection(d.metrics, d.now)}

@@ -18,9 +18,13 @@ import { bindingProblem, createAuthCheck } from './auth.js';
 import { computeDora, type DeployFact } from './dora.js';
 import { LiveLog, type LiveLogOptions } from './live-log.js';
 import { dashboardPage, deployPage, notFoundPage } from './pages.js';
+import { AUDIT_OUTCOMES, type AuditFilter } from '../store/audit.js';
+import { auditEvents, type PolicyConfig, policyBoard } from './policy-board.js';
+import { auditPage } from './policy-pages.js';
 import { pushBoardSource } from './push-board.js';
 import { BOT_HOST, DEPLOY_STATES, ReadModel } from './read-model.js';
 import { Redactor } from './redact.js';
+import { machineTimeZone } from '../zoned-time.js';
 
 export interface WebServerOptions {
   host: string;
@@ -40,6 +44,8 @@ export interface WebServerOptions {
   teams?: readonly string[];
   /** push.risk from shepherd.yml: when a pick is flagged "look closely" on the dashboard. */
   pushRisk?: { lines: number; comments: number };
+  /** timezone, freezes and apps from shepherd.yml: the dashboard's freezes and environments, /audit's clock. */
+  policy?: PolicyConfig | undefined;
   now?: () => Date;
   /** Tuning for the live log (tests and the benchmark). */
   live?: Partial<Omit<LiveLogOptions, 'events' | 'readModel' | 'redactor' | 'logger'>>;
@@ -118,6 +124,28 @@ const metricsQuery = {
     weeks: { type: 'integer', minimum: 1, maximum: 104, default: 12 },
   },
 } as const;
+
+// Empty strings are allowed (an HTML form sends every field) and mean "no filter".
+const auditQuery = {
+  type: 'object',
+  properties: {
+    user: { type: 'string', maxLength: 100 },
+    environment: { type: 'string', maxLength: 63 },
+    deploy: { type: 'string', pattern: '^#?[0-9]{0,9}$' },
+    outcome: { type: 'string', enum: ['', ...AUDIT_OUTCOMES] },
+    before: { type: 'integer', minimum: 1 },
+    limit: { type: 'integer', minimum: 1, maximum: 200, default: 50 },
+  },
+} as const;
+
+interface AuditQuery {
+  user?: string;
+  environment?: string;
+  deploy?: string;
+  outcome?: string;
+  before?: number;
+  limit: number;
+}
 
 const eventsQuery = { type: 'object', properties: { after: { type: 'integer', minimum: 0 } } } as const;
 
@@ -220,7 +248,8 @@ export function createWebServer(options: WebServerOptions): WebServer {
         : Promise.resolve(undefined),
       metrics({ weeks: 12 }),
     ]);
-    return reply.type('text/html; charset=utf-8').send(dashboardPage({ now: now(), active, recent, locks, oncall, push: board, metrics: report }));
+    const policy = options.policy ? await policyBoard(options.store, options.policy, now()) : undefined;
+    return reply.type('text/html; charset=utf-8').send(dashboardPage({ now: now(), active, recent, locks, oncall, push: board, metrics: report, policy }));
   });
 
   app.get<{ Params: { id: number } }>('/deploys/:id', { schema: { params: idParams } }, async (req, reply) => {
@@ -313,6 +342,50 @@ export function createWebServer(options: WebServerOptions): WebServer {
   );
 
   app.get('/api/locks', async () => ({ locks: await readModel.locks() }));
+
+  /** The audit query string → a store filter; a user nobody is called gives a problem (and no rows). */
+  async function auditFilter(q: AuditQuery): Promise<{ filter: AuditFilter; problem?: string; shown: Record<string, string> }> {
+    const shown = Object.fromEntries(
+      Object.entries(q).filter(([k, v]) => ['user', 'environment', 'deploy', 'outcome'].includes(k) && v !== '' && v !== undefined),
+    ) as Record<string, string>;
+    const filter: AuditFilter = { limit: q.limit, before: q.before };
+    if (q.environment) filter.environment = q.environment;
+    if (q.deploy) filter.deployId = Number(q.deploy.replace('#', ''));
+    if (q.outcome) filter.outcome = q.outcome;
+    if (q.user) {
+      const user = await options.store.users.resolve(q.user);
+      if (!user) return { filter, shown, problem: `nobody is called ${q.user} (a chat handle or a linked GitHub login)` };
+      filter.userId = user.id;
+    }
+    return { filter, shown };
+  }
+  const auditNext = (events: { id: number }[], q: AuditQuery, shown: Record<string, string>) => {
+    const last = events[events.length - 1];
+    return events.length === q.limit && last ? new URLSearchParams({ ...shown, before: String(last.id), limit: String(q.limit) }).toString() : null;
+  };
+
+  app.get<{ Querystring: AuditQuery }>('/api/audit', { schema: { querystring: auditQuery } }, async (req, reply) => {
+    const { filter, problem, shown } = await auditFilter(req.query);
+    if (problem) return reply.code(404).send({ error: problem });
+    const events = await auditEvents(options.store, redactor, filter);
+    const next = auditNext(events, req.query, shown);
+    return { events, next: next ? `/api/audit?${next}` : null };
+  });
+
+  app.get<{ Querystring: AuditQuery }>('/audit', { schema: { querystring: auditQuery } }, async (req, reply) => {
+    const { filter, problem, shown } = await auditFilter(req.query);
+    const events = problem ? [] : await auditEvents(options.store, redactor, filter);
+    const deploy = filter.deployId;
+    const page = auditPage({
+      events,
+      filter: { user: req.query.user, environment: req.query.environment, deploy, outcome: req.query.outcome },
+      outcomes: AUDIT_OUTCOMES,
+      timezone: options.policy?.timezone ?? machineTimeZone(),
+      next: auditNext(events, req.query, shown),
+      problem,
+    });
+    return reply.type('text/html; charset=utf-8').send(page);
+  });
   app.get('/api/oncall', async () => ({ teams: await readModel.oncall(options.teams) }));
   app.get<{ Querystring: { app?: string; environment?: string; weeks: number } }>('/api/metrics', { schema: { querystring: metricsQuery } }, async (req) =>
     metrics(req.query),

@@ -128,9 +128,27 @@ describe('schema.prisma and migrations agree', () => {
     });
     await roundTrip('OnCall', shift, await db.onCall.findUnique({ where: { id: shift.id } }));
     const audit = await db.auditEvent.create({
-      data: { userId: user.id, identity: 'irc:alice', room: '#d', command: 'lock', text: 'lock staging', outcome: 'ok', detail: 'd', createdAt: at },
+      data: {
+        kind: 'gate',
+        userId: user.id,
+        identity: 'irc:alice',
+        room: '#d',
+        command: 'deploy',
+        text: 'freeze: override',
+        outcome: 'override',
+        detail: 'd',
+        app: 'web',
+        environment: 'production',
+        deployId: deploy.id,
+        gate: 'freeze',
+        createdAt: at,
+      },
     });
     await roundTrip('AuditEvent', audit, await db.auditEvent.findUnique({ where: { id: audit.id } }));
+    const freeze = await db.freeze.create({
+      data: { environment: 'production', reason: 'weekend', until: at, createdById: actor.id, createdAt: at, endedAt: at, endedById: user.id },
+    });
+    await roundTrip('Freeze', freeze, await db.freeze.findUnique({ where: { id: freeze.id } }));
     const host = await db.deployHost.create({
       data: {
         deployId: deploy.id,
