@@ -194,16 +194,21 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
       expect(karma).toEqual(['you: ★★★★☆ (4/5)', '  no changes yet']);
       expect(alice.noticesFrom(bot, start).length).toBeLessThan(expected.length * 2);
       // Nothing is lost: alice gets both lists whole, by notice, in order.
-      const notices = await alice.waitFor(() => {
-        const got = alice.noticesFrom(bot, start);
-        return got.length >= expected.length * 2 ? got : undefined;
-      }, expected.length * 2 * 1_500 + 30_000);
+      const notices = await alice.waitFor(
+        () => {
+          const got = alice.noticesFrom(bot, start);
+          return got.length >= expected.length * 2 ? got : undefined;
+        },
+        expected.length * 2 * 1_500 + 30_000,
+      );
       expect(notices).toEqual([...expected, ...expected]);
       // In the channel: one line per answer, naming the asker (the second's comes after the first list).
-      expect(alice.heard.slice(start).filter((h) => h.to === '#deploys' && h.from === bot && h.text.startsWith('alice:')).map((h) => h.text)).toEqual([
-        `alice: the answer (${expected.length} lines) went to you by notice`,
-        `alice: the answer (${expected.length} lines) went to you by notice`,
-      ]);
+      expect(
+        alice.heard
+          .slice(start)
+          .filter((h) => h.to === '#deploys' && h.from === bot && h.text.startsWith('alice:'))
+          .map((h) => h.text),
+      ).toEqual([`alice: the answer (${expected.length} lines) went to you by notice`, `alice: the answer (${expected.length} lines) went to you by notice`]);
     } finally {
       await bob.quit();
     }

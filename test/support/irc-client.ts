@@ -48,12 +48,28 @@ export class IrcPerson {
     readonly nick: string,
   ) {
     client.on('privmsg', (event) => {
-      this.heard.push({ verb: 'PRIVMSG', from: event.nick, to: event.target, text: event.message, ident: event.ident, hostname: event.hostname, at: performance.now() });
+      this.heard.push({
+        verb: 'PRIVMSG',
+        from: event.nick,
+        to: event.target,
+        text: event.message,
+        ident: event.ident,
+        hostname: event.hostname,
+        at: performance.now(),
+      });
       for (const wake of this.waiters) wake();
     });
     client.on('notice', (event) => {
       if (event.from_server || !event.nick) return;
-      this.heard.push({ verb: 'NOTICE', from: event.nick, to: event.target, text: event.message, ident: event.ident, hostname: event.hostname, at: performance.now() });
+      this.heard.push({
+        verb: 'NOTICE',
+        from: event.nick,
+        to: event.target,
+        text: event.message,
+        ident: event.ident,
+        hostname: event.hostname,
+        at: performance.now(),
+      });
       for (const wake of this.waiters) wake();
     });
     client.on('join', (event) => this.see({ type: 'join', nick: event.nick, channel: event.channel, at: performance.now() }));
