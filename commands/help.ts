@@ -1,18 +1,22 @@
 import { defineCommand, Refusal } from '../src/command.js';
-import { helpList, helpOne } from '../src/format.js';
+import { helpBrief, helpList, helpOne } from '../src/format.js';
 import { closest } from '../src/parse.js';
 
 export default defineCommand({
   name: 'help',
   aliases: ['commands'],
   summary: 'list the commands, or show one with usage and examples',
-  usage: ['help [command]'],
-  examples: ['help', 'help deploy'],
+  usage: ['help [command | all]'],
+  examples: ['help', 'help deploy', 'help all'],
   roles: 'anyone',
   async run(ctx) {
     const { commands } = ctx.deps;
     const wanted = ctx.args[0]?.toLowerCase();
     if (!wanted) {
+      await ctx.reply(helpBrief(commands));
+      return;
+    }
+    if (wanted === 'all') {
       await ctx.reply(helpList(commands));
       return;
     }

@@ -66,6 +66,15 @@ export function usage(command: Command): string {
   return command.usage.map((u, i) => `${i === 0 ? 'usage: ' : '       '}${u}`).join('\n');
 }
 
+/**
+ * `help`: every command name on one line and how to learn more, so the answer fits any room (IRC pacing
+ * sends about one line a second after a short burst; a 24-line list held the channel for half a minute).
+ */
+export function helpBrief(commands: readonly Command[]): string {
+  return [`Commands: ${commands.map((c) => c.name).join(' ')}`, '`help <command>` for usage and examples, `help all` for a line on each'].join('\n');
+}
+
+/** `help all`: one line per command. */
 export function helpList(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);

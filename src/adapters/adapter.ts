@@ -12,6 +12,11 @@ import type { ChatIdentity } from '../store/users.js';
 export interface Target {
   room: string;
   thread?: string | undefined;
+  /**
+   * Who asked, when this is a reply to a message (set by the adapter that delivered it). Lets an adapter
+   * answer a long reply privately (IRC: by NOTICE) and keep each asker's output in its own fair queue.
+   */
+  asker?: string | undefined;
 }
 
 /** What send() returns: enough to reply in a thread under that message later. */

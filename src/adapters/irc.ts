@@ -1,9 +1,11 @@
 /**
  * IRC: joins the configured channels and hands the bot every message addressed to it — `!command` or
  * `<nick>: command` in a channel, or any private message. Replies respect IRC's 512-byte line limit (long lines
- * are split at word boundaries, never inside a character) and the server's flood limits (one ordered queue,
- * paced by a token bucket). Reconnects with backoff when the server goes away, rejoins, and keeps queued output
- * until it is back.
+ * are split at word boundaries, never inside a character) and the server's flood limits (a token bucket). Output
+ * waits in one queue per asker (or per room for deploy output), served a line at a time, the shortest queue
+ * first, so a short answer never waits behind someone else's long one; an answer longer than `longAnswerLines` in a channel goes
+ * whole to the asker by NOTICE, with one line in the channel saying so. Reconnects with backoff when the server
+ * goes away, rejoins, and keeps queued output until it is back.
  *
  *   const irc = new IrcAdapter(config.env, logger);
  *   await irc.start((msg) => bot.handle(irc, msg));   // resolves once registered and joined
@@ -31,6 +33,8 @@ export interface IrcAdapterOptions {
   joinTimeoutMs?: number;
   /** Output kept while disconnected; beyond this the oldest lines are dropped (default 2000). */
   maxQueuedLines?: number;
+  /** A channel answer of more lines than this goes to the asker by NOTICE instead (default 5, SPEC). */
+  longAnswerLines?: number;
 }
 
 export const DEFAULT_PACING = { burst: 5, linesPerSecond: 1 } as const;
@@ -114,6 +118,8 @@ export function addressedCommand(text: string, nick: string, lower: (s: string) 
 }
 
 interface Queued {
+  /** PRIVMSG, or NOTICE for a long answer sent to its asker. */
+  verb: 'PRIVMSG' | 'NOTICE';
   target: string;
   line: string;
   /** Settles the send() call this line ends, if it is its last line. */
@@ -134,7 +140,8 @@ export class IrcAdapter implements Adapter {
   private client: Client | undefined;
   private onMessage: MessageHandler | undefined;
   private state: State = 'idle';
-  private readonly queue: Queued[] = [];
+  /** Waiting output by fairness key (asker, else room); Map order is the round-robin order. */
+  private readonly queues = new Map<string, Queued[]>();
   private tokens: number;
   private lastRefill = Date.now();
   private pumpTimer: NodeJS.Timeout | undefined;
@@ -169,6 +176,7 @@ export class IrcAdapter implements Adapter {
       reconnectMaxMs: options.reconnectMaxMs ?? 60_000,
       joinTimeoutMs: options.joinTimeoutMs ?? 10_000,
       maxQueuedLines: options.maxQueuedLines ?? 2_000,
+      longAnswerLines: options.longAnswerLines ?? 5,
     };
     this.client = new Client({
       host: this.host,
@@ -214,13 +222,23 @@ export class IrcAdapter implements Adapter {
     const room = target.room;
     if (!room || /[\s,\0]/.test(room)) throw new Error(`not an IRC channel or nick: "${room}"`);
     const nick = this.client?.user.nick ?? 'shepherd';
-    const lines = toIrcLines(text, payloadBytes(nick, room));
     const ref: MessageRef = { room, thread: undefined, id: String(++this.counter) };
-    if (lines.length === 0) return ref;
+    const asker = target.asker && !/[\s,\0]/.test(target.asker) ? target.asker : undefined;
+    const inChannel = this.client?.network.isChannelName(room) ?? room.startsWith('#');
+    let out: Omit<Queued, 'done'>[] = toIrcLines(text, payloadBytes(nick, room)).map((line) => ({ verb: 'PRIVMSG' as const, target: room, line }));
+    if (asker && inChannel && out.length > this.opts.longAnswerLines) {
+      // A long answer would hold the channel (and everyone's answers) for many seconds: the asker gets it whole.
+      const notices = toIrcLines(text, payloadBytes(nick, asker)).map((line) => ({ verb: 'NOTICE' as const, target: asker, line }));
+      out = [{ verb: 'PRIVMSG', target: room, line: `${asker}: the answer (${notices.length} lines) went to you by notice` }, ...notices];
+    }
+    if (out.length === 0) return ref;
+    const key = asker ? `asker:${asker.toLowerCase()}` : `room:${room.toLowerCase()}`;
     await new Promise<void>((resolve, reject) => {
-      lines.forEach((line, i) => {
-        this.queue.push({ target: room, line, ...(i === lines.length - 1 ? { done: { resolve, reject } } : {}) });
+      const queue = this.queues.get(key) ?? [];
+      out.forEach((item, i) => {
+        queue.push({ ...item, ...(i === out.length - 1 ? { done: { resolve, reject } } : {}) });
       });
+      if (!this.queues.has(key)) this.queues.set(key, queue);
       this.trimQueue();
       this.pump();
     });
@@ -234,7 +252,8 @@ export class IrcAdapter implements Adapter {
     this.state = 'stopped';
     this.clearTimers();
     const stopped = new Error('the IRC connection was closed before this was sent');
-    for (const item of this.queue.splice(0)) item.done?.reject(stopped);
+    for (const queue of this.queues.values()) for (const item of queue) item.done?.reject(stopped);
+    this.queues.clear();
     this.firstReady?.reject(new Error('the IRC adapter was stopped while connecting'));
     this.firstReady = undefined;
     const client = this.client;
@@ -261,7 +280,9 @@ export class IrcAdapter implements Adapter {
 
   /** Lines waiting to be sent (for tests and diagnostics). */
   get queued(): number {
-    return this.queue.length;
+    let n = 0;
+    for (const queue of this.queues.values()) n += queue.length;
+    return n;
   }
 
   /** True while registered and in the channels, i.e. output flows. */
@@ -388,7 +409,7 @@ export class IrcAdapter implements Adapter {
     this.joinTimer = undefined;
     this.state = 'ready';
     this.attempts = 0;
-    this.logger.info({ channels: this.channels, queued: this.queue.length }, 'joined IRC channels');
+    this.logger.info({ channels: this.channels, queued: this.queued }, 'joined IRC channels');
     this.firstReady?.resolve();
     this.firstReady = undefined;
     this.pump();
@@ -410,7 +431,9 @@ export class IrcAdapter implements Adapter {
     const command = inChannel ? addressed : (addressed ?? text);
     if (!command) return;
     const account = this.accountOf(event);
-    const target: Target = inChannel ? { room: this.channels.find((c) => client.caseCompare(c, event.target)) ?? event.target } : { room: event.nick };
+    const target: Target = inChannel
+      ? { room: this.channels.find((c) => client.caseCompare(c, event.target)) ?? event.target, asker: event.nick }
+      : { room: event.nick, asker: event.nick };
     const message: IncomingMessage = {
       text: command,
       user: { provider: 'irc', id: account ?? lower(event.nick), handle: event.nick },
@@ -442,7 +465,7 @@ export class IrcAdapter implements Adapter {
   private pump(): void {
     if (this.pumpTimer || this.state !== 'ready') return;
     const client = this.client;
-    while (this.queue.length > 0 && client?.connected) {
+    while (this.queues.size > 0 && client?.connected) {
       const now = Date.now();
       this.tokens = Math.min(this.burst, this.tokens + ((now - this.lastRefill) / 1000) * this.rate);
       this.lastRefill = now;
@@ -455,17 +478,40 @@ export class IrcAdapter implements Adapter {
         return;
       }
       this.tokens -= 1;
-      const item = this.queue.shift() as Queued;
-      client.connection.write(`PRIVMSG ${item.target} :${item.line}`, () => item.done?.resolve());
+      const item = this.nextLine() as Queued;
+      client.connection.write(`${item.verb} ${item.target} :${item.line}`, () => item.done?.resolve());
     }
   }
 
+  /**
+   * One line from the queue with the fewest lines left (the oldest of equals: Map order), which then goes to
+   * the back. Shortest-first lets a two-line answer out within two paced lines however long the others are;
+   * a long queue still drains whenever nobody else is waiting.
+   */
+  private nextLine(): Queued | undefined {
+    let pick: [string, Queued[]] | undefined;
+    for (const entry of this.queues) if (!pick || entry[1].length < pick[1].length) pick = entry;
+    if (!pick) return undefined;
+    const [key, queue] = pick;
+    const item = queue.shift();
+    this.queues.delete(key);
+    if (queue.length > 0) this.queues.set(key, queue);
+    return item;
+  }
+
+  /** Over maxQueuedLines (a long outage): the oldest lines of the longest queue go first. */
   private trimQueue(): void {
-    const excess = this.queue.length - this.opts.maxQueuedLines;
+    let excess = this.queued - this.opts.maxQueuedLines;
     if (excess <= 0) return;
-    const dropped = this.queue.splice(0, excess);
-    for (const item of dropped) item.done?.resolve();
-    this.logger.warn({ dropped: excess, state: this.state }, 'IRC output queue full: dropped the oldest lines');
+    const total = excess;
+    while (excess > 0) {
+      const [key, longest] = [...this.queues].reduce((a, b) => (b[1].length > a[1].length ? b : a));
+      const dropped = longest.splice(0, Math.min(excess, longest.length));
+      for (const item of dropped) item.done?.resolve();
+      excess -= dropped.length;
+      if (longest.length === 0) this.queues.delete(key);
+    }
+    this.logger.warn({ dropped: total, state: this.state }, 'IRC output queue full: dropped the oldest lines');
   }
 
   // --- timers ---

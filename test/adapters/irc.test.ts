@@ -22,7 +22,7 @@ const silent = pino({ level: 'silent' });
 
 /** The line exactly as the server relayed it to us, without CRLF. */
 function relayed(h: Heard): string {
-  return `:${h.from}!${h.ident}@${h.hostname} PRIVMSG ${h.to} :${h.text}`;
+  return `:${h.from}!${h.ident}@${h.hostname} ${h.verb} ${h.to} :${h.text}`;
 }
 
 /** Polls `check` until it returns something (the bot writes some rows just after it replies). */
@@ -165,11 +165,60 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
     expect(lines[0]).toMatch(/you are irc:alice; .*roles: developer; karma ★★★★☆/);
   });
 
-  it('GIVEN a private `help` THEN the whole list comes back privately, not in the channel', async () => {
+  it('GIVEN `!help` in the channel THEN it answers there in at most 3 lines naming every command', async () => {
+    const lines = await alice.ask('#deploys', '!help', { from: bot, until: (l) => l.some((x) => x.includes('help all')) });
+    expect(lines.length).toBeLessThanOrEqual(3);
+    for (const c of commands) expect(lines.join(' ')).toContain(` ${c.name}`);
+  });
+
+  it('GIVEN two long `!help all` in the channel THEN each goes whole to the asker by notice and another user is answered at once', async () => {
+    const bob = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'bob', channels: ['#deploys'] });
+    try {
+      const start = alice.heard.length;
+      const expected = toIrcLines(helpList(commands), payloadBytes(bot, 'alice'));
+      alice.say('#deploys', '!help all');
+      alice.say('#deploys', '!help all');
+      // The first answer is on its way (its pointer in the channel comes first); the second waits behind it.
+      await alice.waitFor(() => (alice.heard.slice(start).some((h) => h.to === '#deploys' && /went to you by notice/.test(h.text)) ? true : undefined));
+      // Paced at 1 line/s after the burst, the two lists hold about 50 lines; bob's answer must not wait for them.
+      const asked = bob.heard.length;
+      bob.say('#deploys', '!karma');
+      const karma = await bob.waitFor(
+        () => {
+          const got = bob.heard.slice(asked).filter((h) => h.from === bot && h.to === '#deploys' && !h.text.startsWith('alice:'));
+          return got.length >= 2 ? got.map((h) => h.text) : undefined;
+        },
+        3_000,
+        "bob's karma",
+      );
+      expect(karma).toEqual(['you: ★★★★☆ (4/5)', '  no changes yet']);
+      expect(alice.noticesFrom(bot, start).length).toBeLessThan(expected.length * 2);
+      // Nothing is lost: alice gets both lists whole, by notice, in order.
+      const notices = await alice.waitFor(
+        () => {
+          const got = alice.noticesFrom(bot, start);
+          return got.length >= expected.length * 2 ? got : undefined;
+        },
+        expected.length * 2 * 1_500 + 30_000,
+      );
+      expect(notices).toEqual([...expected, ...expected]);
+      // In the channel: one line per answer, naming the asker (the second's comes after the first list).
+      expect(
+        alice.heard
+          .slice(start)
+          .filter((h) => h.to === '#deploys' && h.from === bot && h.text.startsWith('alice:'))
+          .map((h) => h.text),
+      ).toEqual([`alice: the answer (${expected.length} lines) went to you by notice`, `alice: the answer (${expected.length} lines) went to you by notice`]);
+    } finally {
+      await bob.quit();
+    }
+  }, 120_000);
+
+  it('GIVEN a private `help all` THEN the whole list comes back privately, not in the channel', async () => {
     const before = alice.heard.length;
     // Exactly what the bot means to say, cut into IRC lines: one line per command after the heading.
     const expected = toIrcLines(helpList(commands), payloadBytes(bot, 'alice'));
-    const lines = await alice.ask(bot, 'help', { from: bot, until: (l) => l.length >= expected.length, timeoutMs: expected.length * 1_500 + 30_000 });
+    const lines = await alice.ask(bot, 'help all', { from: bot, until: (l) => l.length >= expected.length, timeoutMs: expected.length * 1_500 + 30_000 });
     expect(lines).toEqual(expected);
     expect(lines[0]).toMatch(/^Commands/);
     expect(alice.heard.slice(before).filter((h) => h.from === bot && h.to === '#deploys')).toEqual([]);
@@ -184,7 +233,7 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
     for (const h of alice.heard.slice(start).filter((x) => x.from === bot)) expect(Buffer.byteLength(`${relayed(h)}\r\n`)).toBeLessThanOrEqual(512);
   });
 
-  it('GIVEN several locks with long reasons THEN `status` (over 2 kB) arrives complete, line by line', async () => {
+  it('GIVEN several locks with long reasons THEN `status` (over 2 kB) reaches the asker complete by notice, line by line', async () => {
     const reasons = reviewEnvs
       .slice(0, 8)
       .map((env, i) => `${env}: ${'verifying the schema migration and the backfill of customer invoices '.repeat(3).trim()} (${i})`);
@@ -194,11 +243,16 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
       expect(reply[0]).toMatch(new RegExp(`${env} held by alice`));
     }
     const start = alice.heard.length;
-    const lines = await alice.ask('#deploys', '!status', {
-      from: bot,
-      until: (l) => l.some((x) => x.startsWith('On call:')) && l.some((x) => x.includes('web:')),
-      timeoutMs: 60_000,
-    });
+    const pointer = await alice.ask('#deploys', '!status', { from: bot, until: (l) => l.length > 0 });
+    expect(pointer).toEqual([expect.stringMatching(/^alice: the answer \(\d+ lines\) went to you by notice$/)]);
+    const lines = await alice.waitFor(
+      () => {
+        const got = alice.noticesFrom(bot, start);
+        return got.some((x) => x.startsWith('On call:')) && got.some((x) => x.includes('web:')) ? got : undefined;
+      },
+      60_000,
+      'the status notices',
+    );
     const text = lines.join('\n');
     expect(Buffer.byteLength(text)).toBeGreaterThan(2048);
     for (const reason of reasons) expect(text).toContain(reason.slice(0, 200));

@@ -29,7 +29,7 @@ describe('shell adapter via npm start', () => {
     const { status, stdout, stderr, dir } = start('help\nkarma\n');
     expect(stderr.replace(/npm warn Unknown user config.*\n/g, '')).toBe('');
     expect(status).toBe(0);
-    const helpAt = stdout.indexOf('Commands (`help <command>` for usage and examples):');
+    const helpAt = stdout.indexOf('`help <command>` for usage and examples, `help all` for a line on each');
     const karmaAt = stdout.indexOf('you: ★★★★☆ (4/5)');
     expect(helpAt).toBeGreaterThanOrEqual(0);
     expect(karmaAt).toBeGreaterThan(helpAt);

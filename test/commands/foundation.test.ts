@@ -17,9 +17,14 @@ const db = () => t.store.db;
 const userId = async (handle: string) => (await db().identity.findFirstOrThrow({ where: { handle } })).userId;
 
 describe('help', () => {
-  it('lists every command and shows one with usage and examples', async () => {
-    const list = await t.chat.say('alice', 'help');
-    for (const name of ['status', 'lock', 'unlock', 'lock!', 'unlock!', 'locks', 'karma', 'like', 'unlike', 'oncall', 'whoami', 'iam']) {
+  it('names every command in two lines, lists them with `help all`, and shows one with usage and examples', async () => {
+    const names = ['status', 'lock', 'unlock', 'lock!', 'unlock!', 'locks', 'karma', 'like', 'unlike', 'oncall', 'whoami', 'iam'];
+    const brief = await t.chat.say('alice', 'help');
+    expect(brief.split('\n')).toHaveLength(2);
+    for (const name of names) expect(brief.split('\n')[0]?.split(' ')).toContain(name);
+    expect(brief).toContain('`help all`');
+    const list = await t.chat.say('alice', 'help all');
+    for (const name of names) {
       expect(list).toMatch(new RegExp(`^  ${name.replace('!', '\\!')} `, 'm'));
     }
     const one = await t.chat.say('alice', 'help oncall');

@@ -9,6 +9,8 @@
 import { Client, type JoinEvent } from 'irc-framework';
 
 export interface Heard {
+  /** PRIVMSG, or NOTICE (the bot sends long channel answers to the asker by notice). */
+  verb: 'PRIVMSG' | 'NOTICE';
   from: string;
   /** '#channel' for channel messages, our own nick for private ones. */
   to: string;
@@ -46,7 +48,28 @@ export class IrcPerson {
     readonly nick: string,
   ) {
     client.on('privmsg', (event) => {
-      this.heard.push({ from: event.nick, to: event.target, text: event.message, ident: event.ident, hostname: event.hostname, at: performance.now() });
+      this.heard.push({
+        verb: 'PRIVMSG',
+        from: event.nick,
+        to: event.target,
+        text: event.message,
+        ident: event.ident,
+        hostname: event.hostname,
+        at: performance.now(),
+      });
+      for (const wake of this.waiters) wake();
+    });
+    client.on('notice', (event) => {
+      if (event.from_server || !event.nick) return;
+      this.heard.push({
+        verb: 'NOTICE',
+        from: event.nick,
+        to: event.target,
+        text: event.message,
+        ident: event.ident,
+        hostname: event.hostname,
+        at: performance.now(),
+      });
       for (const wake of this.waiters) wake();
     });
     client.on('join', (event) => this.see({ type: 'join', nick: event.nick, channel: event.channel, at: performance.now() }));
@@ -97,6 +120,14 @@ export class IrcPerson {
     this.client.say(target, text);
   }
 
+  /** The notices `from` sent this person since heard[start]. */
+  noticesFrom(from: string, start = 0): string[] {
+    return this.heard
+      .slice(start)
+      .filter((h) => h.verb === 'NOTICE' && h.from.toLowerCase() === from.toLowerCase() && h.to === this.client.user.nick)
+      .map((h) => h.text);
+  }
+
   /** Resolves with the first result of `check` that is not undefined, re-evaluated on every message, join, part and quit. */
   waitFor<T>(check: () => T | undefined, timeoutMs = 15_000, what = 'an answer'): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -144,7 +175,9 @@ export class IrcPerson {
         .slice(start)
         .filter(
           (h) =>
-            h.from.toLowerCase() === options.from.toLowerCase() && (fromChannel ? h.to.toLowerCase() === target.toLowerCase() : h.to === this.client.user.nick),
+            h.verb === 'PRIVMSG' &&
+            h.from.toLowerCase() === options.from.toLowerCase() &&
+            (fromChannel ? h.to.toLowerCase() === target.toLowerCase() : h.to === this.client.user.nick),
         )
         .map((h) => h.text);
     this.say(target, text);
