@@ -184,6 +184,11 @@ export const envSchema = z.object({
   IRC_PASSWORD: optional,
   GITHUB_TOKEN: optional,
   GITHUB_API_URL: z.url().default('https://api.github.com'),
+  // An OAuth app's client id (public, not a secret): `iam github` proves logins through GitHub's device flow.
+  GITHUB_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'expected an OAuth app client id like Ov23liAbCdEf12345678')
+    .optional(),
   WEB_HOST: z.string().min(1).default('127.0.0.1'),
   WEB_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   WEB_BASE_URL: optional,

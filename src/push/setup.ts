@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Clock } from '../command.js';
 import type { Config } from '../config.js';
 import { resolveRepoUrl } from '../deploy/plan.js';
+import { githubWebUrl } from '../github-device-flow.js';
 import type { GitHub } from '../github.js';
 import type { Store } from '../store/index.js';
 import type { Notifier } from './notifier.js';
@@ -33,9 +34,7 @@ export function cloneUrl(config: Pick<Config, 'apps' | 'configPath' | 'env'>, ap
   // The same resolution as the deploy engine's, so the push and its deploys use one repository.
   if (a.repo_url) return resolveRepoUrl(a, dirname(config.configPath));
   if (!a.repo) return null;
-  const api = config.env.GITHUB_API_URL.replace(/\/+$/, '');
-  const enterprise = /^(https?:\/\/[^/]+)\/api\/v3$/.exec(api);
-  return `${enterprise ? enterprise[1] : 'https://github.com'}/${a.repo}.git`;
+  return `${githubWebUrl(config.env.GITHUB_API_URL)}/${a.repo}.git`;
 }
 
 export interface PushSetup {
