@@ -247,6 +247,21 @@ function describe(prefix: string, issues: z.core.$ZodIssue[]): string[] {
   });
 }
 
+/**
+ * The entry named `key` of a config map (apps, environments, teams), own keys only: a name every JavaScript
+ * object has (`constructor`, `__proto__`, `toString`) is not an app. Use it for every lookup by a typed name.
+ *
+ *   const app = configEntry(config.apps, 'web'); // AppConfig | undefined
+ */
+export function configEntry<T>(map: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+/** A copy of `map` without a prototype, so even a plain `map[key]` finds nothing but configured names. */
+function bare<T>(map: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, map);
+}
+
 /** Expands `~/` in paths from the config file. */
 export function expandHome(path: string): string {
   return path.startsWith('~/') ? resolve(homedir(), path.slice(2)) : path;
@@ -278,7 +293,8 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
   if (problems.length > 0 || !env.success || !file.success) throw new ConfigError(problems);
   const e = env.data;
   const webBaseUrl = (e.WEB_BASE_URL ?? `http://${e.WEB_HOST.includes(':') ? `[${e.WEB_HOST}]` : e.WEB_HOST}:${e.WEB_PORT}`).replace(/\/+$/, '');
-  return deepFreeze({ ...file.data, env: e, configPath, webBaseUrl });
+  const apps = bare(Object.fromEntries(Object.entries(file.data.apps).map(([name, app]) => [name, { ...app, environments: bare(app.environments) }])));
+  return deepFreeze({ ...file.data, apps, teams: bare(file.data.teams), env: e, configPath, webBaseUrl });
 }
 
 function deepFreeze<T>(value: T): T {

@@ -20,9 +20,7 @@ export interface DeviceCode {
   interval: number;
 }
 
-export type DeviceFlowOutcome =
-  | { ok: true; login: string }
-  | { ok: false; reason: 'access_denied' | 'expired_token' | 'error'; message: string };
+export type DeviceFlowOutcome = { ok: true; login: string } | { ok: false; reason: 'access_denied' | 'expired_token' | 'error'; message: string };
 
 export interface DeviceFlowOptions {
   clientId: string;
@@ -145,7 +143,11 @@ export class GitHubDeviceFlow {
       });
       const body = (await res.json().catch(() => ({}))) as { login?: unknown; message?: unknown };
       if (!res.ok || typeof body.login !== 'string') {
-        return { ok: false, reason: 'error', message: `GitHub answered ${res.status} to GET /user${typeof body.message === 'string' ? ` (${body.message})` : ''}` };
+        return {
+          ok: false,
+          reason: 'error',
+          message: `GitHub answered ${res.status} to GET /user${typeof body.message === 'string' ? ` (${body.message})` : ''}`,
+        };
       }
       return { ok: true, login: body.login };
     } catch (err) {

@@ -53,7 +53,9 @@ describe('iam github with GITHUB_CLIENT_ID (device flow)', () => {
 
   it('shows the code at once; roles apply only after GitHub confirms the login', async () => {
     const reply = await t.chat.say('alice', 'iam github RM-Login');
-    expect(reply).toMatch(/^to prove you are rm-login on GitHub, open https:\/\/github\.com\/login\/device and enter the code [A-Z0-9]{4}-[A-Z0-9]{4} \(valid 15 min\)/);
+    expect(reply).toMatch(
+      /^to prove you are rm-login on GitHub, open https:\/\/github\.com\/login\/device and enter the code [A-Z0-9]{4}-[A-Z0-9]{4} \(valid 15 min\)/,
+    );
     expect(reply).toContain('until then roles given to rm-login do not apply');
     // Linked, not verified: no release manager role yet, and whoami says how to verify.
     const before = await t.chat.say('alice', 'whoami');
@@ -76,7 +78,7 @@ describe('iam github with GITHUB_CLIENT_ID (device flow)', () => {
   });
 
   it('access_denied: told in the room, the link stays unverified and grants nothing', async () => {
-    gh.nextDevice({ script: ['authorization_pending'], then: 'deny' });
+    gh.nextDevice({ script: ['authorization_pending'], decision: 'deny' });
     await t.chat.say('alice', 'iam github rm-login');
     await told(/@alice ✋ verification of GitHub login rm-login was denied on GitHub — the link stays unverified; `iam github rm-login` for a new code/);
     expect((await user('alice')).githubVerifiedAt).toBeNull();
@@ -84,21 +86,21 @@ describe('iam github with GITHUB_CLIENT_ID (device flow)', () => {
   });
 
   it('expired_token: told in the room, nothing verified', async () => {
-    gh.nextDevice({ then: 'expire' });
+    gh.nextDevice({ decision: 'expire' });
     await t.chat.say('alice', 'iam github rm-login');
     await told(/@alice ⌛ the code for GitHub login rm-login expired before it was entered — `iam github rm-login` for a new code/);
     expect((await user('alice')).githubVerifiedAt).toBeNull();
   });
 
   it('slow_down: the poll waits 5 s longer from then on', async () => {
-    gh.nextDevice({ script: ['authorization_pending', 'slow_down', 'authorization_pending'], then: { approve: 'alice-gh' } });
+    gh.nextDevice({ script: ['authorization_pending', 'slow_down', 'authorization_pending'], decision: { approve: 'alice-gh' } });
     await t.chat.say('alice', 'iam github alice-gh');
     await told(/✅ GitHub confirms you are alice-gh/);
     expect(slept).toEqual([5000, 5000, 10_000, 10_000]);
   });
 
   it('refuses the link when GET /user names another login', async () => {
-    gh.nextDevice({ then: { approve: 'mallory-gh' } });
+    gh.nextDevice({ decision: { approve: 'mallory-gh' } });
     await t.chat.say('alice', 'iam github rm-login');
     await told(/@alice ✋ GitHub says that code was approved by mallory-gh, not rm-login — the link stays unverified/);
     const alice = await user('alice');
@@ -107,11 +109,13 @@ describe('iam github with GITHUB_CLIENT_ID (device flow)', () => {
   });
 
   it('refuses a login verified by someone else, without asking GitHub', async () => {
-    gh.nextDevice({ then: { approve: 'rm-login' } });
+    gh.nextDevice({ decision: { approve: 'rm-login' } });
     await t.chat.say('bob', 'iam github rm-login');
     await told(/@bob ✅ GitHub confirms you are rm-login/);
     const asked = gh.requestsTo('POST', /^\/login\/device\/code$/).length;
-    expect(await t.chat.say('alice', 'iam github rm-login')).toBe('✋ GitHub login rm-login is already verified by bob — if that is wrong, ask a release manager');
+    expect(await t.chat.say('alice', 'iam github rm-login')).toBe(
+      '✋ GitHub login rm-login is already verified by bob — if that is wrong, ask a release manager',
+    );
     expect(gh.requestsTo('POST', /^\/login\/device\/code$/)).toHaveLength(asked);
     expect((await user('alice')).githubLogin).toBeNull();
   });

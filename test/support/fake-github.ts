@@ -17,7 +17,7 @@
  * POST /login/device/code, POST /login/oauth/access_token, GET /user with the token it issued.
  *
  *   gh.oauthApp('Ov23liTestClient0001');           // device flow enabled for this client id
- *   gh.nextDevice({ script: ['slow_down'], then: { approve: 'alice-gh' } }); // how the next user code behaves
+ *   gh.nextDevice({ script: ['slow_down'], decision: { approve: 'alice-gh' } }); // how the next user code behaves
  *   gh.approveDevice(userCode, 'alice-gh');         // or decide by hand, as the user at /login/device would
  */
 import { execFile } from 'node:child_process';
@@ -400,7 +400,7 @@ export class FakeGitHub {
   readonly deviceAuthorizations: FakeDeviceAuthorization[] = [];
   /** Tokens issued by the device flow → the login they belong to (GET /user answers with it). */
   readonly userTokens = new Map<string, string>();
-  private nextDevices: { script?: FakeDeviceAuthorization['script']; then?: DeviceDecision }[] = [];
+  private nextDevices: { script?: FakeDeviceAuthorization['script']; decision?: DeviceDecision }[] = [];
 
   constructor(
     private readonly server: Server,
@@ -429,7 +429,7 @@ export class FakeGitHub {
   }
 
   /** How the next device code behaves: scripted poll answers first, then the person's decision (if any). */
-  nextDevice(behaviour: { script?: FakeDeviceAuthorization['script']; then?: DeviceDecision }): void {
+  nextDevice(behaviour: { script?: FakeDeviceAuthorization['script']; decision?: DeviceDecision }): void {
     this.nextDevices.push(behaviour);
   }
 
@@ -475,7 +475,7 @@ export class FakeGitHub {
     raw: string,
     record: RecordedRequest,
     reply: (status: number, body: unknown, headers?: Record<string, string>) => void,
-  ): void {
+  ) {
     if (url.pathname === '/user' && req.method === 'GET') {
       const login = this.userTokens.get(bearer(req)) as string;
       return reply(200, authenticatedUser(this.url, this.htmlUrl, login));
@@ -493,7 +493,12 @@ export class FakeGitHub {
       return reply(200, form, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' });
     };
     const fail = (error: string, description: string, extra: Record<string, number> = {}) =>
-      answer({ error, error_description: description, error_uri: 'https://docs.github.com/developers/apps/authorizing-oauth-apps#error-codes-for-the-device-flow', ...extra });
+      answer({
+        error,
+        error_description: description,
+        error_uri: 'https://docs.github.com/developers/apps/authorizing-oauth-apps#error-codes-for-the-device-flow',
+        ...extra,
+      });
     if (req.method !== 'POST') return reply(404, { message: 'Not Found' });
     const clientId = params.client_id ?? '';
 
@@ -508,7 +513,7 @@ export class FakeGitHub {
         deviceCode: createHash('sha1').update(`${userCode}:${id()}`).digest('hex'),
         userCode,
         scope: params.scope ?? '',
-        decision: behaviour.then ?? null,
+        decision: behaviour.decision ?? null,
         script: [...(behaviour.script ?? [])],
         interval: 5,
         polls: 0,
