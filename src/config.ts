@@ -95,6 +95,19 @@ const appSchema = z
         });
       }
       if (!app.repo && !app.repo_url) ctx.addIssue({ code: 'custom', path: ['repo'], message: 'give repo (owner/name) or repo_url' });
+      // Every host of a local app is this machine: two would build releases/<id> and swap `current` in one
+      // directory at once. One host per environment; several machines need ssh.
+      if (app.transport === 'local' && app.environments && typeof app.environments === 'object') {
+        for (const [env, value] of Object.entries(app.environments as Record<string, { hosts?: unknown }>)) {
+          if (Array.isArray(value?.hosts) && value.hosts.length > 1) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['environments', env, 'hosts'],
+              message: `transport: local runs every host on this machine in one deploy_to (${String(app.deploy_to)}): list one host, or deploy over ssh`,
+            });
+          }
+        }
+      }
       if (typeof app.deploy_to === 'string' && app.transport !== 'local' && !isAbsolute(app.deploy_to) && !app.deploy_to.startsWith('~/')) {
         ctx.addIssue({ code: 'custom', path: ['deploy_to'], message: 'expected an absolute path (relative paths only with transport: local)' });
       }
@@ -262,6 +275,22 @@ function bare<T>(map: Record<string, T>): Record<string, T> {
   return Object.assign(Object.create(null) as Record<string, T>, map);
 }
 
+/**
+ * Keys (as dotted paths) whose value or name holds a NUL byte: YAML allows "\0", but a step, path or name
+ * with one would be cut short by the shell or the OS, so a different thing would run than what was reviewed.
+ */
+function nulBytes(value: unknown, key = ''): string[] {
+  if (typeof value === 'string') return value.includes('\0') ? [key] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nulBytes(v, `${key}[${i}]`));
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => {
+      const path = key ? `${key}.${k}` : k;
+      return k.includes('\0') ? [path.replace(/\0/g, '\\0')] : nulBytes(v, path);
+    });
+  }
+  return [];
+}
+
 /** Expands `~/` in paths from the config file. */
 export function expandHome(path: string): string {
   return path.startsWith('~/') ? resolve(homedir(), path.slice(2)) : path;
@@ -287,6 +316,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
   } catch (err) {
     problems.push(`${configPath}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set SHEPHERD_CONFIG to your shepherd.yml`);
   }
+  problems.push(...nulBytes(raw).map((key) => `${configPath}: ${key || '(top level)'}: contains a NUL byte (\\0) — remove it`));
   const file = fileSchema.safeParse(raw);
   if (!file.success) problems.push(...describe(`${configPath}:`, file.error.issues));
 
