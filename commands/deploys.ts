@@ -1,6 +1,8 @@
 import { defineCommand, Refusal, UsageError } from '../src/command.js';
+import { configEntry } from '../src/config.js';
 import { deployListLine } from '../src/format.js';
 import { nameProblem, shown } from '../src/deploy/validate.js';
+import { knownEnvironments } from '../src/targets.js';
 
 export default defineCommand({
   name: 'deploys',
@@ -16,10 +18,18 @@ export default defineCommand({
     if (args[0] && args[0].toLowerCase() !== 'in') app = args.shift();
     if (args.length === 2 && args[0]?.toLowerCase() === 'in') environment = args[1];
     else if (args.length > 0) throw new UsageError();
-    if (app !== undefined && (nameProblem(app) || !config.apps[app])) {
+    if (app !== undefined && (nameProblem(app) || !configEntry(config.apps, app))) {
       throw new Refusal(`unknown app "${shown(app)}" — known apps: ${Object.keys(config.apps).join(', ') || 'none'}`);
     }
-    if (environment !== undefined && nameProblem(environment)) throw new Refusal(`"${shown(environment)}" is not an environment name`);
+    if (environment !== undefined) {
+      const appConfig = app === undefined ? undefined : configEntry(config.apps, app);
+      if (appConfig && !configEntry(appConfig.environments, environment)) {
+        throw new Refusal(`${app} has no environment "${shown(environment)}" — it has: ${Object.keys(appConfig.environments).join(', ')}`);
+      }
+      if (!appConfig && !knownEnvironments(config).includes(environment)) {
+        throw new Refusal(`unknown environment "${shown(environment)}" — known: ${knownEnvironments(config).join(', ') || 'none'}`);
+      }
+    }
     const deploys = await store.deploys.recent({ app, environment, limit: 10 });
     const scope = [app, environment && `in ${environment}`].filter(Boolean).join(' ');
     if (deploys.length === 0) {

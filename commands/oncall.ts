@@ -1,4 +1,5 @@
 import { type Ctx, defineCommand, Refusal, UsageError } from '../src/command.js';
+import { configEntry } from '../src/config.js';
 import { parseDuration, parseTime } from '../src/duration.js';
 import { shiftLine, when, who } from '../src/format.js';
 import { resolveUser } from '../src/targets.js';
@@ -8,9 +9,9 @@ const TEAM = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 function checkTeam(ctx: Ctx, team: string | undefined): string {
   if (!team) throw new UsageError('name a team');
-  if (!TEAM.test(team)) throw new Refusal(`"${team}" is not a team name`);
   const teams = Object.keys(ctx.deps.config.teams);
-  if (teams.length > 0 && !teams.includes(team)) throw new Refusal(`unknown team "${team}" — teams: ${teams.join(', ')}`);
+  if (!TEAM.test(team)) throw new Refusal(`"${team}" is not a team name${teams.length ? ` — teams: ${teams.join(', ')}` : ''}`);
+  if (teams.length > 0 && !configEntry(ctx.deps.config.teams, team)) throw new Refusal(`unknown team "${team}" — teams: ${teams.join(', ')}`);
   return team;
 }
 

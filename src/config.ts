@@ -102,6 +102,19 @@ const appSchema = z
       }
       if (app.environments && typeof app.environments === 'object') requiresProblems(app.environments as Record<string, unknown>, ctx);
       if (!app.repo && !app.repo_url) ctx.addIssue({ code: 'custom', path: ['repo'], message: 'give repo (owner/name) or repo_url' });
+      // Every host of a local app is this machine: two would build releases/<id> and swap `current` in one
+      // directory at once. One host per environment; several machines need ssh.
+      if (app.transport === 'local' && app.environments && typeof app.environments === 'object') {
+        for (const [env, value] of Object.entries(app.environments as Record<string, { hosts?: unknown }>)) {
+          if (Array.isArray(value?.hosts) && value.hosts.length > 1) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['environments', env, 'hosts'],
+              message: `transport: local runs every host on this machine in one deploy_to (${String(app.deploy_to)}): list one host, or deploy over ssh`,
+            });
+          }
+        }
+      }
       if (typeof app.deploy_to === 'string' && app.transport !== 'local' && !isAbsolute(app.deploy_to) && !app.deploy_to.startsWith('~/')) {
         ctx.addIssue({ code: 'custom', path: ['deploy_to'], message: 'expected an absolute path (relative paths only with transport: local)' });
       }
@@ -264,6 +277,11 @@ export const envSchema = z.object({
   IRC_PASSWORD: optional,
   GITHUB_TOKEN: optional,
   GITHUB_API_URL: z.url().default('https://api.github.com'),
+  // An OAuth app's client id (public, not a secret): `iam github` proves logins through GitHub's device flow.
+  GITHUB_CLIENT_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,100}$/, 'expected an OAuth app client id like Ov23liAbCdEf12345678')
+    .optional(),
   WEB_HOST: z.string().min(1).default('127.0.0.1'),
   WEB_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   WEB_BASE_URL: optional,
@@ -322,6 +340,37 @@ function describe(prefix: string, issues: z.core.$ZodIssue[]): string[] {
   });
 }
 
+/**
+ * The entry named `key` of a config map (apps, environments, teams), own keys only: a name every JavaScript
+ * object has (`constructor`, `__proto__`, `toString`) is not an app. Use it for every lookup by a typed name.
+ *
+ *   const app = configEntry(config.apps, 'web'); // AppConfig | undefined
+ */
+export function configEntry<T>(map: Readonly<Record<string, T>>, key: string): T | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
+/** A copy of `map` without a prototype, so even a plain `map[key]` finds nothing but configured names. */
+function bare<T>(map: Record<string, T>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, map);
+}
+
+/**
+ * Keys (as dotted paths) whose value or name holds a NUL byte: YAML allows "\0", but a step, path or name
+ * with one would be cut short by the shell or the OS, so a different thing would run than what was reviewed.
+ */
+function nulBytes(value: unknown, key = ''): string[] {
+  if (typeof value === 'string') return value.includes('\0') ? [key] : [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => nulBytes(v, `${key}[${i}]`));
+  if (value && typeof value === 'object') {
+    return Object.entries(value).flatMap(([k, v]) => {
+      const path = key ? `${key}.${k}` : k;
+      return k.includes('\0') ? [path.replace(/\0/g, '\\0')] : nulBytes(v, path);
+    });
+  }
+  return [];
+}
+
 /** Expands `~/` in paths from the config file. */
 export function expandHome(path: string): string {
   return path.startsWith('~/') ? resolve(homedir(), path.slice(2)) : path;
@@ -347,13 +396,15 @@ export function loadConfig(rawEnv: Record<string, string | undefined> = process.
   } catch (err) {
     problems.push(`${configPath}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); set SHEPHERD_CONFIG to your shepherd.yml`);
   }
+  problems.push(...nulBytes(raw).map((key) => `${configPath}: ${key || '(top level)'}: contains a NUL byte (\\0) — remove it`));
   const file = fileSchema.safeParse(raw);
   if (!file.success) problems.push(...describe(`${configPath}:`, file.error.issues));
 
   if (problems.length > 0 || !env.success || !file.success) throw new ConfigError(problems);
   const e = env.data;
   const webBaseUrl = (e.WEB_BASE_URL ?? `http://${e.WEB_HOST.includes(':') ? `[${e.WEB_HOST}]` : e.WEB_HOST}:${e.WEB_PORT}`).replace(/\/+$/, '');
-  return deepFreeze({ ...file.data, env: e, configPath, webBaseUrl });
+  const apps = bare(Object.fromEntries(Object.entries(file.data.apps).map(([name, app]) => [name, { ...app, environments: bare(app.environments) }])));
+  return deepFreeze({ ...file.data, apps, teams: bare(file.data.teams), env: e, configPath, webBaseUrl });
 }
 
 function deepFreeze<T>(value: T): T {

@@ -1,19 +1,19 @@
 /**
  * Ref lookups with real git, for when GITHUB_TOKEN is not set: any git URL or path works. Names are resolved
  * with `git ls-remote`; SHAs (full or abbreviated) and commit lists come from a bare mirror the bot keeps
- * under a cache dir (`git clone --mirror` once, `git fetch` when something is missing). Git always runs via
- * execFile with an argument array, user-typed values only after `--` / `--end-of-options`, and only after
- * isValidRef() accepted them, so nothing can be read as an option.
+ * under a cache dir (`git clone --mirror` once, `git fetch` when something is missing). Git always runs through
+ * the hardened runner (src/git-runner.ts), user-typed values only after `--` / `--end-of-options`, and only after
+ * isValidRef() / remoteProblem() accepted them, so nothing can be read as an option or run a command.
  *
  *   const sha = await resolveRefWithGit('git@github.com:acme/web.git', 'main', '/var/cache/shepherd/git');
  *   const commits = await commitsBetweenWithGit(url, runningSha, sha, cacheDir, 20);
  *   const committedAt = await commitDateWithGit(url, sha, cacheDir); // Date or null
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { GitError, GitRunError, gitOk, gitReason, remoteProblem } from './git-runner.js';
 import type { CommitSummary } from './github.js';
 import { isFullSha, isValidRef } from './refs.js';
 
@@ -189,40 +189,24 @@ async function withMirrorLock<T>(dir: string, fn: () => Promise<T>): Promise<T> 
 }
 
 function checkUrl(repoUrl: string): void {
-  // A URL starting with '-' would be an option to git even in a position meant for a repository.
-  if (!repoUrl || repoUrl.startsWith('-') || /[\0\r\n]/.test(repoUrl)) throw new GitRefsError(`${JSON.stringify(repoUrl)} is not a git URL or path`);
+  // A URL starting with '-' would be an option; ext:: and other transports could run commands.
+  const problem = remoteProblem(repoUrl);
+  if (problem) throw new GitRefsError(`${JSON.stringify(redact(repoUrl))} is not a git URL or path I will use: ${problem}`);
 }
 
 /** Hides credentials in URLs (https://user:token@host/...) before they reach a message or a log. */
 function redact(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
+  return url.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/@\s]*@/gi, '$1***@');
 }
 
-function git(args: string[], options: { timeout?: number; doing: string }): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      args,
-      {
-        timeout: options.timeout ?? 60_000,
-        maxBuffer: 64 * 1024 * 1024,
-        env: {
-          ...process.env,
-          // Never wait for a password on a terminal nobody watches; never allow transports that run commands.
-          GIT_TERMINAL_PROMPT: '0',
-          GIT_ALLOW_PROTOCOL: 'file:git:http:https:ssh',
-          GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes',
-          LC_ALL: 'C',
-        },
-      },
-      (error, stdout, stderr) => {
-        if (!error) return resolve({ stdout, stderr });
-        const detail =
-          (error as { killed?: boolean }).killed === true
-            ? `timed out after ${Math.round((options.timeout ?? 60_000) / 1000)} s`
-            : (stderr.trim().split('\n').filter(Boolean).pop() ?? error.message.split('\n')[0]);
-        reject(new GitRefsError(`${options.doing} failed: ${redact(detail ?? 'unknown error')}`));
-      },
-    );
-  });
+/** The runner, with failures as one-line GitRefsErrors that name what was being done. */
+async function git(args: string[], options: { timeout?: number; doing: string }): Promise<{ stdout: string }> {
+  try {
+    return { stdout: await gitOk(args, { timeoutMs: options.timeout ?? LS_REMOTE_TIMEOUT_MS }) };
+  } catch (err) {
+    if (err instanceof GitError)
+      throw new GitRefsError(`${options.doing} failed: ${redact(gitReason(err.result.stderr, err.result.stdout) || `exit ${err.result.code}`)}`);
+    if (err instanceof GitRunError) throw new GitRefsError(`${options.doing} failed: ${redact(err.message)}`);
+    throw err;
+  }
 }

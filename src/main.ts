@@ -19,6 +19,8 @@ import { Deployer } from './deploy/engine.js';
 import { DeployEvents } from './deploy/events.js';
 import { Masker, secretsFromEnv } from './deploy/mask.js';
 import { deployStatus, deployStatusSection } from './deploy/status-section.js';
+import { GitHubDeviceFlow } from './github-device-flow.js';
+import { GitHubVerification } from './github-verification.js';
 import { createLogger } from './logger.js';
 import { deployThrough } from './push/deploy.js';
 import { adapterNotifier } from './push/notifier.js';
@@ -107,6 +109,15 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   services.statusSections = statusSections;
   services.deployer = deployer;
   services.deployStatus = deployStatus;
+  // `iam github` proves logins through GitHub's device flow when an OAuth app is configured.
+  services.githubVerification = config.env.GITHUB_CLIENT_ID
+    ? new GitHubVerification({
+        flow: new GitHubDeviceFlow({ clientId: config.env.GITHUB_CLIENT_ID, apiUrl: config.env.GITHUB_API_URL }),
+        users: store.users,
+        clock: systemClock,
+        onError: (err) => logger.error({ err }, 'GitHub verification failed'),
+      })
+    : null;
   const [slack, irc] = await chatModules;
   if (slack) adapters.push(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' })));
   if (irc) adapters.push(new irc.IrcAdapter(config.env, logger.child({ adapter: 'irc' })));

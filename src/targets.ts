@@ -3,7 +3,7 @@
  * Each failure is a Refusal that says what to do next.
  */
 import { type Ctx, Refusal, UsageError } from './command.js';
-import type { Config } from './config.js';
+import { type Config, configEntry } from './config.js';
 import { ALL_APPS } from './store/locks.js';
 import type { KnownUser } from './store/users.js';
 
@@ -37,9 +37,9 @@ export function parseScope(config: Pick<Config, 'apps'>, arg: string | undefined
   const environment = slash >= 0 ? arg.slice(slash + 1) : arg;
   const apps = Object.keys(config.apps);
   if (app !== ALL_APPS) {
-    const appConfig = config.apps[app];
+    const appConfig = configEntry(config.apps, app);
     if (!appConfig) throw new Refusal(`unknown app "${app}" — known apps: ${apps.join(', ') || 'none (add apps to shepherd.yml)'}`);
-    if (!appConfig.environments[environment]) {
+    if (!configEntry(appConfig.environments, environment)) {
       throw new Refusal(`${app} has no environment "${environment}" — it has: ${Object.keys(appConfig.environments).join(', ')}`);
     }
   } else if (!knownEnvironments(config).includes(environment)) {

@@ -128,3 +128,28 @@ apps:
     expect(loadConfig({ SHEPHERD_CONFIG: path }).apps.web?.environments.production?.hosts).toHaveLength(3);
   });
 });
+
+describe('config that would misbehave later is refused at start, naming the key', () => {
+  const app = (extra: string) => `apps:\n  web:\n    repo: acme/web\n    deploy_to: /srv/web\n${extra}`;
+
+  it('a NUL byte in a step, a path, a host or a key name', () => {
+    const path = file(
+      'nul.yml',
+      `${app('    steps:\n      - "npm ci\\0; rm -rf /"\n    environments:\n      staging: { hosts: ["stg-1\\0"] }\n')}teams:\n  "we\\0b": {}\n`,
+    );
+    const found = problems({ SHEPHERD_CONFIG: path });
+    expect(found).toContain(`${path}: apps.web.steps[0]: contains a NUL byte (\\0) — remove it`);
+    expect(found).toContain(`${path}: apps.web.environments.staging.hosts[0]: contains a NUL byte (\\0) — remove it`);
+    expect(found).toContain(`${path}: teams.we\\0b: contains a NUL byte (\\0) — remove it`);
+  });
+
+  it('several transport: local hosts in one environment (they would share deploy_to)', () => {
+    const path = file(
+      'local.yml',
+      app('    transport: local\n    environments:\n      staging: { hosts: [localhost, 127.0.0.1] }\n      production: { hosts: [localhost] }\n'),
+    );
+    expect(problems({ SHEPHERD_CONFIG: path })).toEqual([
+      `${path}: apps.web.environments.staging.hosts: transport: local runs every host on this machine in one deploy_to (/srv/web): list one host, or deploy over ssh`,
+    ]);
+  });
+});

@@ -5,7 +5,7 @@
  *   const t = parseAppTarget(ctx, 'to', { ref: true }); // { app: 'web', ref: 'main', environment: 'staging' }
  */
 import { type Ctx, Refusal, UsageError } from '../command.js';
-import type { AppConfig, EnvironmentConfig } from '../config.js';
+import { type AppConfig, configEntry, type EnvironmentConfig } from '../config.js';
 import { GitRefsError } from '../git-refs.js';
 import { GitHubError } from '../github-error.js';
 import { ROLE_LABEL } from '../roles.js';
@@ -31,7 +31,7 @@ export function parseAppTarget(ctx: Ctx, preposition: 'to' | 'in', options: { re
   const apps = ctx.deps.config.apps;
   if (nameProblem(app))
     throw new Refusal(`"${shown(app)}" is not an app name — known apps: ${Object.keys(apps).join(', ') || 'none (add apps to shepherd.yml)'}`);
-  const appConfig = apps[app];
+  const appConfig = configEntry(apps, app);
   if (!appConfig) throw new Refusal(`unknown app "${app}" — known apps: ${Object.keys(apps).join(', ') || 'none (add apps to shepherd.yml)'}`);
   if (ref !== null) {
     if (!options.ref) throw new UsageError(`give just the app name ("${app}"), not a ref`);
@@ -45,7 +45,7 @@ export function parseAppTarget(ctx: Ctx, preposition: 'to' | 'in', options: { re
   else environment = appConfig.default_environment ?? (environments.length === 1 ? environments[0] : undefined);
   if (!environment)
     throw new Refusal(`which environment? ${app} has ${environments.join(', ')} — e.g. \`${ctx.command.name} ${target} ${preposition} ${environments[0]}\``);
-  const envConfig = appConfig.environments[environment];
+  const envConfig = configEntry(appConfig.environments, environment);
   if (!envConfig) throw new Refusal(`${app} has no environment "${shown(environment)}" — it has: ${environments.join(', ')}`);
   return { app, ref, environment, appConfig, envConfig };
 }

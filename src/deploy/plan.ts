@@ -7,7 +7,7 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { AppConfig, Config, EnvironmentConfig } from '../config.js';
-import { expandHome } from '../config.js';
+import { configEntry, expandHome } from '../config.js';
 
 export interface PlannedHost {
   /** What logs and chat call it: `web-1`, or `web-1:2222` on a non-default port. */
@@ -67,9 +67,9 @@ export function resolveRepoUrl(app: AppConfig, configDir: string): string {
 
 /** Throws an Error with a user-readable message for unknown apps/environments or an empty host list. */
 export function planDeploy(config: Pick<Config, 'apps' | 'configPath'>, app: string, environment: string): Plan {
-  const appConfig = config.apps[app];
+  const appConfig = configEntry(config.apps, app);
   if (!appConfig) throw new Error(`unknown app "${app}" — known apps: ${Object.keys(config.apps).join(', ') || 'none (add apps to shepherd.yml)'}`);
-  const envConfig = appConfig.environments[environment];
+  const envConfig = configEntry(appConfig.environments, environment);
   if (!envConfig) throw new Error(`${app} has no environment "${environment}" — it has: ${Object.keys(appConfig.environments).join(', ')}`);
   if (envConfig.hosts.length === 0) throw new Error(`${app}/${environment} has no hosts — add hosts to it in shepherd.yml`);
 

@@ -10,7 +10,8 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { badRefName, GitError, git, gitOk, looksLikeSha } from './git.js';
+import { GitError, gitOk, remoteProblem, runGit } from '../git-runner.js';
+import { badRefName, looksLikeSha } from './git.js';
 
 export interface PushRepoOptions {
   /** Anything `git clone` takes: a URL, scp-style address or a local path. */
@@ -72,7 +73,7 @@ export class PushRepo {
   }
 
   private run(args: string[], timeoutMs?: number) {
-    return git(args, { cwd: this.options.dir, env: this.options.env, timeoutMs });
+    return runGit(args, { cwd: this.options.dir, env: this.options.env, timeoutMs });
   }
 
   private ok(args: string[], timeoutMs?: number) {
@@ -88,6 +89,8 @@ export class PushRepo {
     const now = (this.options.now ?? Date.now)();
     const { dir, url } = this.options;
     if (!existsSync(join(dir, '.git'))) {
+      const problem = remoteProblem(url);
+      if (problem) throw new Error(`cannot clone ${JSON.stringify(url)}: ${problem}`);
       mkdirSync(dirname(dir), { recursive: true });
       await gitOk(['clone', '--quiet', '--no-checkout', '--origin', 'origin', '--', url, dir], {
         cwd: dirname(dir),

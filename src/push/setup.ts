@@ -8,8 +8,9 @@
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Clock } from '../command.js';
-import type { Config } from '../config.js';
+import { type Config, configEntry } from '../config.js';
 import { resolveRepoUrl } from '../deploy/plan.js';
+import { githubWebUrl } from '../github-device-flow.js';
 import type { GitHub } from '../github.js';
 import type { Store } from '../store/index.js';
 import type { Notifier } from './notifier.js';
@@ -28,14 +29,12 @@ export function pushApp(config: Pick<Config, 'push' | 'apps'>): string | null {
  * `repo` (on GitHub Enterprise, the host of GITHUB_API_URL).
  */
 export function cloneUrl(config: Pick<Config, 'apps' | 'configPath' | 'env'>, app: string): string | null {
-  const a = config.apps[app];
+  const a = configEntry(config.apps, app);
   if (!a) return null;
   // The same resolution as the deploy engine's, so the push and its deploys use one repository.
   if (a.repo_url) return resolveRepoUrl(a, dirname(config.configPath));
   if (!a.repo) return null;
-  const api = config.env.GITHUB_API_URL.replace(/\/+$/, '');
-  const enterprise = /^(https?:\/\/[^/]+)\/api\/v3$/.exec(api);
-  return `${enterprise ? enterprise[1] : 'https://github.com'}/${a.repo}.git`;
+  return `${githubWebUrl(config.env.GITHUB_API_URL)}/${a.repo}.git`;
 }
 
 export interface PushSetup {
@@ -65,7 +64,7 @@ export function createPushService(setup: PushSetup): PushService | null {
     clock: setup.clock,
     repo,
     github: setup.github,
-    githubRepo: config.apps[app]?.repo,
+    githubRepo: configEntry(config.apps, app)?.repo,
     notifier: setup.notifier,
     deploy: setup.deploy,
     logger: setup.logger,

@@ -6,6 +6,7 @@
  *   const text = await whereIs(push, { store, clock, provider: 'irc' }, '9fceb02');
  */
 import { Refusal } from '../command.js';
+import { configEntry } from '../config.js';
 import { ago, when } from '../format.js';
 import type { Store } from '../store/index.js';
 import type { PickRow, PushRow } from '../store/push.js';
@@ -128,7 +129,7 @@ export async function whereIs(push: PushService, ctx: WhereContext, rev: string)
     return answer;
   };
   const environments = [...new Set(deploys.map((d) => d.environment))];
-  const configured = Object.keys(push.options.config.apps[push.app]?.environments ?? {});
+  const configured = Object.keys(configEntry(push.options.config.apps, push.app)?.environments ?? {});
   for (const env of [...new Set([...configured, ...environments])]) {
     const history = deploys.filter((d) => d.environment === env);
     const running = history[0];

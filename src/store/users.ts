@@ -18,6 +18,11 @@ export interface KnownUser {
   id: number;
   name: string;
   githubLogin: string | null;
+  /**
+   * When githubLogin was proven through GitHub (iam github, device flow); null: linked, not verified. Absent
+   * where a store selects only a name to show (treated as not verified).
+   */
+  githubVerifiedAt?: Date | null;
   karma: number | null;
   identities: { provider: string; externalId: string; handle: string }[];
 }
@@ -75,13 +80,35 @@ export class Users {
     return pick === undefined ? null : this.byId(pick);
   }
 
-  /** Links a GitHub login; refuses one already linked to somebody else. */
-  async linkGithub(userId: number, login: string): Promise<{ ok: true } | { ok: false; holder: KnownUser }> {
+  /**
+   * Links a GitHub login, not verified (it grants no roles until verifyGithub). Refuses a login linked to somebody
+   * else; linking the login one already holds keeps its verification.
+   */
+  async linkGithub(userId: number, login: string): Promise<{ ok: true; verified: boolean } | { ok: false; holder: KnownUser }> {
     const lower = login.toLowerCase();
     const holder = await this.resolveLogin(lower);
     if (holder && holder.id !== userId) return { ok: false, holder };
-    await this.db.user.update({ where: { id: userId }, data: { githubLogin: lower } });
-    return { ok: true };
+    if (holder) return { ok: true, verified: Boolean(holder.githubVerifiedAt) };
+    await this.db.user.update({ where: { id: userId }, data: { githubLogin: lower, githubVerifiedAt: null } });
+    return { ok: true, verified: false };
+  }
+
+  /**
+   * Records that GitHub proved `login` is this user's. An unverified link of somebody else to that login is
+   * dropped (it was only a claim); a login verified by somebody else is refused. One transaction, so two
+   * verifications of one login cannot both win.
+   */
+  async verifyGithub(userId: number, login: string, at: Date): Promise<{ ok: true } | { ok: false; holder: KnownUser }> {
+    const lower = login.toLowerCase();
+    return this.db.$transaction(async (tx) => {
+      const holder = await tx.user.findUnique({ where: { githubLogin: lower }, include: withIdentities });
+      if (holder && holder.id !== userId) {
+        if (holder.githubVerifiedAt) return { ok: false as const, holder };
+        await tx.user.update({ where: { id: holder.id }, data: { githubLogin: null } });
+      }
+      await tx.user.update({ where: { id: userId }, data: { githubLogin: lower, githubVerifiedAt: at } });
+      return { ok: true as const };
+    });
   }
 
   async resolveLogin(login: string): Promise<KnownUser | null> {

@@ -54,10 +54,10 @@ describe('whoami and iam', () => {
     expect(await t.chat.say('alice', 'whoami')).toContain('roles: developer;');
   });
 
-  it('links a GitHub login, which then grants its roles and names the user', async () => {
-    expect(await t.chat.say('alice', 'iam github RM-Login')).toBe('ok, you are rm-login on GitHub');
+  it('links a GitHub login, which names the user but grants no roles until verified (test/commands/identity.test.ts)', async () => {
+    expect(await t.chat.say('alice', 'iam github RM-Login')).toMatch(/^ok, you are rm-login on GitHub — linked, not verified/);
     expect((await db().user.findUniqueOrThrow({ where: { id: await userId('alice') } })).githubLogin).toBe('rm-login');
-    expect(await t.chat.say('alice', 'whoami')).toContain('roles: developer, release manager');
+    expect(await t.chat.say('alice', 'whoami')).toContain('roles: developer;');
     expect(await t.chat.say('bob', 'karma @rm-login')).toMatch(/^alice: ★★★★☆/);
   });
 

@@ -13,7 +13,12 @@
  *
  * Routes: GET /repos/{o}/{r}, GET /repos/{o}/{r}/commits/{ref}[/status|/check-runs|/pulls],
  * GET /repos/{o}/{r}/compare/{base}...{head}, GET|POST /repos/{o}/{r}/deployments,
- * GET|POST /repos/{o}/{r}/deployments/{id}/statuses, GET /repos/{o}/{r}/pulls/{n}.
+ * GET|POST /repos/{o}/{r}/deployments/{id}/statuses, GET /repos/{o}/{r}/pulls/{n}; and the OAuth device flow:
+ * POST /login/device/code, POST /login/oauth/access_token, GET /user with the token it issued.
+ *
+ *   gh.oauthApp('Ov23liTestClient0001');           // device flow enabled for this client id
+ *   gh.nextDevice({ script: ['slow_down'], decision: { approve: 'alice-gh' } }); // how the next user code behaves
+ *   gh.approveDevice(userCode, 'alice-gh');         // or decide by hand, as the user at /login/device would
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -136,6 +141,23 @@ export interface FakeDeployment {
   body: Record<string, unknown>;
   statuses: { id: number; state: string; logUrl: string; environmentUrl: string; description: string; body: Record<string, unknown> }[];
   at: string;
+}
+
+/** What the person at /login/device does with a user code; until then every poll is authorization_pending. */
+export type DeviceDecision = { approve: string } | 'deny' | 'expire';
+
+export interface FakeDeviceAuthorization {
+  clientId: string;
+  deviceCode: string;
+  userCode: string;
+  scope: string;
+  decision: DeviceDecision | null;
+  /** Answers served first, one per poll, before the decision counts (e.g. ['slow_down']). */
+  script: ('authorization_pending' | 'slow_down')[];
+  interval: number;
+  polls: number;
+  /** Set once a token was issued: a code is good for one token. */
+  token: string | null;
 }
 
 export interface RecordedRequest {
@@ -373,6 +395,12 @@ export class FakeGitHub {
   rateLimit: { limit: number; remaining: number; reset: number } = { limit: 5000, remaining: 4999, reset: Math.floor(clock / 1000) + 3600 };
   private failures: { status: number; message: string; headers: Record<string, string> }[] = [];
   url = '';
+  /** OAuth apps (client ids) with the device flow enabled; others get incorrect_client_credentials. */
+  readonly oauthApps = new Set<string>();
+  readonly deviceAuthorizations: FakeDeviceAuthorization[] = [];
+  /** Tokens issued by the device flow → the login they belong to (GET /user answers with it). */
+  readonly userTokens = new Map<string, string>();
+  private nextDevices: { script?: FakeDeviceAuthorization['script']; decision?: DeviceDecision }[] = [];
 
   constructor(
     private readonly server: Server,
@@ -395,6 +423,31 @@ export class FakeGitHub {
     for (let i = 0; i < count; i++) this.failures.push({ status, message, headers });
   }
 
+  /** Registers an OAuth app with the device flow enabled. */
+  oauthApp(clientId: string): void {
+    this.oauthApps.add(clientId);
+  }
+
+  /** How the next device code behaves: scripted poll answers first, then the person's decision (if any). */
+  nextDevice(behaviour: { script?: FakeDeviceAuthorization['script']; decision?: DeviceDecision }): void {
+    this.nextDevices.push(behaviour);
+  }
+
+  /** The person at /login/device enters `userCode` signed in as `login` and approves. */
+  approveDevice(userCode: string, login: string): void {
+    this.device(userCode).decision = { approve: login };
+  }
+
+  denyDevice(userCode: string): void {
+    this.device(userCode).decision = 'deny';
+  }
+
+  private device(userCode: string): FakeDeviceAuthorization {
+    const found = this.deviceAuthorizations.find((d) => d.userCode === userCode);
+    if (!found) throw new Error(`fake-github: no device authorization with user code ${userCode}`);
+    return found;
+  }
+
   /** Drops errors queued with failNext that were not served yet. */
   recover(): void {
     this.failures = [];
@@ -413,6 +466,88 @@ export class FakeGitHub {
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  // ---- the OAuth device flow (docs.github.com: "Authorizing OAuth apps", Device flow) ----
+  private handleOAuth(
+    req: IncomingMessage,
+    url: URL,
+    raw: string,
+    record: RecordedRequest,
+    reply: (status: number, body: unknown, headers?: Record<string, string>) => void,
+  ) {
+    if (url.pathname === '/user' && req.method === 'GET') {
+      const login = this.userTokens.get(bearer(req)) as string;
+      return reply(200, authenticatedUser(this.url, this.htmlUrl, login));
+    }
+    // GitHub takes these parameters form-encoded, as JSON or in the query string.
+    const params: Record<string, string> = Object.fromEntries(url.searchParams);
+    const type = String(req.headers['content-type'] ?? '');
+    if (raw && type.includes('json')) Object.assign(params, JSON.parse(raw) as Record<string, string>);
+    else if (raw) Object.assign(params, Object.fromEntries(new URLSearchParams(raw)));
+    record.body = params;
+    // Without Accept: application/json GitHub answers form-encoded, with status 200 for these errors too.
+    const answer = (body: Record<string, string | number>) => {
+      if (/application\/json/.test(String(req.headers.accept ?? ''))) return reply(200, body);
+      const form = new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, String(v)])).toString();
+      return reply(200, form, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' });
+    };
+    const fail = (error: string, description: string, extra: Record<string, number> = {}) =>
+      answer({
+        error,
+        error_description: description,
+        error_uri: 'https://docs.github.com/developers/apps/authorizing-oauth-apps#error-codes-for-the-device-flow',
+        ...extra,
+      });
+    if (req.method !== 'POST') return reply(404, { message: 'Not Found' });
+    const clientId = params.client_id ?? '';
+
+    if (url.pathname === '/login/device/code') {
+      if (!this.oauthApps.has(clientId)) return fail('incorrect_client_credentials', 'The client_id is not valid.');
+      const behaviour = this.nextDevices.shift() ?? {};
+      const letters = 'BCDFGHJKLMNPQRSTVWXZ0123456789';
+      const pick = () => letters[Math.floor(Math.random() * letters.length)];
+      const userCode = `${Array.from({ length: 4 }, pick).join('')}-${Array.from({ length: 4 }, pick).join('')}`;
+      const device: FakeDeviceAuthorization = {
+        clientId,
+        deviceCode: createHash('sha1').update(`${userCode}:${id()}`).digest('hex'),
+        userCode,
+        scope: params.scope ?? '',
+        decision: behaviour.decision ?? null,
+        script: [...(behaviour.script ?? [])],
+        interval: 5,
+        polls: 0,
+        token: null,
+      };
+      this.deviceAuthorizations.push(device);
+      return answer({
+        device_code: device.deviceCode,
+        user_code: device.userCode,
+        verification_uri: `${this.htmlUrl}/login/device`,
+        expires_in: 900,
+        interval: device.interval,
+      });
+    }
+
+    if (url.pathname === '/login/oauth/access_token') {
+      if (params.grant_type !== 'urn:ietf:params:oauth:grant-type:device_code') return fail('unsupported_grant_type', 'The grant type is not supported.');
+      if (!this.oauthApps.has(clientId)) return fail('incorrect_client_credentials', 'The client_id is not valid.');
+      const device = this.deviceAuthorizations.find((d) => d.deviceCode === params.device_code && d.clientId === clientId);
+      if (!device || device.token) return fail('incorrect_device_code', 'The device_code provided is not valid.');
+      device.polls++;
+      const scripted = device.script.shift();
+      if (scripted === 'slow_down') {
+        device.interval += 5;
+        return fail('slow_down', 'Too many requests have been made in the same timeframe.', { interval: device.interval });
+      }
+      if (scripted === 'authorization_pending' || device.decision === null) return fail('authorization_pending', 'The authorization request is still pending.');
+      if (device.decision === 'deny') return fail('access_denied', 'The authorization request was denied.');
+      if (device.decision === 'expire') return fail('expired_token', 'The device code has expired.');
+      device.token = `gho_${createHash('sha256').update(device.deviceCode).digest('hex').slice(0, 36)}`;
+      this.userTokens.set(device.token, device.decision.approve);
+      return answer({ access_token: device.token, token_type: 'bearer', scope: device.scope });
+    }
+    return reply(404, { message: 'Not Found' });
   }
 
   // ---- HTTP ----
@@ -448,6 +583,10 @@ export class FakeGitHub {
     };
     const error = (status: number, message: string, doc = 'https://docs.github.com/rest', headers: Record<string, string> = {}) =>
       reply(status, { message, documentation_url: doc, status: String(status) }, headers);
+
+    if (url.pathname.startsWith('/login/') || (url.pathname === '/user' && this.userTokens.has(bearer(req)))) {
+      return this.handleOAuth(req, url, raw, record, reply);
+    }
 
     if (raw) {
       try {
@@ -625,6 +764,44 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   return fake;
 }
 
+type AuthenticatedUser = Data<Rest['users']['getAuthenticated']>;
+
+function bearer(req: IncomingMessage): string {
+  return String(req.headers.authorization ?? '').replace(/^(token|bearer) /i, '');
+}
+
+/** GET /user: the simple-user fields plus the public profile, as GitHub answers for a token without scopes. */
+function authenticatedUser(api: string, html: string, login: string): AuthenticatedUser {
+  const simple = simpleUser(api, html, login);
+  return {
+    ...simple,
+    name: login,
+    company: null,
+    blog: '',
+    location: null,
+    email: null,
+    hireable: null,
+    bio: null,
+    twitter_username: null,
+    public_repos: 1,
+    public_gists: 0,
+    followers: 0,
+    following: 0,
+    created_at: '2020-01-01T00:00:00Z',
+    updated_at: '2026-11-01T00:00:00Z',
+  };
+}
+
+function simpleUser(api: string, html: string, login: string): SimpleUser {
+  const userId = 5000 + (createHash('sha1').update(login).digest().readUInt16BE(0) % 50000);
+  return JSON.parse(
+    USER_TEMPLATE.replaceAll('octokit-fixture-user-a', login)
+      .replaceAll('https://api.github.com', api)
+      .replaceAll('https://github.com', html)
+      .replaceAll('/u/1000?', `/u/${userId}?`),
+  ) as SimpleUser;
+}
+
 /** per_page/page with GitHub's Link header (Octokit's paginate() follows rel="next"). */
 function paginate(items: unknown[], url: URL, base: string, _doc: string): { items: unknown[]; headers: Record<string, string> } {
   const perPage = Math.min(100, Math.max(1, Number(url.searchParams.get('per_page') ?? 30) || 30));
@@ -659,13 +836,7 @@ class Shapes {
   }
 
   user(login: string): SimpleUser {
-    const userId = 5000 + (createHash('sha1').update(login).digest().readUInt16BE(0) % 50000);
-    return JSON.parse(
-      USER_TEMPLATE.replaceAll('octokit-fixture-user-a', login)
-        .replaceAll('https://api.github.com', this.api)
-        .replaceAll('https://github.com', this.html)
-        .replaceAll('/u/1000?', `/u/${userId}?`),
-    ) as SimpleUser;
+    return simpleUser(this.api, this.html, login);
   }
 
   repository(): RepoData {
