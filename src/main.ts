@@ -122,7 +122,8 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     dataDir: dirname(path),
     github,
     notifier: adapterNotifier(adapters),
-    deploy: deployThrough(deployer, store),
+    deploy: deployThrough(deployer),
+    events,
     logger: logger.child({ component: 'push' }),
   });
   let stopPushTimer: (() => void) | undefined;
@@ -167,6 +168,9 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     const interrupted = await deployer.recover();
     if (interrupted.length) logger.warn({ deploys: interrupted.map((d) => d.id) }, 'marked interrupted deploys');
     deployer.start();
+    // A push a crash left `shipping` goes back to `confirming`; its channel is told (the adapters are up).
+    const reset = await push?.recover();
+    if (reset) logger.warn({ push: reset.id }, 'push left shipping by a crash put back to confirming');
   } catch (err) {
     await stop();
     throw err;

@@ -14,7 +14,9 @@ import type { GitHub } from '../github.js';
 import type { Store } from '../store/index.js';
 import type { Notifier } from './notifier.js';
 import { PushRepo } from './repo.js';
+import type { DeployEvents } from '../deploy/events.js';
 import { type PushDeploy, PushService } from './service.js';
+import type { ShipHooks } from './ship.js';
 
 /** push.app, or the only app when there is just one; null when the push has no app. */
 export function pushApp(config: Pick<Config, 'push' | 'apps'>): string | null {
@@ -47,7 +49,11 @@ export interface PushSetup {
   github?: GitHub | null | undefined;
   notifier?: Notifier | undefined;
   deploy?: PushDeploy | undefined;
+  /** Deploy events: the ship tells "your picks are live" when its deploy ends. */
+  events?: DeployEvents | undefined;
   logger?: Logger | undefined;
+  /** Test seam (a crash mid-ship). */
+  hooks?: ShipHooks | undefined;
 }
 
 /** The push service, or null when no app is configured for the push (the push commands then say how to set it up). */
@@ -68,6 +74,7 @@ export function createPushService(setup: PushSetup): PushService | null {
     githubRepo: config.apps[app]?.repo,
     notifier: setup.notifier,
     deploy: setup.deploy,
+    events: setup.events,
     logger: setup.logger,
-  });
+  }, setup.hooks);
 }
