@@ -16,7 +16,15 @@ export default defineCommand({
   name: 'push',
   summary: 'the daily push: cut the branch and collect confirmations, see where it stands, ship it, or abort it',
   usage: ['push start [from <branch>]', 'push status', 'push ship [to <env>] [--force]', 'push abort'],
-  examples: ['push start', 'push start from release-base', 'push status', 'push ship', 'push ship to production', 'push ship to production --force', 'push abort'],
+  examples: [
+    'push start',
+    'push start from release-base',
+    'push status',
+    'push ship',
+    'push ship to production',
+    'push ship to production --force',
+    'push abort',
+  ],
   roles: 'anyone',
   async run(ctx) {
     const sub = ctx.args[0]?.toLowerCase();

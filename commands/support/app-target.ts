@@ -55,7 +55,14 @@ export function parseAppTarget(ctx: Ctx, preposition: 'to' | 'in', options: { re
  * allowed_roles decide who may change the environment at all.
  */
 export function requireDeployRole(ctx: Ctx, target: AppTarget, entry: Entry): void {
-  const refusal = rolesRefusal(entry, target.app, target.environment, target.envConfig, { name: ctx.user.name, roles: ctx.roles }, ctx.deps.config.release_managers);
+  const refusal = rolesRefusal(
+    entry,
+    target.app,
+    target.environment,
+    target.envConfig,
+    { name: ctx.user.name, roles: ctx.roles },
+    ctx.deps.config.release_managers,
+  );
   if (refusal) throw new Refusal(refusal);
 }
 

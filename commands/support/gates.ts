@@ -27,7 +27,11 @@ export async function passGates(
   const decision = await runGates(facts, {
     confirm: (question) => ctx.confirm(question),
     audit: store.audit,
-    who: { userId: ctx.user.id, identity: `${ctx.provider}:${ctx.user.identities.find((i) => i.provider === ctx.provider)?.externalId ?? ctx.user.name}`, room: ctx.room.room },
+    who: {
+      userId: ctx.user.id,
+      identity: `${ctx.provider}:${ctx.user.identities.find((i) => i.provider === ctx.provider)?.externalId ?? ctx.user.name}`,
+      room: ctx.room.room,
+    },
     now: clock.now(),
   });
   if (!decision.ok) throw new Refusal(decision.reason);

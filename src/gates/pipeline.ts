@@ -121,7 +121,16 @@ export function evaluateGates(facts: GateFacts, gates: readonly Gate[]): GateOut
     else asking.push({ gate: gate.name, question: verdict.ask });
   }
   if (asking.length > 0) {
-    return { kind: 'ask', gates: asking.map((a) => a.gate), question: questionOf(facts.subject, asking.map((a) => a.question)), notes, overrides };
+    return {
+      kind: 'ask',
+      gates: asking.map((a) => a.gate),
+      question: questionOf(
+        facts.subject,
+        asking.map((a) => a.question),
+      ),
+      notes,
+      overrides,
+    };
   }
   return { kind: 'proceed', notes, overrides };
 }

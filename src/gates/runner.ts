@@ -94,9 +94,7 @@ export interface GateIo {
   now?: Date | undefined;
 }
 
-export type GateDecision =
-  | { ok: true; notes: string[]; overrides: Override[]; answers: GateFacts['answers'] }
-  | { ok: false; gate: GateName; reason: string };
+export type GateDecision = { ok: true; notes: string[]; overrides: Override[]; answers: GateFacts['answers'] } | { ok: false; gate: GateName; reason: string };
 
 /** Evaluates, asks while the pipeline asks (each gate at most once), and records what is worth auditing. */
 export async function runGates(facts: GateFacts, io: GateIo = {}, gates: readonly Gate[] = GATES): Promise<GateDecision> {
@@ -108,7 +106,13 @@ export async function runGates(facts: GateFacts, io: GateIo = {}, gates: readonl
       // A gate that asks again after its answer would loop: refuse instead.
       if (outcome.gates.some((g) => answers[g] !== undefined)) return refuse(facts, io, outcome.gates[0] as GateName, 'the gates asked twice', asked);
       if (!io.confirm) {
-        return refuse(facts, io, outcome.gates[0] as GateName, `needs a yes that nobody can give here: ${outcome.question.replace(/ — answer .*$/, '')}`, asked);
+        return refuse(
+          facts,
+          io,
+          outcome.gates[0] as GateName,
+          `needs a yes that nobody can give here: ${outcome.question.replace(/ — answer .*$/, '')}`,
+          asked,
+        );
       }
       const answer = await io.confirm(outcome.question);
       for (const g of outcome.gates) answers[g] = answer;

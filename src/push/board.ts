@@ -36,5 +36,4 @@ export class PushBoard {
       waiting: push.state === 'confirming' || push.state === 'open' ? authors.filter((a) => !confirmedIds.has(a.id)) : [],
     };
   }
-
 }

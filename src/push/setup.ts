@@ -64,17 +64,20 @@ export function createPushService(setup: PushSetup): PushService | null {
   const url = cloneUrl(config, app);
   if (!url) return null;
   const repo = new PushRepo({ url, dir: join(setup.dataDir, 'push', app), trunk: config.push.trunk });
-  return new PushService({
-    app,
-    config,
-    store: setup.store,
-    clock: setup.clock,
-    repo,
-    github: setup.github,
-    githubRepo: config.apps[app]?.repo,
-    notifier: setup.notifier,
-    deploy: setup.deploy,
-    events: setup.events,
-    logger: setup.logger,
-  }, setup.hooks);
+  return new PushService(
+    {
+      app,
+      config,
+      store: setup.store,
+      clock: setup.clock,
+      repo,
+      github: setup.github,
+      githubRepo: config.apps[app]?.repo,
+      notifier: setup.notifier,
+      deploy: setup.deploy,
+      events: setup.events,
+      logger: setup.logger,
+    },
+    setup.hooks,
+  );
 }

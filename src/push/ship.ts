@@ -144,7 +144,16 @@ export class PushShip {
           // Listen before asking, so a deploy that ends at once is not missed.
           const stop = this.whenDeployEnds(push.id, room);
           try {
-            deploy = await options.deploy({ app: this.core.app, environment: env, ref: branch, sha: headSha, requester: actor, provider: place.provider, room, notes });
+            deploy = await options.deploy({
+              app: this.core.app,
+              environment: env,
+              ref: branch,
+              sha: headSha,
+              requester: actor,
+              provider: place.provider,
+              room,
+              notes,
+            });
           } catch (err) {
             stop.cancel();
             throw err;

@@ -105,7 +105,9 @@ describe('deploy and rollback × every gate', () => {
     await deploy('alice', `deploy web/${sha[0]} to held`);
     await deploy('alice', `deploy web/${sha[1]} to held`);
     expect(await h.chat.say('carol', 'lock web/held db work')).toMatch(/🔒/);
-    expect(await deploy('alice', `deploy web/${sha[2]} to held`)).toMatch(/✋ 🔒 web\/held held by carol since .* — "db work" — deploys wait until it is unlocked \(`unlock web\/held`\)/);
+    expect(await deploy('alice', `deploy web/${sha[2]} to held`)).toMatch(
+      /✋ 🔒 web\/held held by carol since .* — "db work" — deploys wait until it is unlocked \(`unlock web\/held`\)/,
+    );
     expect(await deploy('alice', 'rollback web in held')).toMatch(/✋ 🔒 web\/held held by carol/);
     expect(await deploys('held')).toBe(2);
     await h.chat.say('carol', 'unlock web/held');
@@ -148,7 +150,9 @@ describe('deploy and rollback × every gate', () => {
     await deploy('alice', `deploy web/${sha[0]} to open --force`);
     const [forced] = await h.store.deploys.recent({ environment: 'open' });
     expect(forced).toMatchObject({ sha: sha[0], state: 'succeeded' });
-    expect(h.texts().some((t) => t.startsWith(`🚀 #${forced!.id}`) && t.includes('goes back 1 commit: "second"') && t.includes('allowed with --force by alice'))).toBe(true);
+    expect(
+      h.texts().some((t) => t.startsWith(`🚀 #${forced!.id}`) && t.includes('goes back 1 commit: "second"') && t.includes('allowed with --force by alice')),
+    ).toBe(true);
 
     const before = h.chat.sent.length;
     await deploy('alice', 'rollback web in open');
@@ -202,7 +206,9 @@ describe('push ship × the gates of its environment', () => {
 
   it('lock: a lock taken by hand refuses before anything changes', async () => {
     await t.chat.say('bob', 'lock web/production hands off');
-    expect(await t.chat.say('rm', 'push ship to production')).toMatch(/✋ 🔒 web\/production held by bob since .* — "hands off" — deploys wait until it is unlocked/);
+    expect(await t.chat.say('rm', 'push ship to production')).toMatch(
+      /✋ 🔒 web\/production held by bob since .* — "hands off" — deploys wait until it is unlocked/,
+    );
     expect(await pushState()).toBe('confirming');
     expect((await t.store.db.cherryPick.findFirstOrThrow()).state).toBe('approved');
     await t.chat.say('bob', 'unlock web/production');

@@ -51,7 +51,13 @@ describe('push ship killed mid-way and restarted', () => {
 
   it('after a restart the push is back to confirming, nothing deferred, and the channel is told', async () => {
     t.notices();
-    restarted = createPushService({ config: t.config, store: t.store, clock: t.clock, dataDir: t.dir, notifier: { say: (_p, target, text) => t.chat.send(target, text).then(() => {}), mention: (_p, u) => `@${u.name}` } })!;
+    restarted = createPushService({
+      config: t.config,
+      store: t.store,
+      clock: t.clock,
+      dataDir: t.dir,
+      notifier: { say: (_p, target, text) => t.chat.send(target, text).then(() => {}), mention: (_p, u) => `@${u.name}` },
+    })!;
     const back = await restarted.recover();
     expect(back).toMatchObject({ id: 1, state: 'confirming' });
     const picks = await t.store.db.cherryPick.findMany({ orderBy: { id: 'asc' } });
@@ -59,7 +65,9 @@ describe('push ship killed mid-way and restarted', () => {
       [ids.alice, 'approved', null],
       [ids.dave, 'approved', null],
     ]);
-    expect(t.notices().join('\n')).toMatch(/⚠️ push 1 \(push\/[\d-]+\) was being shipped when the bot stopped: it is back to confirming, nothing was deployed and no pick was deferred — `push ship` again/);
+    expect(t.notices().join('\n')).toMatch(
+      /⚠️ push 1 \(push\/[\d-]+\) was being shipped when the bot stopped: it is back to confirming, nothing was deployed and no pick was deferred — `push ship` again/,
+    );
     // A second recover finds nothing to do.
     expect(await restarted.recover()).toBeNull();
   });
