@@ -111,7 +111,16 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   if (slack) adapters.push(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' })));
   if (irc) adapters.push(new irc.IrcAdapter(config.env, logger.child({ adapter: 'irc' })));
   // When the shell chat's input ends, deploys already asked for still finish before the process exits.
-  if (adapters.length === 0) adapters.push(new ShellAdapter({ onEnd: () => void deployer.idle().finally(() => options.onShellEnd?.()) }));
+  if (adapters.length === 0)
+    adapters.push(
+      new ShellAdapter({
+        onEnd: () =>
+          void deployer
+            .idle()
+            .then(() => push?.idle())
+            .finally(() => options.onShellEnd?.()),
+      }),
+    );
 
   // The daily push: its clone lives next to the database; reminders and deferrals go out through the adapters;
   // `push ship` deploys the push branch through the same deployer as `deploy`.

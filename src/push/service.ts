@@ -97,6 +97,10 @@ export class PushService {
   abort() {
     return this.shipping.abort();
   }
+  /** Resolves when the messages due after a push's deploy ended have been sent (before the process exits). */
+  idle(): Promise<void> {
+    return this.shipping.idle();
+  }
   /** At start: a push a crash left `shipping` goes back to `confirming`, and its channel is told. */
   recover(): Promise<PushRow | null> {
     return this.shipping.recover();

@@ -43,6 +43,9 @@ export interface ShipHooks {
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
 
 export class PushShip {
+  /** "your picks are live" messages on their way (idle() waits for them before the process exits). */
+  private readonly telling = new Set<Promise<void>>();
+
   constructor(
     private readonly core: PushCore,
     private readonly hooks: ShipHooks = {},
@@ -200,7 +203,11 @@ export class PushShip {
     const handle = (e: DeployEvent) => {
       if (e.type !== 'state' || !FINISHED.has(e.state)) return;
       if (deployId === null) early.push(e);
-      else if (e.deployId === deployId) void onEnd(e.state);
+      else if (e.deployId === deployId) {
+        const told = onEnd(e.state).catch((err) => this.core.options.logger?.error({ err }, 'could not tell the push authors'));
+        this.telling.add(told);
+        void told.finally(() => this.telling.delete(told));
+      }
     };
     const off = events.subscribe(handle);
     return {
@@ -210,6 +217,11 @@ export class PushShip {
       },
       cancel: off,
     };
+  }
+
+  /** Resolves when every "your picks are live" message that is due has been sent. */
+  async idle(): Promise<void> {
+    while (this.telling.size > 0) await Promise.allSettled([...this.telling]);
   }
 
   /** The picks of a ship that did not finish go back to approved, the push back to confirming. */
