@@ -2,6 +2,7 @@ import { type Ctx, defineCommand, UsageError } from '../src/command.js';
 import { who } from '../src/format.js';
 import { pushService } from '../src/push/context.js';
 import { askText, pickName, pushName, shipText, statusText } from '../src/push/messages.js';
+import { checkFlags } from './support/app-target.js';
 import { shipGate } from './support/gates.js';
 
 /** 'from <branch>' / 'to <env>': the value after `word`, or undefined; anything else is a usage error. */
@@ -52,6 +53,7 @@ export default defineCommand({
       }
       case 'ship': {
         ctx.requireRole('release_manager', 'ship the push');
+        checkFlags(ctx, ['force']);
         const force = ctx.command.flags.force === true;
         const env = option(ctx, 'to');
         const push = pushService(ctx);
