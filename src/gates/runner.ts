@@ -45,7 +45,9 @@ export interface FactsInput {
  * a commit list that cannot be read leaves the direction unknown.
  */
 export async function gatherFacts(src: FactSources, input: FactsInput): Promise<GateFacts> {
-  const rules = src.config.apps[input.app]?.environments[input.environment];
+  // Own keys only: 'constructor' or '__proto__' must not find Object's members.
+  const app = Object.hasOwn(src.config.apps, input.app) ? src.config.apps[input.app] : undefined;
+  const rules = app && Object.hasOwn(app.environments, input.environment) ? app.environments[input.environment] : undefined;
   if (!rules) throw new Error(`${input.app} has no environment "${input.environment}"`);
   const [lock, live] = await Promise.all([src.store.locks.blocking(input.app, input.environment), src.store.deploys.current(input.app, input.environment)]);
   const liveSha = live?.sha ?? null;
