@@ -1,6 +1,6 @@
 import { defineCommand, Refusal, UsageError } from '../src/command.js';
 import { deployDetail, who } from '../src/format.js';
-import { deployerOf } from '../src/deploy/chat-args.js';
+import { deployerOf } from './support/app-target.js';
 
 /** '12' or '#12' → 12. */
 export function deployId(arg: string | undefined): number {

@@ -1,6 +1,7 @@
-import { CONFIRM_TIMEOUT_MS, defineCommand, Refusal } from '../src/command.js';
+import { defineCommand, Refusal } from '../src/command.js';
 import { dryRun, lockLine, lockScope, shortSha, deployQueued } from '../src/format.js';
-import { checkFlags, deployerOf, parseAppTarget, requireDeployRole, sourceRefusal } from '../src/deploy/chat-args.js';
+import { checkFlags, deployerOf, parseAppTarget, requireDeployRole, sourceRefusal } from './support/app-target.js';
+import { passGates } from './support/gates.js';
 import { planDeploy } from '../src/deploy/plan.js';
 
 export default defineCommand({
@@ -14,7 +15,7 @@ export default defineCommand({
     const { config, store } = ctx.deps;
     const target = parseAppTarget(ctx, 'to', { ref: true });
     const { app, environment, envConfig } = target;
-    requireDeployRole(ctx, target, 'deploy to');
+    requireDeployRole(ctx, target, 'deploy');
     const force = ctx.command.flags.force === true;
     const dry = ctx.command.flags['dry-run'] === true;
     const deployer = deployerOf(ctx);
@@ -33,22 +34,13 @@ export default defineCommand({
     });
     if (!sha) throw new Refusal(`${app} has no branch, tag or commit "${ref}" — check the name (or push it first)`);
 
-    const notes: string[] = [];
-    const ci = await revisions.ciState(plan, sha).catch((err) => {
-      throw sourceRefusal(err, `read the CI state of ${shortSha(sha)}`);
-    });
-    if (ci === null) notes.push(`GitHub not configured for ${app}: CI not checked, no GitHub deployment`);
-    else if (envConfig.require_green_ci && ci !== 'success') {
-      const state = ci === 'none' ? 'not reported (no CI status at all)' : ci === 'failure' ? 'red' : 'still running';
-      if (!force) {
-        throw new Refusal(
-          `CI for ${shortSha(sha)} is ${state} and ${app}/${environment} requires green CI — wait for it, or \`deploy ${app}/${ref} to ${environment} --force\` to skip the check`,
-        );
-      }
-      notes.push(`CI is ${state}: check skipped with --force by ${ctx.user.name}`);
-    }
-
     if (dry) {
+      const notes: string[] = [];
+      const ci = await revisions.ciState(plan, sha).catch((err) => {
+        throw sourceRefusal(err, `read the CI state of ${shortSha(sha)}`);
+      });
+      if (ci === null) notes.push(`GitHub not configured for ${app}: CI not checked, no GitHub deployment`);
+      else if (envConfig.require_green_ci && ci !== 'success') notes.push(`CI is ${ci}: a deploy would need green CI or --force`);
       const current = await store.deploys.current(app, environment);
       let commits = null;
       if (current && current.sha !== sha) {
@@ -78,15 +70,17 @@ export default defineCommand({
       return;
     }
 
-    if (envConfig.confirm) {
-      const answer = await ctx.confirm(
-        `about to deploy ${app}/${ref} (${shortSha(sha)}) to ${environment} on ${plan.hosts.length} host(s) — answer \`yes\` within ${CONFIRM_TIMEOUT_MS / 1000}s to go on`,
-      );
-      if (answer !== 'yes') {
-        await ctx.reply(`cancelled: not confirmed — nothing was deployed to ${environment}`);
-        return;
-      }
-    }
+    // The gates (roles, lock, CI, direction, confirmation), in SPEC's order; questions go through ctx.confirm.
+    const { notes } = await passGates(ctx, revisions, {
+      entry: 'deploy',
+      app,
+      environment,
+      plan,
+      sha,
+      force,
+      subject: `deploy ${app}/${ref} (${shortSha(sha)}) to ${environment} on ${plan.hosts.length} host(s)`,
+      retry: `deploy ${app}/${ref} to ${environment}`,
+    });
 
     const result = await deployer.request({ app, environment, ref, sha, requester: ctx.user, provider: ctx.provider, room: ctx.room, force, notes });
     if (result.outcome === 'locked') {

@@ -1,7 +1,7 @@
 import { defineCommand, Refusal } from '../src/command.js';
 import { lockLine, lockScope, who } from '../src/format.js';
 import { parseScope } from '../src/targets.js';
-import { lockReason } from './lock.js';
+import { lockReason } from './support/lock.js';
 
 export default defineCommand({
   name: 'lock!',

@@ -1,14 +1,7 @@
 import { type Ctx, defineCommand, Refusal } from '../src/command.js';
 import { lockLine, lockScope } from '../src/format.js';
 import { parseScope } from '../src/targets.js';
-
-/** Free text after the scope argument. */
-export function lockReason(ctx: Ctx): string | null {
-  const first = ctx.args[0] ?? '';
-  const rest = ctx.command.rest;
-  const reason = rest.slice(rest.indexOf(first) + first.length).trim();
-  return reason ? reason.slice(0, 200) : null;
-}
+import { lockReason } from './support/lock.js';
 
 export default defineCommand({
   name: 'lock',

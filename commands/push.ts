@@ -1,7 +1,9 @@
 import { type Ctx, defineCommand, UsageError } from '../src/command.js';
 import { who } from '../src/format.js';
 import { pushService } from '../src/push/context.js';
-import { askText, liveText, pickName, pushName, shipText, statusText } from '../src/push/messages.js';
+import { askText, pickName, pushName, shipText, statusText } from '../src/push/messages.js';
+import { checkFlags } from './support/app-target.js';
+import { shipGate } from './support/gates.js';
 
 /** 'from <branch>' / 'to <env>': the value after `word`, or undefined; anything else is a usage error. */
 function option(ctx: Ctx, word: string): string | undefined {
@@ -14,8 +16,16 @@ function option(ctx: Ctx, word: string): string | undefined {
 export default defineCommand({
   name: 'push',
   summary: 'the daily push: cut the branch and collect confirmations, see where it stands, ship it, or abort it',
-  usage: ['push start [from <branch>]', 'push status', 'push ship [to <env>]', 'push abort'],
-  examples: ['push start', 'push start from release-base', 'push status', 'push ship', 'push ship to production', 'push abort'],
+  usage: ['push start [from <branch>]', 'push status', 'push ship [to <env>] [--force]', 'push abort'],
+  examples: [
+    'push start',
+    'push start from release-base',
+    'push status',
+    'push ship',
+    'push ship to production',
+    'push ship to production --force',
+    'push abort',
+  ],
   roles: 'anyone',
   async run(ctx) {
     const sub = ctx.args[0]?.toLowerCase();
@@ -43,17 +53,16 @@ export default defineCommand({
       }
       case 'ship': {
         ctx.requireRole('release_manager', 'ship the push');
+        checkFlags(ctx, ['force']);
+        const force = ctx.command.flags.force === true;
         const env = option(ctx, 'to');
         const push = pushService(ctx);
-        const r = await push.ship(ctx.user, { provider: ctx.provider, room: ctx.room.room, thread: ctx.room.thread }, env);
+        // The target environment's gates (roles, lock, CI, direction, confirmation), as for `deploy`.
+        const r = await push.ship(ctx.user, { provider: ctx.provider, room: ctx.room.room, thread: ctx.room.thread }, env, shipGate(ctx, push.app, force));
+        // Returns once the deploy is requested; "your picks are live" comes when the deploy ends.
         await ctx.reply(
           shipText({ ...r, deployWired: Boolean(push.options.deploy), trunk: ctx.deps.config.push.trunk, mention: ctx.mention, provider: ctx.provider }),
         );
-        // Stay with the deploy so the authors hear when their picks are live (or that they are not).
-        if (r.deploy?.done && r.shipped.length > 0) {
-          const state = await r.deploy.done.catch(() => 'unknown');
-          await ctx.reply(liveText({ push: r.push, shipped: r.shipped, deployId: r.deploy.id, environment: r.environment, state, mention: ctx.mention }));
-        }
         return;
       }
       case 'abort': {

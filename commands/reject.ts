@@ -3,7 +3,7 @@ import { who } from '../src/format.js';
 import { pushService } from '../src/push/context.js';
 import { pickName, subjectText } from '../src/push/messages.js';
 import { parsePickId } from '../src/push/service.js';
-import { reasonAfterFirstArg } from './karma.js';
+import { reasonAfterFirstArg } from './support/karma.js';
 
 export default defineCommand({
   name: 'reject',

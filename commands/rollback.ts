@@ -1,6 +1,8 @@
-import { CONFIRM_TIMEOUT_MS, defineCommand, Refusal } from '../src/command.js';
+import { defineCommand, Refusal } from '../src/command.js';
+import { planDeploy } from '../src/deploy/plan.js';
 import { deployQueued, lockLine, lockScope, shortSha } from '../src/format.js';
-import { checkFlags, deployerOf, parseAppTarget, requireDeployRole } from '../src/deploy/chat-args.js';
+import { checkFlags, deployerOf, parseAppTarget, requireDeployRole } from './support/app-target.js';
+import { passGates } from './support/gates.js';
 
 export default defineCommand({
   name: 'rollback',
@@ -12,22 +14,30 @@ export default defineCommand({
     checkFlags(ctx, []);
     const target = parseAppTarget(ctx, 'in', { ref: false });
     const { app, environment } = target;
-    requireDeployRole(ctx, target, 'roll back');
+    requireDeployRole(ctx, target, 'rollback');
     const deployer = deployerOf(ctx);
     const found = await ctx.deps.store.deploys.rollbackTarget(app, environment);
     if (!found)
       throw new Refusal(`nothing to roll back to in ${app}/${environment}: it needs two successful deploys (see \`deploys ${app} in ${environment}\`)`);
     const { current, target: previous } = found;
-
-    if (target.envConfig.confirm) {
-      const answer = await ctx.confirm(
-        `about to roll ${app}/${environment} back from ${shortSha(current.sha)} to ${shortSha(previous.sha)} (#${previous.id}) — answer \`yes\` within ${CONFIRM_TIMEOUT_MS / 1000}s`,
-      );
-      if (answer !== 'yes') {
-        await ctx.reply(`cancelled: not confirmed — ${environment} stays on ${shortSha(current.sha)}`);
-        return;
-      }
+    let plan: ReturnType<typeof planDeploy>;
+    try {
+      plan = planDeploy(ctx.deps.config, app, environment);
+    } catch (err) {
+      throw new Refusal((err as Error).message);
     }
+
+    // The same gates as deploy; going back is what a rollback is for, so the direction gate lets it pass.
+    const { notes } = await passGates(ctx, deployer.revisions, {
+      entry: 'rollback',
+      app,
+      environment,
+      plan,
+      sha: previous.sha,
+      force: false,
+      subject: `roll ${app}/${environment} back from ${shortSha(current.sha)} to ${shortSha(previous.sha)} (#${previous.id})`,
+      retry: null,
+    });
     const result = await deployer.request({
       app,
       environment,
@@ -38,7 +48,7 @@ export default defineCommand({
       requester: ctx.user,
       provider: ctx.provider,
       room: ctx.room,
-      notes: [`back from ${shortSha(current.sha)} (#${current.id}) to the release of #${previous.id}`],
+      notes: [`back from ${shortSha(current.sha)} (#${current.id}) to the release of #${previous.id}`, ...notes],
     });
     if (result.outcome === 'locked')
       throw new Refusal(`${lockLine(result.held, ctx.deps.clock.now(), ctx.provider)} — unlock it first (\`unlock ${lockScope(result.held)}\`)`);

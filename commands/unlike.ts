@@ -1,6 +1,6 @@
 import { defineCommand } from '../src/command.js';
 import { resolveUser } from '../src/targets.js';
-import { changeKarma, reasonAfterFirstArg } from './karma.js';
+import { changeKarma, reasonAfterFirstArg } from './support/karma.js';
 
 export default defineCommand({
   name: 'unlike',

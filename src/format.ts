@@ -152,11 +152,33 @@ export function commitLines(commits: CommitView[], total: number | null, max = 1
   return lines;
 }
 
+/** The commits a backwards deploy takes away (CommitList.behind): oldest first, with how many in all. */
+export interface CommitsBehind {
+  commits: CommitView[];
+  total: number | null;
+}
+
+/**
+ * 'goes back 3 commits: "fix login", "add banner", …' — the newest subjects first (those leave first).
+ *
+ *   goesBack({ commits, total: 3 }) // 'goes back 3 commits: "c3", "c2", "c1"'
+ */
+export function goesBack(behind: CommitsBehind, max = 3): string {
+  const n = behind.total ?? behind.commits.length;
+  const count = behind.total === null ? `more than ${behind.commits.length} commits` : `${n} commit${n === 1 ? '' : 's'}`;
+  const subjects = [...behind.commits]
+    .reverse()
+    .slice(0, max)
+    .map((c) => `"${(c.message.split('\n')[0] ?? '').slice(0, 60)}"`);
+  const more = n > subjects.length ? ', …' : '';
+  return `goes back ${count}${subjects.length ? `: ${subjects.join(', ')}${more}` : ''}`;
+}
+
 export interface DeployStartInfo {
   hostCount: number;
   url: string;
   /** What ships: commits between the running SHA and the new one; null when unknown. */
-  commits: { commits: CommitView[]; total: number | null } | null;
+  commits: { commits: CommitView[]; total: number | null; behind?: CommitsBehind | undefined } | null;
   previousSha: string | null;
   /** Things skipped or worth knowing ("CI not checked: no GITHUB_TOKEN"). */
   notes: string[];
@@ -175,7 +197,8 @@ export function deployStarted(d: DeployView, info: DeployStartInfo, provider?: s
     else if (info.previousSha === d.sha) lines.push(`${shortSha(d.sha)} is already live here: redeploying it`);
     else if (info.commits && info.commits.commits.length > 0) {
       lines.push(`shipping since ${shortSha(info.previousSha)}:`, ...commitLines(info.commits.commits, info.commits.total));
-    } else if (info.commits) lines.push(`no new commits since ${shortSha(info.previousSha)}`);
+    } else if (info.commits?.behind) lines.push(`${goesBack(info.commits.behind)} (from ${shortSha(info.previousSha)})`);
+    else if (info.commits) lines.push(`no new commits since ${shortSha(info.previousSha)}`);
   }
   lines.push(...info.notes.map((n) => `(${n})`));
   return lines.join('\n');
@@ -237,7 +260,7 @@ export interface DryRunView {
   steps: readonly string[];
   healthcheck: string | null;
   previousSha: string | null;
-  commits: { commits: CommitView[]; total: number | null } | null;
+  commits: { commits: CommitView[]; total: number | null; behind?: CommitsBehind | undefined } | null;
   notes: string[];
 }
 
@@ -256,6 +279,7 @@ export function dryRun(p: DryRunView): string {
   else if (p.commits && p.commits.commits.length > 0)
     lines.push(`would ship since ${shortSha(p.previousSha)}:`, ...commitLines(p.commits.commits, p.commits.total));
   else if (p.previousSha === p.sha) lines.push(`${shortSha(p.sha)} is already live`);
+  else if (p.commits?.behind) lines.push(`would ${goesBack(p.commits.behind).replace(/^goes/, 'go')} (from ${shortSha(p.previousSha)})`);
   else if (p.commits) lines.push(`no new commits since ${shortSha(p.previousSha)}`);
   lines.push(...p.notes.map((n) => `(${n})`));
   return lines.join('\n');

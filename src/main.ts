@@ -122,7 +122,16 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   if (slack) adapters.push(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' })));
   if (irc) adapters.push(new irc.IrcAdapter(config.env, logger.child({ adapter: 'irc' })));
   // When the shell chat's input ends, deploys already asked for still finish before the process exits.
-  if (adapters.length === 0) adapters.push(new ShellAdapter({ onEnd: () => void deployer.idle().finally(() => options.onShellEnd?.()) }));
+  if (adapters.length === 0)
+    adapters.push(
+      new ShellAdapter({
+        onEnd: () =>
+          void deployer
+            .idle()
+            .then(() => push?.idle())
+            .finally(() => options.onShellEnd?.()),
+      }),
+    );
 
   // The daily push: its clone lives next to the database; reminders and deferrals go out through the adapters;
   // `push ship` deploys the push branch through the same deployer as `deploy`.
@@ -133,7 +142,8 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     dataDir: dirname(path),
     github,
     notifier: adapterNotifier(adapters),
-    deploy: deployThrough(deployer, store),
+    deploy: deployThrough(deployer),
+    events,
     logger: logger.child({ component: 'push' }),
   });
   let stopPushTimer: (() => void) | undefined;
@@ -179,6 +189,9 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     const interrupted = await deployer.recover();
     if (interrupted.length) logger.warn({ deploys: interrupted.map((d) => d.id) }, 'marked interrupted deploys');
     deployer.start();
+    // A push a crash left `shipping` goes back to `confirming`; its channel is told (the adapters are up).
+    const reset = await push?.recover();
+    if (reset) logger.warn({ push: reset.id }, 'push left shipping by a crash put back to confirming');
   } catch (err) {
     await stop();
     throw err;

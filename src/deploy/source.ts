@@ -15,7 +15,15 @@ export interface CommitList {
   commits: CommitSummary[];
   /** How many there are in all, when known. */
   total: number | null;
+  /**
+   * Set when head is an ancestor of base (a deploy that goes back): the commits that leave, oldest first, at
+   * most the limit (the newest ones), and how many leave in all when known. `commits` is then empty.
+   */
+  behind?: { commits: CommitSummary[]; total: number | null } | undefined;
 }
+
+/** How far back a backwards deploy is counted exactly with git (beyond: "more than 1000"). */
+const BEHIND_COUNT_MAX = 1000;
 
 type Where = Pick<Plan, 'appConfig' | 'repoUrl'>;
 
@@ -42,13 +50,27 @@ export class Revisions {
     return this.github.ciState(plan.appConfig.repo, sha);
   }
 
-  /** Commits in base..head, oldest first, at most `limit`. */
+  /**
+   * Commits in base..head, oldest first, at most `limit`. When there are none and head is not base, head is
+   * an ancestor of base: `behind` then lists the commits that going from base to head takes away.
+   */
   async commits(plan: Where, base: string, head: string, limit: number): Promise<CommitList> {
     if (base === head) return { commits: [], total: 0 };
     if (this.github && plan.appConfig.repo) {
       const c = await this.github.comparison(plan.appConfig.repo, base, head, limit);
-      return { commits: c.commits, total: c.totalCommits };
+      if (c.status !== 'behind') return { commits: c.commits, total: c.totalCommits };
+      const back = await this.github.comparison(plan.appConfig.repo, head, base, limit);
+      return { commits: [], total: 0, behind: { commits: back.commits, total: c.behindBy } };
     }
+    const ahead = await this.gitCommits(plan, base, head, limit);
+    if (ahead.commits.length > 0) return ahead;
+    // Nothing in base..head although they differ: head is reachable from base, so the deploy goes back.
+    // Counted up to BEHIND_COUNT_MAX from the local mirror, so the message can say how many leave.
+    const back = await this.gitCommits(plan, head, base, BEHIND_COUNT_MAX);
+    return { commits: [], total: 0, behind: { commits: back.commits.slice(-limit), total: back.total } };
+  }
+
+  private async gitCommits(plan: Where, base: string, head: string, limit: number): Promise<CommitList> {
     // One more than asked tells whether there are more than `limit`.
     const commits = await commitsBetweenWithGit(plan.repoUrl, base, head, this.gitCacheDir, limit + 1);
     return commits.length > limit ? { commits: commits.slice(-limit), total: null } : { commits, total: commits.length };

@@ -1,17 +1,16 @@
 /**
  * The last step of `push ship`: the push branch's new head goes to the deploy engine like any deploy (same
- * lock, queue, chat progress and viewer link). Returns the deploy id at once and, for a deploy that started,
- * a promise of how it ended, so the ship can tell the authors when their picks are live.
+ * lock, queue, chat progress and viewer link). Returns the deploy id as soon as the deploy is recorded; how it
+ * ends is told on DeployEvents (the ship listens there for "your picks are live").
  *
- *   const deploy = deployThrough(deployer, store);
- *   const { id, done } = await deploy({ app: 'web', environment: 'staging', ref: 'push/2026-11-22', sha, requester, provider: 'irc', room });
+ *   const deploy = deployThrough(deployer);
+ *   const { id } = await deploy({ app: 'web', environment: 'staging', ref: 'push/2026-11-22', sha, requester, provider: 'irc', room });
  */
-import { lockScope, who } from '../format.js';
 import type { Deployer } from '../deploy/engine.js';
-import type { Store } from '../store/index.js';
-import type { PushDeploy } from './service.js';
+import { lockScope, who } from '../format.js';
+import type { PushDeploy } from './core.js';
 
-export function deployThrough(deployer: Pick<Deployer, 'request' | 'waitFor'>, store: Pick<Store, 'deploys'>): PushDeploy {
+export function deployThrough(deployer: Pick<Deployer, 'request'>): PushDeploy {
   return async (input) => {
     const result = await deployer.request({
       app: input.app,
@@ -28,8 +27,6 @@ export function deployThrough(deployer: Pick<Deployer, 'request' | 'waitFor'>, s
       throw new Error(`${lockScope(held)} is locked by ${who(held.holder, input.provider)}${held.reason ? ` ("${held.reason}")` : ''}`);
     }
     if (result.outcome === 'queued') return { id: result.deploy.id, note: `queued behind #${result.ahead.id}` };
-    const id = result.deploy.id;
-    const done = deployer.waitFor(id).then(async () => (await store.deploys.get(id))?.state ?? 'unknown');
-    return { id, done };
+    return { id: result.deploy.id };
   };
 }

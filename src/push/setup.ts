@@ -15,7 +15,9 @@ import type { GitHub } from '../github.js';
 import type { Store } from '../store/index.js';
 import type { Notifier } from './notifier.js';
 import { PushRepo } from './repo.js';
+import type { DeployEvents } from '../deploy/events.js';
 import { type PushDeploy, PushService } from './service.js';
+import type { ShipHooks } from './ship.js';
 
 /** push.app, or the only app when there is just one; null when the push has no app. */
 export function pushApp(config: Pick<Config, 'push' | 'apps'>): string | null {
@@ -46,7 +48,11 @@ export interface PushSetup {
   github?: GitHub | null | undefined;
   notifier?: Notifier | undefined;
   deploy?: PushDeploy | undefined;
+  /** Deploy events: the ship tells "your picks are live" when its deploy ends. */
+  events?: DeployEvents | undefined;
   logger?: Logger | undefined;
+  /** Test seam (a crash mid-ship). */
+  hooks?: ShipHooks | undefined;
 }
 
 /** The push service, or null when no app is configured for the push (the push commands then say how to set it up). */
@@ -57,16 +63,20 @@ export function createPushService(setup: PushSetup): PushService | null {
   const url = cloneUrl(config, app);
   if (!url) return null;
   const repo = new PushRepo({ url, dir: join(setup.dataDir, 'push', app), trunk: config.push.trunk });
-  return new PushService({
-    app,
-    config,
-    store: setup.store,
-    clock: setup.clock,
-    repo,
-    github: setup.github,
-    githubRepo: configEntry(config.apps, app)?.repo,
-    notifier: setup.notifier,
-    deploy: setup.deploy,
-    logger: setup.logger,
-  });
+  return new PushService(
+    {
+      app,
+      config,
+      store: setup.store,
+      clock: setup.clock,
+      repo,
+      github: setup.github,
+      githubRepo: configEntry(config.apps, app)?.repo,
+      notifier: setup.notifier,
+      deploy: setup.deploy,
+      events: setup.events,
+      logger: setup.logger,
+    },
+    setup.hooks,
+  );
 }

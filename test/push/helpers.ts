@@ -19,13 +19,14 @@ import { pushStatusSection } from '../../src/push/status-section.js';
 import { sqlitePath } from '../../src/store/db.js';
 import { LogLineStore } from '../../src/store/log-lines.js';
 import type { PushService, Timers } from '../../src/push/service.js';
+import type { ShipHooks } from '../../src/push/ship.js';
 import { createPushService } from '../../src/push/setup.js';
 import { type TestBot, testBot } from '../support/bot.js';
 import { createGitRemote, type GitRemote } from '../support/git-repos.js';
 
 export const PEOPLE = ['alice', 'bob', 'carol', 'dave', 'erin'];
 
-export function pushConfig(remote: string, deployTo = './deploy'): string {
+export function pushConfig(remote: string, deployTo = './deploy', production = '{ hosts: [localhost], allowed_roles: [release_manager] }'): string {
   return `
 release_managers: ["irc:rm"]
 developers: ["irc:alice", "irc:bob", "irc:carol", "irc:dave", "irc:erin", "irc:rm"]
@@ -48,7 +49,7 @@ apps:
       - git clone --quiet "$SHEPHERD_REPO_URL" . && git checkout --quiet "$SHEPHERD_SHA"
     environments:
       staging: { hosts: [localhost] }
-      production: { hosts: [localhost], allowed_roles: [release_manager] }
+      production: ${production}
 `;
 }
 
@@ -66,6 +67,7 @@ export class ManualTimers implements Timers {
 
 export interface PushBot extends TestBot {
   git: GitRemote;
+  events: DeployEvents;
   push: PushService;
   /** Present with `deployer: true`: the real deploy engine on the local transport. */
   deployer: Deployer | null;
@@ -75,12 +77,23 @@ export interface PushBot extends TestBot {
   notices(): string[];
 }
 
-export async function pushBot(options: { github?: GitHub; deployer?: boolean; git?: GitRemote } = {}): Promise<PushBot> {
+export interface PushBotOptions {
+  github?: GitHub;
+  deployer?: boolean;
+  git?: GitRemote;
+  /** The production environment's YAML (flow style), e.g. '{ hosts: [localhost], confirm: true }'. */
+  production?: string;
+  /** Test seam of push ship (a crash mid-ship). */
+  hooks?: ShipHooks;
+}
+
+export async function pushBot(options: PushBotOptions = {}): Promise<PushBot> {
   const git = options.git ?? createGitRemote();
   const services: Record<string, unknown> = {};
   const deployTo = join(git.root, 'hosts');
   mkdirSync(deployTo, { recursive: true });
-  const t = await testBot(pushConfig(git.remote, deployTo), services);
+  const t = await testBot(pushConfig(git.remote, deployTo, options.production), services);
+  const events = new DeployEvents();
   const notifier = adapterNotifier([t.chat]);
   let deployer: Deployer | null = null;
   let lines: LogLineStore | null = null;
@@ -90,7 +103,7 @@ export async function pushBot(options: { github?: GitHub; deployer?: boolean; gi
     deployer = new Deployer({
       config: t.config,
       store: t.store,
-      events: new DeployEvents(),
+      events,
       masker: new Masker([]),
       lines,
       github: options.github ?? null,
@@ -110,7 +123,9 @@ export async function pushBot(options: { github?: GitHub; deployer?: boolean; gi
     dataDir: t.dir,
     github: options.github ?? null,
     notifier,
-    deploy: deployer ? deployThrough(deployer, t.store) : undefined,
+    deploy: deployer ? deployThrough(deployer) : undefined,
+    events,
+    hooks: options.hooks,
   });
   if (!push) throw new Error('push service not created');
   services.push = push;
@@ -123,6 +138,7 @@ export async function pushBot(options: { github?: GitHub; deployer?: boolean; gi
   return {
     ...t,
     git,
+    events,
     push,
     deployer,
     timers,

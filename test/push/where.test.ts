@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pickIdOf, type PushBot, pushBot } from './helpers.js';
 
 describe('status <rev>', () => {
@@ -31,7 +31,11 @@ describe('status <rev>', () => {
 
   it('ship deployed the push branch through the deploy engine and told the author it is live', async () => {
     expect(shipReplies).toMatch(/🚀 deploying push\/[\d-]+ to staging: deploy #1/);
-    expect(shipReplies).toMatch(/🎉 @alice: your picks are live in staging \(deploy #1 of push 1 .* succeeded\)/);
+    // Told from the deploy's finished event, after `push ship` has returned.
+    expect(shipReplies).not.toMatch(/your picks are live/);
+    await vi.waitFor(() =>
+      expect(t.chat.sent.map((s) => s.text).join('\n')).toMatch(/🎉 @alice: your picks are live in staging \(deploy #1 of push 1 .* succeeded\)/),
+    );
     const deploy = await t.store.db.deploy.findUniqueOrThrow({ where: { id: 1 } });
     const push = await t.store.db.push.findUniqueOrThrow({ where: { id: 1 } });
     expect(deploy).toMatchObject({ app: 'web', environment: 'staging', ref: push.branch, sha: push.headSha, state: 'succeeded' });

@@ -1,16 +1,16 @@
 /**
- * What deploy-ish commands (`deploy`, `rollback`, `deploys`) share: reading `<app>[/<ref>] [to|in <env>]`
+ * What deploy-ish commands (`deploy`, `rollback`, `cancel`) share: reading `<app>[/<ref>] [to|in <env>]`
  * from chat, validating every piece before anything runs, and the per-environment role check.
  *
  *   const t = parseAppTarget(ctx, 'to', { ref: true }); // { app: 'web', ref: 'main', environment: 'staging' }
  */
-import { type Ctx, Refusal, UsageError } from '../command.js';
-import { type AppConfig, configEntry, type EnvironmentConfig } from '../config.js';
-import { GitRefsError } from '../git-refs.js';
-import { GitHubError } from '../github-error.js';
-import { ROLE_LABEL } from '../roles.js';
-import type { Deployer } from './engine.js';
-import { nameProblem, refProblem, shown } from './validate.js';
+import { type Ctx, Refusal, UsageError } from '../../src/command.js';
+import { type AppConfig, configEntry, type EnvironmentConfig } from '../../src/config.js';
+import type { Deployer } from '../../src/deploy/engine.js';
+import { nameProblem, refProblem, shown } from '../../src/deploy/validate.js';
+import { GitRefsError } from '../../src/git-refs.js';
+import { GitHubError } from '../../src/github-error.js';
+import { type Entry, rolesRefusal } from '../../src/gates/gates.js';
 
 export interface AppTarget {
   app: string;
@@ -50,14 +50,20 @@ export function parseAppTarget(ctx: Ctx, preposition: 'to' | 'in', options: { re
   return { app, ref, environment, appConfig, envConfig };
 }
 
-/** The environment's allowed_roles decide who may deploy (and roll back, and --force) there. */
-export function requireDeployRole(ctx: Ctx, target: AppTarget, doing: string): void {
-  const allowed = target.envConfig.allowed_roles;
-  if (!allowed.some((r) => ctx.roles.includes(r))) {
-    const names = allowed.map((r) => ROLE_LABEL[r]).join(' or ');
-    const managers = ctx.deps.config.release_managers.join(', ');
-    throw new Refusal(`only a ${names} can ${doing} ${target.app}/${target.environment}${managers ? ` — ask one of: ${managers}` : ''}`);
-  }
+/**
+ * The roles gate asked early, before anything is looked up (the pipeline asks it again with every other gate):
+ * allowed_roles decide who may change the environment at all.
+ */
+export function requireDeployRole(ctx: Ctx, target: AppTarget, entry: Entry): void {
+  const refusal = rolesRefusal(
+    entry,
+    target.app,
+    target.environment,
+    target.envConfig,
+    { name: ctx.user.name, roles: ctx.roles },
+    ctx.deps.config.release_managers,
+  );
+  if (refusal) throw new Refusal(refusal);
 }
 
 export function deployerOf(ctx: Ctx): Deployer {

@@ -1,0 +1,238 @@
+/**
+ * Every entry point × every gate, through the real commands: a real Bot on a temp SQLite file, the real
+ * deployer on the local transport, a real git repository, GitHub's CI from the fake GitHub server.
+ * GIVEN an environment with one rule (allowed_roles, a lock, require_green_ci, going back, confirm)
+ * WHEN `deploy`, `rollback` or `push ship` goes there THEN the gate refuses, asks or lets it through.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createGitHub } from '../../src/github.js';
+import { type DeployHarness, deployHarness, makeRepo, type TestRepo } from '../deploy/harness.js';
+import { pickIdOf, type PushBot, pushBot } from '../push/helpers.js';
+import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.js';
+import type { FakeAdapter } from '../support/fake-adapter.js';
+
+/** Sends `command`, waits for the bot's question, answers it; returns the question and the command's replies. */
+async function answering(chat: FakeAdapter, user: string, command: string, answer: 'yes' | 'no'): Promise<{ question: string; out: string }> {
+  const before = chat.sent.length;
+  const running = chat.say(user, command);
+  const question = await vi.waitFor(
+    () => {
+      const q = chat.sent.slice(before).find((s) => s.text.includes('answer `yes`'));
+      if (!q) throw new Error(`no question yet for ${command}`);
+      return q.text;
+    },
+    { timeout: 60_000, interval: 20 },
+  );
+  await chat.say(user, answer);
+  return { question, out: await running };
+}
+
+describe('deploy and rollback × every gate', () => {
+  let repo: TestRepo;
+  let gh: FakeGitHub;
+  let h: DeployHarness;
+  let hosts: string;
+  const sha: string[] = [];
+  const short = (n: number) => sha[n]!.slice(0, 7);
+  const deploys = async (environment: string) => h.store.db.deploy.count({ where: { environment } });
+  const deploy = async (user: string, command: string) => {
+    const out = await h.chat.say(user, command);
+    await h.deployer.idle();
+    return out;
+  };
+
+  beforeAll(async () => {
+    repo = makeRepo();
+    sha.push(repo.commit('first'), repo.commit('second'), repo.commit('third'));
+    gh = await startFakeGitHub();
+    const web = await gh.repo('acme/web').importGit(repo.work);
+    web.status(sha[0]!, { context: 'ci', state: 'success' });
+    web.status(sha[1]!, { context: 'ci', state: 'success' });
+    web.status(sha[2]!, { context: 'ci', state: 'failure' });
+    hosts = mkdtempSync(join(tmpdir(), 'shepherd-gates-'));
+    const env = (rules: object) => ({ hosts: ['localhost'], ...rules });
+    h = await deployHarness(
+      JSON.stringify({
+        release_managers: ['irc:boss'],
+        apps: {
+          web: {
+            repo: 'acme/web',
+            repo_url: repo.bare,
+            transport: 'local',
+            deploy_to: hosts,
+            keep_releases: 20,
+            default_environment: 'open',
+            steps: ['git clone --quiet "$SHEPHERD_REPO_URL" . && git checkout --quiet "$SHEPHERD_SHA"'],
+            environments: {
+              open: env({}),
+              guarded: env({ allowed_roles: ['release_manager'] }),
+              held: env({}),
+              green: env({ require_green_ci: true }),
+              confirmed: env({ confirm: true }),
+            },
+          },
+        },
+      }),
+      { github: createGitHub({ token: gh.token, baseUrl: gh.url, retries: 0 }) },
+    );
+  });
+  afterAll(async () => {
+    await h?.close();
+    await gh?.close();
+    repo?.close();
+    if (hosts) rmSync(hosts, { recursive: true, force: true });
+  });
+
+  it('roles: a developer is refused by allowed_roles on deploy and on rollback; a release manager passes', async () => {
+    expect(await deploy('alice', `deploy web/${sha[0]} to guarded`)).toMatch(/✋ only a release manager can deploy to web\/guarded — ask one of: irc:boss/);
+    expect(await deploy('alice', 'rollback web in guarded')).toMatch(/✋ only a release manager can roll back web\/guarded/);
+    expect(await deploys('guarded')).toBe(0);
+    await deploy('boss', `deploy web/${sha[0]} to guarded`);
+    await deploy('boss', `deploy web/${sha[1]} to guarded`);
+    expect(await deploy('alice', 'rollback web in guarded')).toMatch(/✋ only a release manager can roll back/);
+    await deploy('boss', 'rollback web in guarded');
+    expect((await h.store.deploys.recent({ environment: 'guarded' })).map((d) => [d.kind, d.state])).toEqual([
+      ['rollback', 'succeeded'],
+      ['deploy', 'succeeded'],
+      ['deploy', 'succeeded'],
+    ]);
+  });
+
+  it('lock: a lock taken by hand refuses deploy and rollback, saying who holds it and how to free it', async () => {
+    await deploy('alice', `deploy web/${sha[0]} to held`);
+    await deploy('alice', `deploy web/${sha[1]} to held`);
+    expect(await h.chat.say('carol', 'lock web/held db work')).toMatch(/🔒/);
+    expect(await deploy('alice', `deploy web/${sha[2]} to held`)).toMatch(
+      /✋ 🔒 web\/held held by carol since .* — "db work" — deploys wait until it is unlocked \(`unlock web\/held`\)/,
+    );
+    expect(await deploy('alice', 'rollback web in held')).toMatch(/✋ 🔒 web\/held held by carol/);
+    expect(await deploys('held')).toBe(2);
+    await h.chat.say('carol', 'unlock web/held');
+    await deploy('alice', 'rollback web in held');
+    expect(await deploys('held')).toBe(3);
+  });
+
+  it('CI: red CI refuses deploy unless --force (recorded as an override); rollback is not asked for CI', async () => {
+    await deploy('alice', `deploy web/${sha[0]} to green`);
+    await deploy('alice', `deploy web/${sha[1]} to green`);
+    expect(await deploy('alice', `deploy web/${sha[2]} to green`)).toMatch(
+      new RegExp(`✋ CI for ${short(2)} is red and web/green requires green CI — wait for it, or \`deploy web/${sha[2]} to green --force\` to skip the check`),
+    );
+    expect(await deploys('green')).toBe(2);
+    await deploy('alice', `deploy web/${sha[2]} to green --force`);
+    const [forced] = await h.store.deploys.recent({ environment: 'green' });
+    expect(forced).toMatchObject({ sha: sha[2], state: 'succeeded', force: true });
+    expect(h.texts().some((t) => t.includes(`#${forced!.id}`) && t.includes('(CI is red: check skipped with --force by alice)'))).toBe(true);
+    const override = await h.store.db.auditEvent.findFirst({ where: { command: 'gate', text: { contains: 'web/green' } }, orderBy: { id: 'desc' } });
+    expect(override).toMatchObject({ outcome: 'ok', identity: 'irc:alice', detail: 'passed — override ci: CI is red: check skipped with --force by alice' });
+    // The release it goes back to turned red later: a rollback still passes.
+    gh.repo('acme/web').status(sha[1]!, { context: 'ci', state: 'failure' });
+    await deploy('alice', 'rollback web in green');
+    const [rollback] = await h.store.deploys.recent({ environment: 'green' });
+    expect(rollback).toMatchObject({ kind: 'rollback', sha: sha[1], state: 'succeeded' });
+  });
+
+  it('direction: going back is named and asked; no keeps what runs; --force passes; rollback goes back without asking', async () => {
+    await deploy('alice', `deploy web/${sha[2]} to open`);
+    const asked = await answering(h.chat, 'alice', `deploy web/${sha[0]} to open`, 'no');
+    expect(asked.question).toMatch(new RegExp(`it goes back 2 commits: "third", "second" \\(open runs ${short(2)}\\) — answer \`yes\``));
+    expect(asked.out).toMatch(new RegExp(`✋ cancelled: not confirmed — web/open stays on ${short(2)}, nothing was deployed`));
+    expect(await deploys('open')).toBe(1);
+
+    const yes = await answering(h.chat, 'alice', `deploy web/${sha[1]} to open`, 'yes');
+    expect(yes.question).toMatch(/goes back 1 commit: "third"/);
+    await h.deployer.idle();
+    expect(h.texts().some((t) => t.startsWith('🚀') && t.includes(`goes back 1 commit: "third" (from ${short(2)})`))).toBe(true);
+
+    await deploy('alice', `deploy web/${sha[0]} to open --force`);
+    const [forced] = await h.store.deploys.recent({ environment: 'open' });
+    expect(forced).toMatchObject({ sha: sha[0], state: 'succeeded' });
+    expect(
+      h.texts().some((t) => t.startsWith(`🚀 #${forced!.id}`) && t.includes('goes back 1 commit: "second"') && t.includes('allowed with --force by alice')),
+    ).toBe(true);
+
+    const before = h.chat.sent.length;
+    await deploy('alice', 'rollback web in open');
+    expect(h.chat.sent.slice(before).some((s) => s.text.includes('answer `yes`'))).toBe(false);
+    const [rollback] = await h.store.deploys.recent({ environment: 'open' });
+    expect(rollback).toMatchObject({ kind: 'rollback', state: 'succeeded' });
+  });
+
+  it('confirm: deploy and rollback ask; no refuses, yes goes on', async () => {
+    const no = await answering(h.chat, 'alice', `deploy web/${sha[0]} to confirmed`, 'no');
+    expect(no.question).toMatch(new RegExp(`about to deploy web/${sha[0]} \\(${short(0)}\\) to confirmed on 1 host\\(s\\) — answer \`yes\` within 60s`));
+    expect(no.out).toMatch(/✋ cancelled: not confirmed — web\/confirmed stays on what it runs now/);
+    expect(await deploys('confirmed')).toBe(0);
+    await answering(h.chat, 'alice', `deploy web/${sha[0]} to confirmed`, 'yes');
+    await h.deployer.idle();
+    await answering(h.chat, 'alice', `deploy web/${sha[1]} to confirmed`, 'yes');
+    await h.deployer.idle();
+    const rollbackNo = await answering(h.chat, 'alice', 'rollback web in confirmed', 'no');
+    expect(rollbackNo.question).toMatch(new RegExp(`about to roll web/confirmed back from ${short(1)} to ${short(0)}`));
+    expect(rollbackNo.out).toMatch(/✋ cancelled: not confirmed/);
+    await answering(h.chat, 'alice', 'rollback web in confirmed', 'yes');
+    await h.deployer.idle();
+    expect((await h.store.deploys.recent({ environment: 'confirmed' })).map((d) => [d.kind, d.state])).toEqual([
+      ['rollback', 'succeeded'],
+      ['deploy', 'succeeded'],
+      ['deploy', 'succeeded'],
+    ]);
+  });
+});
+
+describe('push ship × the gates of its environment', () => {
+  let t: PushBot;
+
+  beforeAll(async () => {
+    t = await pushBot({ deployer: true, production: '{ hosts: [localhost], allowed_roles: [release_manager], confirm: true }' });
+    t.git.branch('release', t.git.sha('main'));
+    const fix = t.git.commit({ 'fix.txt': 'fix\n' }, 'alice: fix', 'alice');
+    await t.chat.say('alice', `cp ${fix}`).then(pickIdOf);
+    await t.chat.say('rm', 'approve all');
+    await t.chat.say('rm', 'push start from release');
+    await t.chat.say('alice', 'here');
+  });
+  afterAll(async () => t?.close());
+
+  const pushState = async () => (await t.store.db.push.findUniqueOrThrow({ where: { id: 1 } })).state;
+
+  it('roles: allowed_roles of the target environment apply (a developer cannot ship at all)', async () => {
+    expect(await t.chat.say('alice', 'push ship to production')).toMatch(/✋ only a release manager can ship the push/);
+    expect(await pushState()).toBe('confirming');
+  });
+
+  it('lock: a lock taken by hand refuses before anything changes', async () => {
+    await t.chat.say('bob', 'lock web/production hands off');
+    expect(await t.chat.say('rm', 'push ship to production')).toMatch(
+      /✋ 🔒 web\/production held by bob since .* — "hands off" — deploys wait until it is unlocked/,
+    );
+    expect(await pushState()).toBe('confirming');
+    expect((await t.store.db.cherryPick.findFirstOrThrow()).state).toBe('approved');
+    await t.chat.say('bob', 'unlock web/production');
+  });
+
+  it('confirm: asks before anything changes; no keeps the push as it was', async () => {
+    const no = await answering(t.chat, 'rm', 'push ship to production', 'no');
+    expect(no.question).toMatch(/about to ship the push to web\/production on 1 host\(s\) — answer `yes` within 60s/);
+    expect(no.out).toMatch(/✋ cancelled: not confirmed/);
+    expect(await pushState()).toBe('confirming');
+    expect(await t.store.db.deploy.count()).toBe(0);
+  });
+
+  it('yes ships, passes CI (noted: no GitHub) and direction for the pushed head, returns at once, and tells the author from the deploy event', async () => {
+    const yes = await answering(t.chat, 'rm', 'push ship to production', 'yes');
+    expect(yes.out).toMatch(/🚀 deploying push\/[\d-]+ to production: deploy #1/);
+    // Asked once (the question is in the replies once): the head's round keeps the first round's answer.
+    expect(yes.out.split('answer `yes`')).toHaveLength(2);
+    expect(yes.out).not.toMatch(/your picks are live/);
+    await t.deployer!.idle();
+    await vi.waitFor(() => expect(t.chat.sent.map((s) => s.text).join('\n')).toMatch(/🎉 @alice: your picks are live in production \(deploy #1 of push 1/), {
+      timeout: 30_000,
+    });
+    expect(t.chat.sent.some((s) => s.text.startsWith('🚀 #1') && s.text.includes('GitHub not configured for web: CI not checked'))).toBe(true);
+    expect(await pushState()).toBe('shipped');
+  });
+});

@@ -1,0 +1,260 @@
+/**
+ * The gate pipeline as a table: GIVEN facts THEN proceed | refuse(reason) | ask(question), for every gate that
+ * exists, plus the order, the one combined question, overrides, and the runner (ask → confirm → re-evaluate,
+ * no confirm → refuse, audit rows).
+ */
+import { describe, expect, it } from 'vitest';
+import type { Answer } from '../../src/command.js';
+import { GATES } from '../../src/gates/gates.js';
+import { evaluateGates, GATE_ORDER, type GateFacts, type GateName } from '../../src/gates/pipeline.js';
+import { runGates } from '../../src/gates/runner.js';
+import type { AuditEntry } from '../../src/store/audit.js';
+import type { HeldLock } from '../../src/store/locks.js';
+
+const NOW = new Date('2026-12-01T12:00:00Z');
+const LIVE = 'a'.repeat(40);
+const NEW = 'b'.repeat(40);
+
+function lock(deployId: number | null): HeldLock {
+  return {
+    id: 1,
+    app: 'web',
+    environment: 'production',
+    holderId: 2,
+    reason: deployId ? null : 'db migration',
+    deployId,
+    createdAt: new Date(NOW.getTime() - 60_000),
+    holder: { id: 2, name: 'carol', identities: [{ provider: 'irc', externalId: 'carol', handle: 'carol' }] },
+  };
+}
+
+const behind = {
+  kind: 'behind' as const,
+  behind: {
+    commits: [
+      { sha: 'c'.repeat(40), message: 'add banner', author: 'bob' },
+      { sha: LIVE, message: 'fix login', author: 'alice' },
+    ],
+    total: 2,
+  },
+};
+
+function facts(over: Partial<GateFacts> = {}): GateFacts {
+  return {
+    entry: 'deploy',
+    app: 'web',
+    environment: 'production',
+    rules: { allowed_roles: ['release_manager'], require_green_ci: false, confirm: false },
+    actor: { name: 'boss', roles: ['developer', 'release_manager'] },
+    releaseManagers: ['irc:boss'],
+    subject: 'deploy web/main (bbbbbbb) to production on 2 host(s)',
+    retry: 'deploy web/main to production',
+    sha: NEW,
+    liveSha: LIVE,
+    force: false,
+    lock: null,
+    ci: 'success',
+    direction: { kind: 'ahead', count: 3 },
+    answers: {},
+    now: NOW,
+    provider: 'irc',
+    ...over,
+  };
+}
+
+type Expect = { kind: 'proceed'; note?: RegExp } | { kind: 'refuse'; gate: GateName; reason: RegExp } | { kind: 'ask'; gates: GateName[]; question: RegExp };
+const rules = (r: Partial<GateFacts['rules']>) => ({ rules: { ...facts().rules, ...r } });
+const developer = { actor: { name: 'alice', roles: ['developer' as const] } };
+
+// GIVEN … THEN …, one row per gate and outcome.
+const TABLE: [string, Partial<GateFacts>, Expect][] = [
+  // roles
+  ['roles: a release manager passes', {}, { kind: 'proceed' }],
+  [
+    'roles: a developer is refused, told whom to ask',
+    developer,
+    { kind: 'refuse', gate: 'roles', reason: /^only a release manager can deploy to web\/production — ask one of: irc:boss$/ },
+  ],
+  ['roles: rollback names what it refuses', { ...developer, entry: 'rollback' }, { kind: 'refuse', gate: 'roles', reason: /can roll back web\/production/ }],
+  [
+    'roles: push ship names what it refuses',
+    { ...developer, entry: 'push ship' },
+    { kind: 'refuse', gate: 'roles', reason: /can ship the push to web\/production/ },
+  ],
+  ['roles: a system entry (auto deploy) passes', { entry: 'auto deploy', actor: { name: 'shepherd', roles: [], system: true } }, { kind: 'proceed' }],
+  ['roles: --force does not help someone without the role', { ...developer, force: true }, { kind: 'refuse', gate: 'roles', reason: /only a release manager/ }],
+  // lock
+  ['lock: free passes', { lock: null }, { kind: 'proceed' }],
+  ['lock: held by a deploy passes (the deploy queues)', { lock: lock(7) }, { kind: 'proceed' }],
+  [
+    'lock: held by hand refuses with who, why and how to free it',
+    { lock: lock(null) },
+    {
+      kind: 'refuse',
+      gate: 'lock',
+      reason: /🔒 web\/production held by carol since .* — "db migration" — deploys wait until it is unlocked \(`unlock web\/production`\)/,
+    },
+  ],
+  ['lock: --force does not break a lock', { lock: lock(null), force: true }, { kind: 'refuse', gate: 'lock', reason: /unlock web\/production/ }],
+  // ci
+  ['ci: green passes', { ...rules({ require_green_ci: true }), ci: 'success' }, { kind: 'proceed' }],
+  [
+    'ci: red refuses and names --force',
+    { ...rules({ require_green_ci: true }), ci: 'failure' },
+    {
+      kind: 'refuse',
+      gate: 'ci',
+      reason: /^CI for bbbbbbb is red and web\/production requires green CI — wait for it, or `deploy web\/main to production --force` to skip the check$/,
+    },
+  ],
+  ['ci: pending refuses', { ...rules({ require_green_ci: true }), ci: 'pending' }, { kind: 'refuse', gate: 'ci', reason: /still running/ }],
+  ['ci: no status refuses', { ...rules({ require_green_ci: true }), ci: 'none' }, { kind: 'refuse', gate: 'ci', reason: /not reported/ }],
+  [
+    'ci: red with --force passes, recorded as an override',
+    { ...rules({ require_green_ci: true }), ci: 'failure', force: true },
+    { kind: 'proceed', note: /CI is red: check skipped with --force by boss/ },
+  ],
+  ['ci: red without require_green_ci passes', { ci: 'failure' }, { kind: 'proceed' }],
+  ['ci: unknown (no GitHub) passes with a note', { ...rules({ require_green_ci: true }), ci: null }, { kind: 'proceed', note: /CI not checked/ }],
+  ['ci: a rollback is not asked for CI', { ...rules({ require_green_ci: true }), ci: 'failure', entry: 'rollback' }, { kind: 'proceed' }],
+  [
+    'ci: not known yet (push ship before its push) passes this round',
+    { ...rules({ require_green_ci: true }), ci: undefined, sha: null, entry: 'push ship' },
+    { kind: 'proceed' },
+  ],
+  // direction
+  ['direction: ahead passes', {}, { kind: 'proceed' }],
+  ['direction: same, first and unknown pass', { direction: { kind: 'same' } }, { kind: 'proceed' }],
+  [
+    'direction: going back asks, naming the commits',
+    { direction: behind },
+    {
+      kind: 'ask',
+      gates: ['direction'],
+      question:
+        /^about to deploy web\/main \(bbbbbbb\) to production on 2 host\(s\): it goes back 2 commits: "fix login", "add banner" \(production runs aaaaaaa\) — answer `yes` within 60s to go on$/,
+    },
+  ],
+  ['direction: a yes passes, noted', { direction: behind, answers: { direction: 'yes' } }, { kind: 'proceed', note: /goes back 2 commits.*confirmed by boss/ }],
+  [
+    'direction: a no refuses',
+    { direction: behind, answers: { direction: 'no' } },
+    { kind: 'refuse', gate: 'direction', reason: /^cancelled: not confirmed — web\/production stays on aaaaaaa, nothing was deployed$/ },
+  ],
+  [
+    'direction: --force passes, recorded as an override',
+    { direction: behind, force: true },
+    { kind: 'proceed', note: /goes back 2 commits.*allowed with --force by boss/ },
+  ],
+  ['direction: a rollback is the named way back', { direction: behind, entry: 'rollback' }, { kind: 'proceed' }],
+  // confirm
+  ['confirm: off passes', {}, { kind: 'proceed' }],
+  [
+    'confirm: on asks',
+    rules({ confirm: true }),
+    { kind: 'ask', gates: ['confirm'], question: /^about to deploy web\/main \(bbbbbbb\) to production on 2 host\(s\) — answer `yes` within 60s to go on$/ },
+  ],
+  ['confirm: yes passes', { ...rules({ confirm: true }), answers: { confirm: 'yes' } }, { kind: 'proceed' }],
+  ['confirm: no refuses', { ...rules({ confirm: true }), answers: { confirm: 'no' } }, { kind: 'refuse', gate: 'confirm', reason: /cancelled: not confirmed/ }],
+  [
+    'confirm: timeout refuses',
+    { ...rules({ confirm: true }), answers: { confirm: 'timeout' } },
+    { kind: 'refuse', gate: 'confirm', reason: /cancelled: no answer in time/ },
+  ],
+  [
+    'confirm: --force does not skip the question',
+    { ...rules({ confirm: true }), force: true },
+    { kind: 'ask', gates: ['confirm'], question: /about to deploy/ },
+  ],
+  // order and combination
+  ['order: roles before lock', { ...developer, lock: lock(null) }, { kind: 'refuse', gate: 'roles', reason: /only a/ }],
+  ['order: lock before CI', { lock: lock(null), ...rules({ require_green_ci: true }), ci: 'failure' }, { kind: 'refuse', gate: 'lock', reason: /🔒/ }],
+  [
+    'order: a refusal wins over an earlier question',
+    { direction: behind, lock: null, ...rules({ confirm: true }), answers: { confirm: 'no' } },
+    { kind: 'refuse', gate: 'confirm', reason: /not confirmed/ },
+  ],
+  [
+    'order: going back and confirm are asked once, together',
+    { direction: behind, ...rules({ confirm: true }) },
+    { kind: 'ask', gates: ['direction', 'confirm'], question: /^about to deploy .*: it goes back 2 commits: .* — answer `yes`/ },
+  ],
+];
+
+describe('evaluateGates (pure)', () => {
+  it.each(TABLE)('%s', (_name, over, want) => {
+    const out = evaluateGates(facts(over), GATES);
+    expect(out.kind).toBe(want.kind);
+    if (want.kind === 'refuse' && out.kind === 'refuse') {
+      expect(out.gate).toBe(want.gate);
+      expect(out.reason).toMatch(want.reason);
+    }
+    if (want.kind === 'ask' && out.kind === 'ask') {
+      expect(out.gates).toEqual(want.gates);
+      expect(out.question).toMatch(want.question);
+    }
+    if (want.kind === 'proceed' && out.kind === 'proceed' && want.note) {
+      expect([...out.notes, ...out.overrides.map((o) => o.what)].join('\n')).toMatch(want.note);
+    }
+  });
+
+  it('keeps GATES in SPEC order (a new gate goes in at its GATE_ORDER place)', () => {
+    const positions = GATES.map((g) => GATE_ORDER.indexOf(g.name));
+    expect(positions.every((p) => p >= 0)).toBe(true);
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions);
+  });
+
+  it('reports --force skips as overrides, by gate', () => {
+    const out = evaluateGates(facts({ ...rules({ require_green_ci: true }), ci: 'failure', direction: behind, force: true }), GATES);
+    expect(out.kind === 'proceed' && out.overrides.map((o) => o.gate)).toEqual(['ci', 'direction']);
+  });
+});
+
+describe('runGates', () => {
+  const audit = () => {
+    const rows: AuditEntry[] = [];
+    return { rows, record: async (e: AuditEntry) => void rows.push(e) };
+  };
+
+  it('asks once, re-evaluates with the answer and proceeds on yes; the answer is audited', async () => {
+    const questions: string[] = [];
+    const log = audit();
+    const decision = await runGates(facts({ direction: behind, ...rules({ confirm: true }) }), {
+      confirm: async (q) => {
+        questions.push(q);
+        return 'yes' as Answer;
+      },
+      audit: log,
+    });
+    expect(decision.ok).toBe(true);
+    expect(questions).toHaveLength(1);
+    expect(log.rows).toMatchObject([
+      { command: 'gate', outcome: 'ok', text: 'deploy web/production bbbbbbb', detail: 'passed — asked direction+confirm: yes' },
+    ]);
+  });
+
+  it('refuses on no, and records the refusal', async () => {
+    const log = audit();
+    const decision = await runGates(facts(rules({ confirm: true })), { confirm: async () => 'no', audit: log });
+    expect(decision).toMatchObject({ ok: false, gate: 'confirm', reason: expect.stringMatching(/not confirmed/) });
+    expect(log.rows[0]).toMatchObject({ outcome: 'refused', detail: expect.stringMatching(/^refused by confirm: .*\(asked confirm: no\)$/) });
+  });
+
+  it('without a way to ask (webhook, auto deploy), an ask refuses with the question as the reason', async () => {
+    const decision = await runGates(facts({ direction: behind }));
+    expect(decision).toMatchObject({
+      ok: false,
+      gate: 'direction',
+      reason: expect.stringMatching(/^needs a yes that nobody can give here: about to deploy .* goes back 2 commits/),
+    });
+  });
+
+  it('records overrides; a plain pass writes no row', async () => {
+    const log = audit();
+    await runGates(facts(), { audit: log });
+    expect(log.rows).toEqual([]);
+    const forced = await runGates(facts({ ...rules({ require_green_ci: true }), ci: 'failure', force: true }), { audit: log });
+    expect(forced).toMatchObject({ ok: true, notes: ['CI is red: check skipped with --force by boss'] });
+    expect(log.rows[0]?.detail).toBe('passed — override ci: CI is red: check skipped with --force by boss');
+  });
+});
