@@ -134,6 +134,10 @@ export const fileSchema = z
       })
       .strict()
       .default({ branch_prefix: 'push/', trunk: 'main', confirm_window: 1_800_000, reminder_interval: 600_000, risk: { lines: 200, comments: 10 } }),
+    /** How often a running deploy's owner heartbeats; a deploy silent for 3 intervals is interrupted. */
+    heartbeat_interval: duration.default(10_000),
+    /** On SIGTERM/SIGINT, how long running deploys get to wind down before they are recorded interrupted. */
+    shutdown_grace: duration.default(10_000),
     apps: z.record(name('app'), appSchema).default({}),
     teams: z.record(name('team'), z.object({ channel: z.string().optional() }).strict().default({})).default({}),
   })

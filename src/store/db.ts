@@ -22,6 +22,16 @@ export function sqlitePath(url: string, cwd = process.cwd()): string {
   return path === ':memory:' ? path : resolve(cwd, path);
 }
 
+/** How long the start waits for a database another process holds locked. */
+export const LOCK_WAIT_MS = 5000;
+
+export class DatabaseLockedError extends Error {
+  constructor(readonly path: string) {
+    super(`database ${path} is locked by another process (waited ${LOCK_WAIT_MS / 1000}s): stop it or point DATABASE_URL elsewhere`);
+    this.name = 'DatabaseLockedError';
+  }
+}
+
 export interface OpenedDatabase {
   prisma: Db;
   path: string;
@@ -32,12 +42,20 @@ export async function openDatabase(url: string, migrationsDir = MIGRATIONS_DIR):
   const path = sqlitePath(url);
   if (path === ':memory:') throw new Error('DATABASE_URL must name a file (an in-memory database would not be shared with Prisma)');
   mkdirSync(dirname(path), { recursive: true });
-  const raw = new Database(path);
+  // A database another process keeps locked must not hang the start silently: wait at most LOCK_WAIT_MS.
+  const raw = new Database(path, { timeout: LOCK_WAIT_MS });
   let applied: string[];
   try {
     // WAL lets the web viewer read while a deploy writes log lines; it is a property of the file and sticks.
     raw.pragma('journal_mode = WAL');
+    // A write transaction proves we can write at all (BEGIN IMMEDIATE takes the write lock or times out).
+    raw.exec('BEGIN IMMEDIATE');
+    raw.exec('COMMIT');
     applied = applyMigrations(raw, migrationsDir);
+  } catch (err) {
+    if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY') || (err as { code?: string }).code?.startsWith('SQLITE_LOCKED'))
+      throw new DatabaseLockedError(path);
+    throw err;
   } finally {
     raw.close();
   }

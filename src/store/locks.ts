@@ -31,6 +31,13 @@ export interface HeldLock {
   holder: { id: number; name: string; identities: { provider: string; externalId: string; handle: string }[] };
 }
 
+export type UnlockResult = { ok: true; lock: HeldLock } | { ok: false; heldByDeploy: number | null; lock: HeldLock | null };
+
+/** `unlock` met a deploy's lock: what to tell the user. */
+export function heldByDeployRefusal(scope: string, deployId: number): string {
+  return `${scope} is held by deploy #${deployId} — \`cancel ${deployId}\` to stop it; its lock is freed when it ends`;
+}
+
 export type AcquireResult = { ok: true; lock: HeldLock } | { ok: false; held: HeldLock };
 
 const includeHolder = { holder: { select: { id: true, name: true, identities: { select: { provider: true, externalId: true, handle: true } } } } } as const;
@@ -82,12 +89,20 @@ export class Locks {
     return this.db.lock.findUnique({ where: { app_environment: { app, environment } }, include: includeHolder });
   }
 
-  /** Removes the lock row and returns it (null when there was none). */
-  async release(app: string, environment: string): Promise<HeldLock | null> {
-    const lock = await this.get(app, environment);
-    if (!lock) return null;
-    const { count } = await this.db.lock.deleteMany({ where: { id: lock.id } });
-    return count === 1 ? lock : null;
+  /**
+   * Frees a lock taken by hand (`unlock`): only a manual lock (no deploy) on exactly this scope is removed, so a
+   * deploy that took the environment meanwhile keeps its lock. `heldByDeploy` says which deploy holds it.
+   */
+  async unlock(app: string, environment: string, lockId?: number): Promise<UnlockResult> {
+    // Given the id the user saw, a manual lock someone else took meanwhile is not removed either.
+    const lock = await this.db.lock.findFirst({ where: { app, environment, deployId: null, ...(lockId ? { id: lockId } : {}) }, include: includeHolder });
+    if (lock) {
+      const { count } = await this.db.lock.deleteMany({ where: { id: lock.id, deployId: null } });
+      if (count === 1) return { ok: true, lock };
+    }
+    const now = await this.get(app, environment);
+    if (now?.deployId) return { ok: false, heldByDeploy: now.deployId, lock: now };
+    return { ok: false, heldByDeploy: null, lock: now };
   }
 
   /** Hands an existing lock to someone else in one step (lock!). */
@@ -101,6 +116,7 @@ export class Locks {
     });
   }
 
+  /** A deploy's lock is released only by (or for) that deploy. */
   async releaseForDeploy(deployId: number): Promise<number> {
     const { count } = await this.db.lock.deleteMany({ where: { deployId } });
     return count;
