@@ -81,10 +81,12 @@ export async function runDeploy(deps: DeployRunDeps, input: DeployRunInput): Pro
   const live = (await store.deploys.current(deploy.app, deploy.environment))?.sha ?? null;
   if (live !== deploy.previousSha) await store.deploys.setPreviousSha(deploy.id, live);
   // When the shipped commit was made, where DORA lead time starts: looked up beside the deploy, not before it.
-  const commitTime = deploy.kind === 'deploy' && !deploy.commitAt ? recordCommitTime(deps, plan, deploy) : Promise.resolve();
+  // A deploy cancelled before it began looks nothing up.
+  const lookups = deploy.kind === 'deploy' && !signal.aborted;
+  const commitTime = lookups && !deploy.commitAt ? recordCommitTime(deps, plan, deploy) : Promise.resolve();
   // What ships: the commits between the live SHA and this one; a slow compare never holds the deploy long.
   let commits: CommitList | null = null;
-  if (deploy.kind === 'deploy' && live && live !== deploy.sha) {
+  if (lookups && live && live !== deploy.sha) {
     const listed = await within(
       deps.revisions.commits(plan, live, deploy.sha, 10).catch((err: Error) => err),
       COMMITS_WAIT_MS,
