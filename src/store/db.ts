@@ -63,3 +63,28 @@ export async function openDatabase(url: string, migrationsDir = MIGRATIONS_DIR):
   await prisma.$executeRawUnsafe('PRAGMA busy_timeout = 5000');
   return { prisma, path, applied };
 }
+
+/**
+ * Runs a write transaction again when SQLite refused it because another connection (another Shepherd process,
+ * the log writer) wrote first: a deferred transaction that read before writing cannot wait for the lock
+ * (SQLITE_BUSY_SNAPSHOT), it has to start over. Everything inside `fn` must be safe to repeat (it is: a
+ * rolled-back transaction left nothing behind).
+ *
+ *   await retryBusy(() => db.$transaction(async (tx) => { ... }));
+ */
+export async function retryBusy<T>(fn: () => Promise<T>, tries = 30): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt >= tries || !isBusy(err)) throw err;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 20 * Math.min(attempt, 10)));
+    }
+  }
+}
+
+function isBusy(err: unknown): boolean {
+  const e = err as { code?: string; meta?: { driverAdapterError?: { cause?: { originalCode?: string } } }; message?: string };
+  const original = e?.meta?.driverAdapterError?.cause?.originalCode ?? e?.code ?? '';
+  return original.startsWith('SQLITE_BUSY') || original.startsWith('SQLITE_LOCKED') || /SQLITE_BUSY|database is locked/.test(e?.message ?? '');
+}

@@ -6,7 +6,7 @@
  *   const r = await deploys.request({ app: 'web', environment: 'staging', ref: 'main', sha, ... });
  *   if (r.outcome === 'queued') reply(`queued behind #${r.ahead.id}`);
  */
-import type { Db } from './db.js';
+import { type Db, retryBusy } from './db.js';
 import type { HeldLock } from './locks.js';
 import { ALL_APPS } from './locks.js';
 import { type DeployState, type FinalDeployState, fromStates, type HostState, hostFromStates } from '../deploy/lifecycle.js';
@@ -77,41 +77,43 @@ export class Deploys {
   async request(input: NewDeploy, now = new Date(), owner: string | null = null): Promise<RequestResult> {
     let result: { outcome: 'started' | 'queued' | 'locked'; id?: number; aheadId?: number; position?: number; held?: HeldLock };
     try {
-      result = await this.db.$transaction(async (tx) => {
-        const held = await tx.lock.findFirst({ where: conflicts(input.app, input.environment), include: includeHolder, orderBy: { id: 'asc' } });
-        if (held && held.deployId === null) return { outcome: 'locked' as const, held };
-        const created = await tx.deploy.create({
-          data: {
-            app: input.app,
-            environment: input.environment,
-            ref: input.ref,
-            sha: input.sha,
-            previousSha: input.previousSha ?? null,
-            kind: input.kind,
-            state: 'queued',
-            requesterId: input.requesterId,
-            provider: input.provider,
-            room: input.room,
-            threadRef: input.threadRef ?? null,
-            force: input.force ?? false,
-            releaseId: input.releaseId ?? '',
-            createdAt: now,
-            hosts: { create: input.hosts.map((h) => ({ host: h.label, port: h.port, user: h.user ?? null, stage: h.stage, state: 'pending' })) },
-          },
-        });
-        if (!input.releaseId) await tx.deploy.update({ where: { id: created.id }, data: { releaseId: `${releaseStamp(now)}-${created.id}` } });
-        const waiting = await tx.deploy.findMany({
-          where: { app: input.app, environment: input.environment, state: 'queued', id: { lt: created.id } },
-          orderBy: { id: 'desc' },
-          select: { id: true },
-        });
-        if (held || waiting.length > 0) {
-          return { outcome: 'queued' as const, id: created.id, aheadId: waiting[0]?.id ?? (held?.deployId as number), position: waiting.length + 1 };
-        }
-        await tx.lock.create({ data: { app: input.app, environment: input.environment, holderId: input.requesterId, deployId: created.id } });
-        await tx.deploy.update({ where: { id: created.id }, data: { state: 'running', startedAt: now, heartbeatAt: now, ownerId: owner } });
-        return { outcome: 'started' as const, id: created.id };
-      });
+      result = await retryBusy(() =>
+        this.db.$transaction(async (tx) => {
+          const held = await tx.lock.findFirst({ where: conflicts(input.app, input.environment), include: includeHolder, orderBy: { id: 'asc' } });
+          if (held && held.deployId === null) return { outcome: 'locked' as const, held };
+          const created = await tx.deploy.create({
+            data: {
+              app: input.app,
+              environment: input.environment,
+              ref: input.ref,
+              sha: input.sha,
+              previousSha: input.previousSha ?? null,
+              kind: input.kind,
+              state: 'queued',
+              requesterId: input.requesterId,
+              provider: input.provider,
+              room: input.room,
+              threadRef: input.threadRef ?? null,
+              force: input.force ?? false,
+              releaseId: input.releaseId ?? '',
+              createdAt: now,
+              hosts: { create: input.hosts.map((h) => ({ host: h.label, port: h.port, user: h.user ?? null, stage: h.stage, state: 'pending' })) },
+            },
+          });
+          if (!input.releaseId) await tx.deploy.update({ where: { id: created.id }, data: { releaseId: `${releaseStamp(now)}-${created.id}` } });
+          const waiting = await tx.deploy.findMany({
+            where: { app: input.app, environment: input.environment, state: 'queued', id: { lt: created.id } },
+            orderBy: { id: 'desc' },
+            select: { id: true },
+          });
+          if (held || waiting.length > 0) {
+            return { outcome: 'queued' as const, id: created.id, aheadId: waiting[0]?.id ?? (held?.deployId as number), position: waiting.length + 1 };
+          }
+          await tx.lock.create({ data: { app: input.app, environment: input.environment, holderId: input.requesterId, deployId: created.id } });
+          await tx.deploy.update({ where: { id: created.id }, data: { state: 'running', startedAt: now, heartbeatAt: now, ownerId: owner } });
+          return { outcome: 'started' as const, id: created.id };
+        }),
+      );
     } catch (err) {
       // Another process took the lock between our read and write: the unique index refused the second
       // lock row and the whole transaction (deploy row included) rolled back. Asking again queues it.
@@ -132,21 +134,23 @@ export class Deploys {
    */
   async claim(id: number, owner: string, now = new Date()): Promise<boolean> {
     try {
-      return await this.db.$transaction(async (tx) => {
-        const deploy = await tx.deploy.findUnique({ where: { id } });
-        if (deploy?.state !== 'queued') return false;
-        const earlier = await tx.deploy.count({ where: { app: deploy.app, environment: deploy.environment, state: 'queued', id: { lt: id } } });
-        if (earlier > 0) return false;
-        const held = await tx.lock.findFirst({ where: conflicts(deploy.app, deploy.environment) });
-        if (held) return false;
-        const { count } = await tx.deploy.updateMany({
-          where: { id, state: { in: fromStates('running') } },
-          data: { state: 'running', startedAt: now, heartbeatAt: now, ownerId: owner },
-        });
-        if (count !== 1) return false;
-        await tx.lock.create({ data: { app: deploy.app, environment: deploy.environment, holderId: deploy.requesterId, deployId: id } });
-        return true;
-      });
+      return await retryBusy(() =>
+        this.db.$transaction(async (tx) => {
+          const deploy = await tx.deploy.findUnique({ where: { id } });
+          if (deploy?.state !== 'queued') return false;
+          const earlier = await tx.deploy.count({ where: { app: deploy.app, environment: deploy.environment, state: 'queued', id: { lt: id } } });
+          if (earlier > 0) return false;
+          const held = await tx.lock.findFirst({ where: conflicts(deploy.app, deploy.environment) });
+          if (held) return false;
+          const { count } = await tx.deploy.updateMany({
+            where: { id, state: { in: fromStates('running') } },
+            data: { state: 'running', startedAt: now, heartbeatAt: now, ownerId: owner },
+          });
+          if (count !== 1) return false;
+          await tx.lock.create({ data: { app: deploy.app, environment: deploy.environment, holderId: deploy.requesterId, deployId: id } });
+          return true;
+        }),
+      );
     } catch (err) {
       if ((err as { code?: string }).code === 'P2002') return false;
       throw err;
@@ -193,17 +197,22 @@ export class Deploys {
    * its hosts cancelled. false when it was no longer queued.
    */
   async cancelQueued(id: number, error: string, now = new Date()): Promise<boolean> {
-    return this.db.$transaction(async (tx) => {
-      const { count } = await tx.deploy.updateMany({ where: { id, state: 'queued' }, data: { state: 'cancelled', error, finishedAt: now } });
-      if (count !== 1) return false;
-      await tx.deployHost.updateMany({ where: { deployId: id, state: { in: hostFromStates('cancelled') } }, data: { state: 'cancelled' } });
-      return true;
-    });
+    return retryBusy(() =>
+      this.db.$transaction(async (tx) => {
+        const { count } = await tx.deploy.updateMany({ where: { id, state: 'queued' }, data: { state: 'cancelled', error, finishedAt: now } });
+        if (count !== 1) return false;
+        await tx.deployHost.updateMany({ where: { deployId: id, state: { in: hostFromStates('cancelled') } }, data: { state: 'cancelled' } });
+        return true;
+      }),
+    );
   }
 
   /** Records a cancel for the instance that owns running deploy `id` (it acts on its next heartbeat). */
   async requestCancel(id: number, by: string, now = new Date()): Promise<boolean> {
-    const { count } = await this.db.deploy.updateMany({ where: { id, state: 'running', cancelRequestedAt: null }, data: { cancelRequestedAt: now, cancelRequestedBy: by } });
+    const { count } = await this.db.deploy.updateMany({
+      where: { id, state: 'running', cancelRequestedAt: null },
+      data: { cancelRequestedAt: now, cancelRequestedBy: by },
+    });
     return count === 1;
   }
 
@@ -239,7 +248,10 @@ export class Deploys {
     hostId: number,
     data: Partial<{ state: HostState; error: string | null; previousRelease: string | null; startedAt: Date; finishedAt: Date }>,
   ): Promise<boolean> {
-    const { count } = await this.db.deployHost.updateMany({ where: { id: hostId, ...(data.state ? { state: { in: hostFromStates(data.state) } } : {}) }, data });
+    const { count } = await this.db.deployHost.updateMany({
+      where: { id: hostId, ...(data.state ? { state: { in: hostFromStates(data.state) } } : {}) },
+      data,
+    });
     return count === 1;
   }
 
@@ -286,13 +298,18 @@ export class Deploys {
   private async interrupt(ids: number[], condition: object, error: string, now: Date): Promise<FullDeploy[]> {
     const done: FullDeploy[] = [];
     for (const id of ids) {
-      const won = await this.db.$transaction(async (tx) => {
-        const { count } = await tx.deploy.updateMany({ where: { id, ...condition }, data: { state: 'interrupted', finishedAt: now, error } });
-        if (count !== 1) return false;
-        await tx.deployHost.updateMany({ where: { deployId: id, state: { in: hostFromStates('cancelled') } }, data: { state: 'cancelled', error: 'interrupted' } });
-        await tx.lock.deleteMany({ where: { deployId: id } });
-        return true;
-      });
+      const won = await retryBusy(() =>
+        this.db.$transaction(async (tx) => {
+          const { count } = await tx.deploy.updateMany({ where: { id, ...condition }, data: { state: 'interrupted', finishedAt: now, error } });
+          if (count !== 1) return false;
+          await tx.deployHost.updateMany({
+            where: { deployId: id, state: { in: hostFromStates('cancelled') } },
+            data: { state: 'cancelled', error: 'interrupted' },
+          });
+          await tx.lock.deleteMany({ where: { deployId: id } });
+          return true;
+        }),
+      );
       const d = won ? await this.get(id) : null;
       if (d) done.push(d);
     }

@@ -6,7 +6,7 @@
  *   const r = await locks.acquire({ app: '*', environment: 'staging', holderId: 7, reason: 'db migration' });
  *   if (!r.ok) console.log(`held by ${r.held.holderId}`);
  */
-import type { Db } from './db.js';
+import { type Db, retryBusy } from './db.js';
 
 export const ALL_APPS = '*';
 
@@ -63,15 +63,17 @@ export class Locks {
 
   async acquire(request: LockRequest): Promise<AcquireResult> {
     try {
-      return await this.db.$transaction(async (tx) => {
-        const held = await tx.lock.findFirst({ where: conflictsWith(request.app, request.environment), include: includeHolder, orderBy: { id: 'asc' } });
-        if (held) return { ok: false as const, held };
-        const lock = await tx.lock.create({
-          data: lockData(request),
-          include: includeHolder,
-        });
-        return { ok: true as const, lock };
-      });
+      return await retryBusy(() =>
+        this.db.$transaction(async (tx) => {
+          const held = await tx.lock.findFirst({ where: conflictsWith(request.app, request.environment), include: includeHolder, orderBy: { id: 'asc' } });
+          if (held) return { ok: false as const, held };
+          const lock = await tx.lock.create({
+            data: lockData(request),
+            include: includeHolder,
+          });
+          return { ok: true as const, lock };
+        }),
+      );
     } catch (err) {
       if ((err as { code?: string }).code !== 'P2002') throw err;
       const held = await this.blocking(request.app, request.environment);
@@ -107,13 +109,15 @@ export class Locks {
 
   /** Hands an existing lock to someone else in one step (lock!). */
   async takeOver(lock: HeldLock, request: LockRequest): Promise<HeldLock> {
-    return this.db.$transaction(async (tx) => {
-      await tx.lock.deleteMany({ where: { id: lock.id } });
-      return tx.lock.create({
-        data: lockData(request),
-        include: includeHolder,
-      });
-    });
+    return retryBusy(() =>
+      this.db.$transaction(async (tx) => {
+        await tx.lock.deleteMany({ where: { id: lock.id } });
+        return tx.lock.create({
+          data: lockData(request),
+          include: includeHolder,
+        });
+      }),
+    );
   }
 
   /** A deploy's lock is released only by (or for) that deploy. */
