@@ -35,7 +35,9 @@ export default defineCommand({
         await ctx.reply(`🛑 #${id} was queued; it is cancelled and will not run`);
         return;
       case 'requested':
-        await ctx.reply(`🛑 #${id} runs in another Shepherd process: it is asked to stop and will within ${Math.round(deployerOf(ctx).heartbeatMs / 1000)}s (its next heartbeat)`);
+        await ctx.reply(
+          `🛑 #${id} runs in another Shepherd process: it is asked to stop and will within ${Math.round(deployerOf(ctx).heartbeatMs / 1000)}s (its next heartbeat)`,
+        );
         return;
       default:
         throw new Refusal(`#${id} already ended: ${deployDetail(deploy, clock.now(), config.webBaseUrl, ctx.provider).split('\n')[0]}`);

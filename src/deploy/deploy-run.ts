@@ -95,7 +95,12 @@ export async function runDeploy(deps: DeployRunDeps, input: DeployRunInput): Pro
     else if (listed instanceof Error) notes.push(`commit list unavailable: ${listed.message}`);
     else commits = listed;
   }
-  events.publish({ type: 'started', deployId: deploy.id, deploy: { ...deploy, previousSha: live }, info: { hostCount: deploy.hosts.length, commits, previousSha: live, notes } });
+  events.publish({
+    type: 'started',
+    deployId: deploy.id,
+    deploy: { ...deploy, previousSha: live },
+    info: { hostCount: deploy.hosts.length, commits, previousSha: live, notes },
+  });
   log.system(null, `#${deploy.id} ${deployTitle(deploy)}: ${deploy.hosts.length} host(s), release ${deploy.releaseId}, requested by ${deploy.requester.name}`);
 
   // Hosts by stage, as planned when the deploy was asked for.
@@ -148,7 +153,9 @@ export async function runDeploy(deps: DeployRunDeps, input: DeployRunInput): Pro
   if (state !== 'succeeded' && plan.rollbackOnFailure) {
     const switched = deploy.hosts.filter((h) => outcomes.get(h.id)?.switched);
     if (switched.length > 0) log.system(null, `switching ${switched.length} host(s) back to their previous release`);
-    await Promise.all(switched.map((row) => limit(() => switchBack(hostDeps, { row, plan, transport, log, previous: outcomes.get(row.id)?.previous ?? null }))));
+    await Promise.all(
+      switched.map((row) => limit(() => switchBack(hostDeps, { row, plan, transport, log, previous: outcomes.get(row.id)?.previous ?? null }))),
+    );
   }
   const failedHosts = deploy.hosts.filter((h) => outcomes.get(h.id)?.state === 'failed').map((h) => h.host);
   if (state === 'succeeded' && failedHosts.length > 0) log.system(null, `${failedHosts.length} host(s) failed, within max_failures ${plan.maxFailures}`);
@@ -163,7 +170,13 @@ export async function runDeploy(deps: DeployRunDeps, input: DeployRunInput): Pro
  * lock and publishes the end. A lost race (someone else ended it: recovery found it stale) is logged, not
  * overwritten. Returns whether it won.
  */
-export async function endDeploy(deps: DeployRunDeps, deploy: FullDeploy, state: FinalDeployState, error: string | null, failedHosts: string[]): Promise<boolean> {
+export async function endDeploy(
+  deps: DeployRunDeps,
+  deploy: FullDeploy,
+  state: FinalDeployState,
+  error: string | null,
+  failedHosts: string[],
+): Promise<boolean> {
   await deps.writer.drain();
   const won = await deps.store.deploys.finish(deploy.id, state, error, { owner: deps.owner });
   if (!won) {

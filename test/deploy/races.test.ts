@@ -50,7 +50,13 @@ describe('races the lifecycle wins every time', () => {
       JSON.stringify({
         release_managers: ['irc:boss'],
         apps: {
-          web: { repo_url: repo.bare, transport: 'local', deploy_to: join(dir, 'deploy'), steps: ['true'], environments: { staging: { hosts: ['localhost'] } } },
+          web: {
+            repo_url: repo.bare,
+            transport: 'local',
+            deploy_to: join(dir, 'deploy'),
+            steps: ['true'],
+            environments: { staging: { hosts: ['localhost'] } },
+          },
         },
       }),
       // No timer round during the test: every drain is the test's.
@@ -67,12 +73,30 @@ describe('races the lifecycle wins every time', () => {
   async function claimableQueued(userId: number): Promise<number> {
     const room = { room: '#deploys' };
     const blocker = await h.store.deploys.request(
-      { app: 'web', environment: 'staging', ref: 'main', sha: 'a'.repeat(40), kind: 'deploy', requesterId: userId, provider: 'irc', room: room.room, hosts: [{ label: 'localhost', port: 22, stage: 0 }] },
+      {
+        app: 'web',
+        environment: 'staging',
+        ref: 'main',
+        sha: 'a'.repeat(40),
+        kind: 'deploy',
+        requesterId: userId,
+        provider: 'irc',
+        room: room.room,
+        hosts: [{ label: 'localhost', port: 22, stage: 0 }],
+      },
       new Date(),
       'another-instance',
     );
     if (blocker.outcome !== 'started') throw new Error(`blocker ${blocker.outcome}`);
-    const queued = await h.deployer.request({ app: 'web', environment: 'staging', ref: 'main', sha: 'a'.repeat(40), requester: { id: userId }, provider: 'irc', room });
+    const queued = await h.deployer.request({
+      app: 'web',
+      environment: 'staging',
+      ref: 'main',
+      sha: 'a'.repeat(40),
+      requester: { id: userId },
+      provider: 'irc',
+      room,
+    });
     if (queued.outcome !== 'queued') throw new Error(`expected queued, got ${queued.outcome}`);
     expect(await h.store.deploys.finish(blocker.deploy.id, 'succeeded', null, { owner: 'another-instance' })).toBe(true);
     await h.store.locks.releaseForDeploy(blocker.deploy.id);

@@ -23,7 +23,10 @@ describe('a locked database at start', () => {
     // Another process takes the write lock and keeps it until killed.
     const holder = spawn(
       process.execPath,
-      ['-e', `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(path)}); d.exec('BEGIN EXCLUSIVE'); d.prepare("UPDATE User SET name = name").run(); console.log('locked'); setInterval(() => {}, 1000);`],
+      [
+        '-e',
+        `const D = require('better-sqlite3'); const d = new D(${JSON.stringify(path)}); d.exec('BEGIN EXCLUSIVE'); d.prepare("UPDATE User SET name = name").run(); console.log('locked'); setInterval(() => {}, 1000);`,
+      ],
       { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
     );
     try {

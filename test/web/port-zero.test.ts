@@ -25,7 +25,15 @@ describe('WEB_PORT=0', () => {
       config,
       JSON.stringify({
         release_managers: ['shell:*'],
-        apps: { quick: { repo_url: repo.bare, transport: 'local', deploy_to: join(dir, 'deploy'), steps: ['true'], environments: { staging: { hosts: ['localhost'] } } } },
+        apps: {
+          quick: {
+            repo_url: repo.bare,
+            transport: 'local',
+            deploy_to: join(dir, 'deploy'),
+            steps: ['true'],
+            environments: { staging: { hosts: ['localhost'] } },
+          },
+        },
       }),
     );
     bot = startBotProcess({ SHEPHERD_CONFIG: config, DATABASE_URL: `file:${join(dir, 'shepherd.db')}`, LOG_LEVEL: 'warn', WEB_PORT: '0', WEB_BASE_URL: '' });
