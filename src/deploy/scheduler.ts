@@ -133,6 +133,15 @@ export class Scheduler {
       try {
         const asked = await this.deploys.heartbeat(this.instanceId);
         for (const { id, by } of asked) this.cancelLocal(id, by);
+        // A deploy another instance took for dead (this one stalled 3 intervals) is no longer ours: stop it.
+        const ids = this.running();
+        const owned = await this.deploys.ownedRunning(this.instanceId, ids);
+        for (const id of ids) {
+          const entry = this.active.get(id);
+          if (owned.has(id) || !entry || entry.controller.signal.aborted) continue;
+          entry.stop = { state: 'interrupted', error: 'taken for dead by another instance' };
+          entry.controller.abort();
+        }
         await this.recover();
       } catch (err) {
         this.options.logger.warn({ err }, 'heartbeat round failed');
@@ -149,14 +158,8 @@ export class Scheduler {
    */
   async recover(): Promise<FullDeploy[]> {
     if (this.stopped) return [];
-    const recovered = await this.deploys.interruptStale(this.staleMs);
+    const recovered = await this.deploys.interruptStale(this.staleMs, { self: this.instanceId });
     for (const d of recovered) {
-      // Our own deploy, if this process stalled for 3 intervals: stop running what is no longer ours.
-      const mine = this.active.get(d.id);
-      if (mine && !mine.controller.signal.aborted) {
-        mine.stop = { state: 'interrupted', error: d.error ?? 'interrupted' };
-        mine.controller.abort();
-      }
       this.options.events.publish({ type: 'state', deployId: d.id, state: 'interrupted', error: d.error });
       this.options.events.publish({ type: 'ended', deployId: d.id, deploy: d, failedHosts: [], recovered: true });
     }

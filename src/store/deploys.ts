@@ -273,14 +273,25 @@ export class Deploys {
     return asked.map((d) => ({ id: d.id, by: d.cancelRequestedBy ?? 'someone' }));
   }
 
+  /** Of `ids`, the ones still running under `owner` (the others were ended elsewhere, e.g. found stale). */
+  async ownedRunning(owner: string, ids: number[]): Promise<Set<number>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.deploy.findMany({ where: { id: { in: ids }, state: 'running', ownerId: owner }, select: { id: true } });
+    return new Set(rows.map((r) => r.id));
+  }
+
   /**
    * Deploys whose owner stopped heartbeating (heartbeat older than `staleMs`) become interrupted, their hosts
    * that were mid-way cancelled and their locks freed, each in one transaction that only wins while the
    * heartbeat is still stale (an owner that just heartbeated keeps its deploy). Returns the ones it marked.
    */
-  async interruptStale(staleMs: number, now = new Date(), error = 'the bot stopped while this deploy ran'): Promise<FullDeploy[]> {
+  async interruptStale(staleMs: number, options: { now?: Date; error?: string; self?: string } = {}): Promise<FullDeploy[]> {
+    const now = options.now ?? new Date();
+    const error = options.error ?? 'the bot stopped while this deploy ran';
     const cutoff = new Date(now.getTime() - staleMs);
-    const stale = { state: { in: fromStates('interrupted') }, OR: [{ heartbeatAt: { lt: cutoff } }, { heartbeatAt: null }] };
+    // The caller's own deploys are alive while it runs them, however late a busy event loop heartbeats.
+    const notSelf = options.self ? [{ OR: [{ ownerId: null }, { ownerId: { not: options.self } }] }] : [];
+    const stale = { state: { in: fromStates('interrupted') }, AND: [{ OR: [{ heartbeatAt: { lt: cutoff } }, { heartbeatAt: null }] }, ...notSelf] };
     const candidates = await this.db.deploy.findMany({ where: stale, select: { id: true } });
     return this.interrupt(
       candidates.map((c) => c.id),
