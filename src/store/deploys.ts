@@ -110,7 +110,10 @@ export class Deploys {
             return { outcome: 'queued' as const, id: created.id, aheadId: waiting[0]?.id ?? (held?.deployId as number), position: waiting.length + 1 };
           }
           await tx.lock.create({ data: { app: input.app, environment: input.environment, holderId: input.requesterId, deployId: created.id } });
-          await tx.deploy.update({ where: { id: created.id }, data: { state: 'running', startedAt: now, heartbeatAt: now, ownerId: owner } });
+          await tx.deploy.updateMany({
+            where: { id: created.id, state: { in: fromStates('running') } },
+            data: { state: 'running', startedAt: now, heartbeatAt: now, ownerId: owner },
+          });
           return { outcome: 'started' as const, id: created.id };
         }),
       );
