@@ -15,6 +15,7 @@ import pino from 'pino';
 import { loadConfig } from '../src/config.js';
 import { Deployer } from '../src/deploy/engine.js';
 import { DeployEvents } from '../src/deploy/events.js';
+import { startDeploySinks } from '../src/deploy/sinks.js';
 import { Masker } from '../src/deploy/mask.js';
 import { sqlitePath } from '../src/store/db.js';
 import type { Store } from '../src/store/index.js';
@@ -48,14 +49,22 @@ export async function startBenchDeployer(yaml: string): Promise<BenchDeployer> {
   const lines = new LogLineStore(sqlitePath(t.url));
   let messages = 0;
   const sentAt: number[] = [];
+  const events = new DeployEvents();
   const deployer = new Deployer({
     config,
     store: t.store,
-    events: new DeployEvents(),
+    events,
     masker: new Masker([]),
     lines,
     github: null,
     gitCacheDir: join(t.dir, 'git'),
+    logger: pino({ level: 'silent' }),
+  });
+  startDeploySinks({
+    config,
+    store: t.store,
+    events,
+    revisions: deployer.revisions,
     chat: {
       send: async (_provider, target) => {
         messages++;

@@ -34,8 +34,11 @@ export default defineCommand({
       case 'dequeued':
         await ctx.reply(`🛑 #${id} was queued; it is cancelled and will not run`);
         return;
-      case 'elsewhere':
-        throw new Refusal(`#${id} is marked running but not by this bot process — it will be marked interrupted when that process restarts`);
+      case 'requested':
+        await ctx.reply(
+          `🛑 #${id} runs in another Shepherd process: it is asked to stop and will within ${Math.round(deployerOf(ctx).heartbeatMs / 1000)}s (its next heartbeat)`,
+        );
+        return;
       default:
         throw new Refusal(`#${id} already ended: ${deployDetail(deploy, clock.now(), config.webBaseUrl, ctx.provider).split('\n')[0]}`);
     }

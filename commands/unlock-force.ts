@@ -1,5 +1,6 @@
 import { defineCommand, Refusal } from '../src/command.js';
 import { lockScope, who } from '../src/format.js';
+import { heldByDeployRefusal } from '../src/store/locks.js';
 import { parseScope } from '../src/targets.js';
 
 export default defineCommand({
@@ -13,8 +14,13 @@ export default defineCommand({
     const scope = parseScope(ctx.deps.config, ctx.args[0]);
     const lock = await store.locks.get(scope.app, scope.environment);
     if (!lock) throw new Refusal(`${lockScope(scope)} is not locked`);
-    if (lock.deployId) throw new Refusal(`${lockScope(lock)} is held by deploy #${lock.deployId} — \`cancel ${lock.deployId}\` to stop it`);
-    await store.locks.release(scope.app, scope.environment);
+    if (lock.deployId) throw new Refusal(heldByDeployRefusal(lockScope(lock), lock.deployId));
+    // Only the manual lock just seen is removed: a deploy that took the environment meanwhile keeps its lock.
+    const freed = await store.locks.unlock(scope.app, scope.environment, lock.id);
+    if (!freed.ok) {
+      if (freed.heldByDeploy) throw new Refusal(heldByDeployRefusal(lockScope(scope), freed.heldByDeploy));
+      throw new Refusal(`${lockScope(scope)} is ${freed.lock ? 'locked again meanwhile — see `locks`' : 'already free'}`);
+    }
     const holder = await store.users.byId(lock.holderId);
     const tell = holder && holder.id !== ctx.user.id ? `${ctx.mention(holder)}: ` : '';
     await ctx.reply(`${tell}🔓 ${lockScope(scope)} lock broken by ${who(ctx.user, ctx.provider)}${lock.reason ? ` (was: "${lock.reason}")` : ''}`);

@@ -1,5 +1,6 @@
 import { defineCommand, Refusal } from '../src/command.js';
 import { lockLine, lockScope } from '../src/format.js';
+import { heldByDeployRefusal } from '../src/store/locks.js';
 import { parseScope } from '../src/targets.js';
 
 export default defineCommand({
@@ -16,12 +17,16 @@ export default defineCommand({
       const other = await store.locks.blocking(scope.app, scope.environment);
       throw new Refusal(`${lockScope(scope)} is not locked${other ? ` (but ${lockLine(other, clock.now(), ctx.provider)})` : ''}`);
     }
-    if (lock.deployId)
-      throw new Refusal(`${lockScope(lock)} is held by deploy #${lock.deployId}; it is freed when the deploy ends (or \`cancel ${lock.deployId}\`)`);
+    if (lock.deployId) throw new Refusal(heldByDeployRefusal(lockScope(lock), lock.deployId));
     if (lock.holderId !== ctx.user.id) {
       throw new Refusal(`${lockLine(lock, clock.now(), ctx.provider)} — ask them, or a release manager can \`unlock! ${lockScope(lock)}\``);
     }
-    await store.locks.release(scope.app, scope.environment);
+    // Only the manual lock just seen is removed: a deploy that took the environment meanwhile keeps its lock.
+    const freed = await store.locks.unlock(scope.app, scope.environment, lock.id);
+    if (!freed.ok) {
+      if (freed.heldByDeploy) throw new Refusal(heldByDeployRefusal(lockScope(scope), freed.heldByDeploy));
+      throw new Refusal(`${lockScope(scope)} is ${freed.lock ? 'locked again meanwhile — see `locks`' : 'already free'}`);
+    }
     await ctx.reply(`🔓 ${lockScope(scope)} is free`);
   },
 });

@@ -211,6 +211,10 @@ export const fileSchema = z
     /** IANA zone for clock times (freezes, `until mon 09:00`); default the machine's. */
     timezone: z.string().refine(isTimeZone, { message: 'expected an IANA time zone like Europe/Berlin or UTC' }).default(machineTimeZone),
     freezes: z.array(freezeSchema).default([]),
+    /** How often a running deploy's owner heartbeats; a deploy silent for 3 intervals is interrupted. */
+    heartbeat_interval: duration.default(10_000),
+    /** On SIGTERM/SIGINT, how long running deploys get to wind down before they are recorded interrupted. */
+    shutdown_grace: duration.default(10_000),
     apps: z.record(name('app'), appSchema).default({}),
     teams: z.record(name('team'), z.object({ channel: z.string().optional() }).strict().default({})).default({}),
   })

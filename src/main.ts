@@ -18,6 +18,7 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { Deployer } from './deploy/engine.js';
 import { DeployEvents } from './deploy/events.js';
 import { Masker, secretsFromEnv } from './deploy/mask.js';
+import { startDeploySinks } from './deploy/sinks.js';
 import { deployStatus, deployStatusSection } from './deploy/status-section.js';
 import { GitHubDeviceFlow } from './github-device-flow.js';
 import { GitHubVerification } from './github-verification.js';
@@ -67,12 +68,39 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   if (applied.length) logger.info({ path, applied }, 'database migrated');
   const store = createStore(prisma, { karmaInitial: config.karma.initial });
   const services: Record<string, unknown> = {};
-  const bot = new Bot({ commands, config, store, clock: systemClock, logger, services });
-
-  const adapters: Adapter[] = [];
-  // Deploys: one event stream (log store, chat sink, viewer), secrets masked before anything sees a line,
-  // GitHub when GITHUB_TOKEN is set (else git resolves refs), chat through the adapter a deploy came from.
   const events = new DeployEvents();
+  const lineStore = new LogLineStore(path);
+
+  // The log viewer and dashboard on WEB_HOST:WEB_PORT, reading the same database and deploy event stream. It
+  // listens first, so that links in chat name the port it really bound (WEB_PORT=0 picks a free one).
+  const web = createWebServer({
+    host: config.env.WEB_HOST,
+    port: config.env.WEB_PORT,
+    auth: config.env.WEB_AUTH,
+    store,
+    events,
+    logger,
+    baseUrl: config.env.WEB_BASE_URL,
+    secrets: secretsFromEnv(env),
+    services,
+    teams: Object.keys(config.teams),
+    pushRisk: config.push.risk,
+    policy: config,
+  });
+  try {
+    await web.start();
+  } catch (err) {
+    await lineStore.close();
+    await prisma.$disconnect();
+    throw err;
+  }
+  const linked: Readonly<Config> = config.env.WEB_BASE_URL ? config : Object.freeze({ ...config, webBaseUrl: web.baseUrl });
+
+  const bot = new Bot({ commands, config: linked, store, clock: systemClock, logger, services });
+  const adapters: Adapter[] = [];
+  // Deploys: one event stream (log store, chat sink, GitHub statuses, viewer), secrets masked before anything
+  // sees a line, GitHub when GITHUB_TOKEN is set (else git resolves refs), chat through the adapter a deploy
+  // came from. The scheduler publishes; the sinks below subscribe.
   // Octokit is loaded only when GitHub is configured.
   const github = config.env.GITHUB_TOKEN
     ? (await import('./github.js')).createGitHub({
@@ -81,15 +109,21 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
         logger: logger.child({ component: 'github' }),
       })
     : null;
-  const lineStore = new LogLineStore(path);
   const deployer = new Deployer({
-    config,
+    config: linked,
     store,
     events,
     masker: new Masker(secretsFromEnv(env)),
     lines: lineStore,
     github,
     gitCacheDir: join(dirname(path), 'git-cache'),
+    logger: logger.child({ component: 'deploy' }),
+  });
+  const sinks = startDeploySinks({
+    config: linked,
+    store,
+    events,
+    revisions: deployer.revisions,
     chat: {
       send: async (provider, target, text) => {
         const adapter = adapters.find((a) => a.name === provider);
@@ -102,7 +136,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
         return adapter && identity ? adapter.mention(identity) : user.name;
       },
     },
-    logger: logger.child({ component: 'deploy' }),
+    logger: logger.child({ component: 'deploy-sinks' }),
   });
   // `status` shows these sections in this order, above locks and on-call.
   const statusSections: StatusSection[] = [deployStatusSection()];
@@ -136,7 +170,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   // The daily push: its clone lives next to the database; reminders and deferrals go out through the adapters;
   // `push ship` deploys the push branch through the same deployer as `deploy`.
   const push = createPushService({
-    config,
+    config: linked,
     store,
     clock: systemClock,
     dataDir: dirname(path),
@@ -153,29 +187,23 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     stopPushTimer = push.startTicking(Math.min(15_000, config.push.reminder_interval, config.push.confirm_window));
   }
 
-  // The log viewer and dashboard on WEB_HOST:WEB_PORT, reading the same database and deploy event stream.
-  const web = createWebServer({
-    host: config.env.WEB_HOST,
-    port: config.env.WEB_PORT,
-    auth: config.env.WEB_AUTH,
-    store,
-    events,
-    logger,
-    baseUrl: config.webBaseUrl,
-    secrets: secretsFromEnv(env),
-    services,
-    teams: Object.keys(config.teams),
-    pushRisk: config.push.risk,
-    policy: config,
-  });
-
+  // Graceful stop: no new commands or queued starts; running deploys stopped as `cancel` stops them, recorded
+  // interrupted (at the latest after shutdown_grace), locks freed, channels told; then chat, viewer, database.
+  let accepting = true;
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
+      accepting = false;
       stopPushTimer?.();
+      const interrupted = await deployer.shutdown(config.shutdown_grace).catch((err) => {
+        logger.error({ err }, 'could not stop running deploys cleanly');
+        return [];
+      });
+      if (interrupted.length) logger.warn({ deploys: interrupted.map((d) => d.id) }, 'deploys interrupted at stop');
       await web.stop().catch((err) => logger.error({ err }, 'could not stop the web viewer cleanly'));
       await Promise.allSettled(adapters.map((a) => a.stop()));
       await deployer.stop().catch((err) => logger.error({ err }, 'could not stop the deployer cleanly'));
+      sinks.stop();
       await lineStore.close();
       await prisma.$disconnect();
     })();
@@ -183,9 +211,12 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   };
 
   try {
-    await web.start();
-    for (const adapter of adapters) await adapter.start((message) => bot.handle(adapter, message));
-    // Deploys a dead process left running become interrupted (lock freed, channel told); then the queue moves.
+    for (const adapter of adapters)
+      await adapter.start(async (message) => {
+        if (accepting) await bot.handle(adapter, message);
+      });
+    // Deploys whose owner stopped heartbeating become interrupted (lock freed, channel told); then the queue moves.
+    // Deploys another live instance runs are left alone.
     const interrupted = await deployer.recover();
     if (interrupted.length) logger.warn({ deploys: interrupted.map((d) => d.id) }, 'marked interrupted deploys');
     deployer.start();
@@ -197,7 +228,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     throw err;
   }
   logger.info({ adapters: adapters.map((a) => a.name), config: config.configPath, web: web.baseUrl }, 'ready');
-  return { config, bot, adapters, logger, web, stop };
+  return { config: linked, bot, adapters, logger, web, stop };
 }
 
 async function main(): Promise<void> {
@@ -217,6 +248,7 @@ async function main(): Promise<void> {
     process.stderr.write(`shepherd: could not start: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  // SIGTERM/SIGINT: a graceful stop (see stop() above), exit 0.
   process.once('SIGINT', () => void shutdown(0));
   process.once('SIGTERM', () => void shutdown(0));
 }

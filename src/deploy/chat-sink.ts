@@ -4,14 +4,15 @@
  * and duration that mentions the requester. Progress goes in a thread under the start message where the
  * network has threads (the adapter ignores `thread` where it has none). All of it goes through a ChatBatcher,
  * so a deploy that prints a million lines still posts a handful of messages, at most one per second per room.
+ * It learns all of it from DeployEvents (started, progress, note, ended): main.ts wires it, the engine does not
+ * know it exists.
  *
- *   const sink = new ChatSink({ batcher, events, chat, webBaseUrl: config.webBaseUrl });
- *   sink.started(deploy, info); sink.hostFinished(deploy, ...); sink.finished(deploy, ...);
+ *   const sink = new ChatSink({ batcher, events, mentioner, webBaseUrl: config.webBaseUrl }); sink.start();
  */
 import type { MessageRef, Target } from '../adapters/adapter.js';
 import { type DeployStartInfo, type DeployView, deployFinished, deployInterrupted, deployProgress, deployStarted, deployUrl, hostFailed } from '../format.js';
 import type { ChatBatcher } from './chat-batcher.js';
-import type { DeployEvents } from './events.js';
+import type { DeployEvent, DeployEvents } from './events.js';
 
 /** How the sink reaches people: mention a user on a network (main.ts asks the right adapter). */
 export interface Mentioner {
@@ -51,10 +52,52 @@ export class ChatSink {
 
   constructor(private readonly options: ChatSinkOptions) {}
 
-  /** Starts keeping the last lines of every host of tracked deploys. */
+  private readonly pending = new Set<Promise<unknown>>();
+
+  /** Subscribes to deploy events: start, progress, notes and the end go to the deploy's channel. */
   start(): void {
-    this.unsubscribe ??= this.options.events.subscribe((event) => {
-      if (event.type !== 'line') return;
+    this.unsubscribe ??= this.options.events.subscribe((event) => this.onEvent(event), { flushed: () => this.flushed() });
+  }
+
+  /** Resolves when every message asked for so far has been sent (or given up). */
+  async flushed(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+    await this.options.batcher.flushed();
+  }
+
+  private track(p: Promise<unknown>): void {
+    const q = p.catch(() => {}).finally(() => this.pending.delete(q));
+    this.pending.add(q);
+  }
+
+  private onEvent(event: DeployEvent): void {
+    switch (event.type) {
+      case 'started':
+        this.track(this.started(placeOf(event.deploy), event.deploy, event.info));
+        return;
+      case 'progress':
+        this.hostFinished(event.deployId, event, event.failure);
+        return;
+      case 'note':
+        this.track(this.note(event.deployId, event.text));
+        return;
+      case 'ended':
+        // Interrupted: found stale by recovery, or given up at a graceful stop; either way the channel hears it.
+        if (event.deploy.state === 'interrupted') {
+          this.tracked.delete(event.deployId);
+          this.track(this.interrupted(placeOf(event.deploy), event.deploy));
+        } else this.track(this.finished(event.deploy, event.failedHosts));
+        return;
+      case 'line':
+        this.keepLine(event);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private keepLine(event: Extract<DeployEvent, { type: 'line' }>): void {
+    {
       const t = this.tracked.get(event.line.deployId);
       if (!t || event.line.host === null) return;
       let lines = t.lastLines.get(event.line.host);
@@ -64,7 +107,7 @@ export class ChatSink {
       }
       lines.push(event.line.text);
       if (lines.length > LAST_LINES) lines.shift();
-    });
+    }
   }
 
   stop(): void {
@@ -129,4 +172,8 @@ export class ChatSink {
   private url(id: number): string {
     return deployUrl(this.options.webBaseUrl, id);
   }
+}
+
+function placeOf(d: DeployPlace & Record<string, unknown>): DeployPlace {
+  return { id: d.id, provider: d.provider, room: d.room, threadRef: d.threadRef };
 }

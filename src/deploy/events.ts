@@ -7,8 +7,12 @@
  */
 import { EventEmitter } from 'node:events';
 
-export type DeployState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
-export type HostState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'rolled_back';
+import type { FullDeploy } from '../store/deploys.js';
+import type { DeployState, HostState } from './lifecycle.js';
+import type { CommitList } from './source.js';
+
+// The state names are the lifecycle table's (deploy/lifecycle.ts): one definition for engine, store and viewer.
+export type { DeployState, HostState };
 export type LogStream = 'stdout' | 'stderr' | 'system';
 
 /** One line of output, already masked. seq is per deploy, 1-based, gap-free: viewers resume from it. */
@@ -21,13 +25,38 @@ export interface LogLineEvent {
   at: Date;
 }
 
+/** What a start message needs beyond the deploy row. */
+export interface StartedInfo {
+  hostCount: number;
+  commits: CommitList | null;
+  previousSha: string | null;
+  notes: string[];
+}
+
 export type DeployEvent =
   | { type: 'line'; line: LogLineEvent }
   | { type: 'state'; deployId: number; state: DeployState; error?: string | null }
-  | { type: 'host'; deployId: number; host: string; state: HostState; error?: string | null };
+  | { type: 'host'; deployId: number; host: string; state: HostState; error?: string | null }
+  /** A run began (after the commit list was looked up, boundedly). */
+  | { type: 'started'; deployId: number; deploy: FullDeploy; info: StartedInfo }
+  /** A host ended: how far the deploy is, and the failure if it failed. */
+  | { type: 'progress'; deployId: number; done: number; total: number; failed: number; failure?: { host: string; reason: string } }
+  /** Any other line about a running deploy ("cancelling for bob"). */
+  | { type: 'note'; deployId: number; text: string }
+  /**
+   * A deploy reached a final state and was recorded so (the row as stored). `recovered`: another process
+   * ran it and died (this one found it stale), so no start message went out from here.
+   */
+  | { type: 'ended'; deployId: number; deploy: FullDeploy; failedHosts: string[]; recovered?: boolean };
+
+/** A subscriber that works in the background says how to wait for it (before exiting, in tests). */
+export interface SubscribeOptions {
+  flushed?: () => Promise<void>;
+}
 
 export class DeployEvents {
   private readonly emitter = new EventEmitter();
+  private readonly waiters = new Set<() => Promise<void>>();
 
   constructor() {
     // Every viewer tab is a listener; the default cap of 10 is a leak detector for code, not for users.
@@ -39,8 +68,18 @@ export class DeployEvents {
   }
 
   /** Returns the function that unsubscribes. */
-  subscribe(listener: (event: DeployEvent) => void): () => void {
+  subscribe(listener: (event: DeployEvent) => void, options: SubscribeOptions = {}): () => void {
     this.emitter.on('event', listener);
-    return () => this.emitter.off('event', listener);
+    const flushed = options.flushed;
+    if (flushed) this.waiters.add(flushed);
+    return () => {
+      this.emitter.off('event', listener);
+      if (flushed) this.waiters.delete(flushed);
+    };
+  }
+
+  /** Resolves when every subscriber's background work for the events so far is done. */
+  async flushed(): Promise<void> {
+    await Promise.allSettled([...this.waiters].map((w) => w()));
   }
 }

@@ -6,13 +6,13 @@
  *   const r = await deploys.request({ app: 'web', environment: 'staging', ref: 'main', sha, ... });
  *   if (r.outcome === 'queued') reply(`queued behind #${r.ahead.id}`);
  */
-import type { Db } from './db.js';
+import { type Db, retryBusy } from './db.js';
 import type { HeldLock } from './locks.js';
 import { ALL_APPS } from './locks.js';
-import type { DeployState, HostState } from '../deploy/events.js';
+import { type DeployState, type FinalDeployState, fromStates, type HostState, hostFromStates } from '../deploy/lifecycle.js';
 
-// The state names are the event stream's: one definition for the engine, the store and the viewer.
-export type { DeployState, HostState };
+// The state names are the lifecycle table's: one definition for the engine, the store and the viewer.
+export type { DeployState, FinalDeployState, HostState };
 
 export interface NewDeploy {
   app: string;
@@ -74,48 +74,53 @@ export class Deploys {
    * Records a deploy and, in the same transaction, takes the environment's lock when it is free and nobody is
    * queued before it. Held by another deploy → queued. Held by hand → nothing recorded, 'locked'.
    */
-  async request(input: NewDeploy, now = new Date()): Promise<RequestResult> {
+  async request(input: NewDeploy, now = new Date(), owner: string | null = null): Promise<RequestResult> {
     let result: { outcome: 'started' | 'queued' | 'locked'; id?: number; aheadId?: number; position?: number; held?: HeldLock };
     try {
-      result = await this.db.$transaction(async (tx) => {
-        const held = await tx.lock.findFirst({ where: conflicts(input.app, input.environment), include: includeHolder, orderBy: { id: 'asc' } });
-        if (held && held.deployId === null) return { outcome: 'locked' as const, held };
-        const created = await tx.deploy.create({
-          data: {
-            app: input.app,
-            environment: input.environment,
-            ref: input.ref,
-            sha: input.sha,
-            previousSha: input.previousSha ?? null,
-            kind: input.kind,
-            state: 'queued',
-            requesterId: input.requesterId,
-            provider: input.provider,
-            room: input.room,
-            threadRef: input.threadRef ?? null,
-            force: input.force ?? false,
-            releaseId: input.releaseId ?? '',
-            createdAt: now,
-            hosts: { create: input.hosts.map((h) => ({ host: h.label, port: h.port, user: h.user ?? null, stage: h.stage, state: 'pending' })) },
-          },
-        });
-        if (!input.releaseId) await tx.deploy.update({ where: { id: created.id }, data: { releaseId: `${releaseStamp(now)}-${created.id}` } });
-        const waiting = await tx.deploy.findMany({
-          where: { app: input.app, environment: input.environment, state: 'queued', id: { lt: created.id } },
-          orderBy: { id: 'desc' },
-          select: { id: true },
-        });
-        if (held || waiting.length > 0) {
-          return { outcome: 'queued' as const, id: created.id, aheadId: waiting[0]?.id ?? (held?.deployId as number), position: waiting.length + 1 };
-        }
-        await tx.lock.create({ data: { app: input.app, environment: input.environment, holderId: input.requesterId, deployId: created.id } });
-        await tx.deploy.update({ where: { id: created.id }, data: { state: 'running', startedAt: now, heartbeatAt: now } });
-        return { outcome: 'started' as const, id: created.id };
-      });
+      result = await retryBusy(() =>
+        this.db.$transaction(async (tx) => {
+          const held = await tx.lock.findFirst({ where: conflicts(input.app, input.environment), include: includeHolder, orderBy: { id: 'asc' } });
+          if (held && held.deployId === null) return { outcome: 'locked' as const, held };
+          const created = await tx.deploy.create({
+            data: {
+              app: input.app,
+              environment: input.environment,
+              ref: input.ref,
+              sha: input.sha,
+              previousSha: input.previousSha ?? null,
+              kind: input.kind,
+              state: 'queued',
+              requesterId: input.requesterId,
+              provider: input.provider,
+              room: input.room,
+              threadRef: input.threadRef ?? null,
+              force: input.force ?? false,
+              releaseId: input.releaseId ?? '',
+              createdAt: now,
+              hosts: { create: input.hosts.map((h) => ({ host: h.label, port: h.port, user: h.user ?? null, stage: h.stage, state: 'pending' })) },
+            },
+          });
+          if (!input.releaseId) await tx.deploy.update({ where: { id: created.id }, data: { releaseId: `${releaseStamp(now)}-${created.id}` } });
+          const waiting = await tx.deploy.findMany({
+            where: { app: input.app, environment: input.environment, state: 'queued', id: { lt: created.id } },
+            orderBy: { id: 'desc' },
+            select: { id: true },
+          });
+          if (held || waiting.length > 0) {
+            return { outcome: 'queued' as const, id: created.id, aheadId: waiting[0]?.id ?? (held?.deployId as number), position: waiting.length + 1 };
+          }
+          await tx.lock.create({ data: { app: input.app, environment: input.environment, holderId: input.requesterId, deployId: created.id } });
+          await tx.deploy.updateMany({
+            where: { id: created.id, state: { in: fromStates('running') } },
+            data: { state: 'running', startedAt: now, heartbeatAt: now, ownerId: owner },
+          });
+          return { outcome: 'started' as const, id: created.id };
+        }),
+      );
     } catch (err) {
       // Another process took the lock between our read and write: the unique index refused the second
       // lock row and the whole transaction (deploy row included) rolled back. Asking again queues it.
-      if ((err as { code?: string }).code === 'P2002') return this.request(input, now);
+      if ((err as { code?: string }).code === 'P2002') return this.request(input, now, owner);
       throw err;
     }
     if (result.outcome === 'locked') return { outcome: 'locked', held: result.held as HeldLock };
@@ -126,26 +131,38 @@ export class Deploys {
   }
 
   /**
-   * Starts a queued deploy if it is first in line for its environment and the lock is free: takes the lock
-   * and marks it running in one transaction. false when it has to keep waiting.
+   * Claims a queued deploy for instance `owner` if it is first in line for its environment and the lock is
+   * free: takes the lock, marks it running and sets its owner and heartbeat in one transaction. false when it
+   * has to keep waiting, or lost the race (cancelled meanwhile, claimed by another instance).
    */
-  async startQueued(id: number, now = new Date()): Promise<boolean> {
+  async claim(id: number, owner: string, now = new Date()): Promise<boolean> {
     try {
-      return await this.db.$transaction(async (tx) => {
-        const deploy = await tx.deploy.findUnique({ where: { id } });
-        if (deploy?.state !== 'queued') return false;
-        const earlier = await tx.deploy.count({ where: { app: deploy.app, environment: deploy.environment, state: 'queued', id: { lt: id } } });
-        if (earlier > 0) return false;
-        const held = await tx.lock.findFirst({ where: conflicts(deploy.app, deploy.environment) });
-        if (held) return false;
-        await tx.lock.create({ data: { app: deploy.app, environment: deploy.environment, holderId: deploy.requesterId, deployId: id } });
-        const { count } = await tx.deploy.updateMany({ where: { id, state: 'queued' }, data: { state: 'running', startedAt: now, heartbeatAt: now } });
-        return count === 1;
-      });
+      return await retryBusy(() =>
+        this.db.$transaction(async (tx) => {
+          const deploy = await tx.deploy.findUnique({ where: { id } });
+          if (deploy?.state !== 'queued') return false;
+          const earlier = await tx.deploy.count({ where: { app: deploy.app, environment: deploy.environment, state: 'queued', id: { lt: id } } });
+          if (earlier > 0) return false;
+          const held = await tx.lock.findFirst({ where: conflicts(deploy.app, deploy.environment) });
+          if (held) return false;
+          const { count } = await tx.deploy.updateMany({
+            where: { id, state: { in: fromStates('running') } },
+            data: { state: 'running', startedAt: now, heartbeatAt: now, ownerId: owner },
+          });
+          if (count !== 1) return false;
+          await tx.lock.create({ data: { app: deploy.app, environment: deploy.environment, holderId: deploy.requesterId, deployId: id } });
+          return true;
+        }),
+      );
     } catch (err) {
       if ((err as { code?: string }).code === 'P2002') return false;
       throw err;
     }
+  }
+
+  /** Claims for an anonymous owner (tests and tools that run no heartbeat). */
+  async startQueued(id: number, now = new Date()): Promise<boolean> {
+    return this.claim(id, 'unowned', now);
   }
 
   async get(id: number): Promise<FullDeploy | null> {
@@ -164,14 +181,57 @@ export class Deploys {
     });
   }
 
-  /** Ends a deploy (only from queued/running, so a late writer cannot resurrect a finished one). */
-  async finish(id: number, state: Exclude<DeployState, 'queued' | 'running'>, error: string | null, now = new Date()): Promise<boolean> {
-    const { count } = await this.db.deploy.updateMany({ where: { id, state: { in: ['queued', 'running'] } }, data: { state, error, finishedAt: now } });
+  /**
+   * Ends a deploy, only from a state the lifecycle allows (queued → cancelled; running → any end) and, given
+   * `owner`, only while that instance still owns it. false: someone else moved it first (e.g. recovery
+   * interrupted it); the caller must not act as if it had ended it.
+   */
+  async finish(id: number, state: FinalDeployState, error: string | null, options: { owner?: string; now?: Date } = {}): Promise<boolean> {
+    const now = options.now ?? new Date();
+    const { count } = await this.db.deploy.updateMany({
+      where: { id, state: { in: fromStates(state) }, ...(options.owner ? { ownerId: options.owner } : {}) },
+      data: { state, error, finishedAt: now },
+    });
     return count === 1;
+  }
+
+  /**
+   * Drops a queued deploy: queued → cancelled (only from queued: a deploy claimed meanwhile is not touched),
+   * its hosts cancelled. false when it was no longer queued.
+   */
+  async cancelQueued(id: number, error: string, now = new Date()): Promise<boolean> {
+    return retryBusy(() =>
+      this.db.$transaction(async (tx) => {
+        const { count } = await tx.deploy.updateMany({ where: { id, state: 'queued' }, data: { state: 'cancelled', error, finishedAt: now } });
+        if (count !== 1) return false;
+        await tx.deployHost.updateMany({ where: { deployId: id, state: { in: hostFromStates('cancelled') } }, data: { state: 'cancelled' } });
+        return true;
+      }),
+    );
+  }
+
+  /** Records a cancel for the instance that owns running deploy `id` (it acts on its next heartbeat). */
+  async requestCancel(id: number, by: string, now = new Date()): Promise<boolean> {
+    const { count } = await this.db.deploy.updateMany({
+      where: { id, state: 'running', cancelRequestedAt: null },
+      data: { cancelRequestedAt: now, cancelRequestedBy: by },
+    });
+    return count === 1;
+  }
+
+  /** GitHub refused the final deployment status for good: the page and API say so. */
+  async markGithubNotUpdated(id: number): Promise<void> {
+    await this.db.deploy.updateMany({ where: { id }, data: { githubNotUpdated: true } });
   }
 
   async setGithubDeployment(id: number, githubDeploymentId: number): Promise<void> {
     await this.db.deploy.update({ where: { id }, data: { githubDeploymentId } });
+  }
+
+  /** A rollback that starts later than it was asked for switches to what is the previous release now. */
+  async retarget(id: number, target: { ref: string; sha: string; releaseId: string }): Promise<boolean> {
+    const { count } = await this.db.deploy.updateMany({ where: { id, state: 'running', kind: 'rollback' }, data: target });
+    return count === 1;
   }
 
   async setPreviousSha(id: number, previousSha: string | null): Promise<void> {
@@ -183,42 +243,91 @@ export class Deploys {
     await this.db.deploy.update({ where: { id }, data: { commitAt } });
   }
 
+  /**
+   * Updates a host row; a state change only from a state the host lifecycle allows. false when the state
+   * change lost (the host had moved on, e.g. recovery cancelled it).
+   */
   async updateHost(
     hostId: number,
     data: Partial<{ state: HostState; error: string | null; previousRelease: string | null; startedAt: Date; finishedAt: Date }>,
-  ): Promise<void> {
-    await this.db.deployHost.update({ where: { id: hostId }, data });
+  ): Promise<boolean> {
+    const { count } = await this.db.deployHost.updateMany({
+      where: { id: hostId, ...(data.state ? { state: { in: hostFromStates(data.state) } } : {}) },
+      data,
+    });
+    return count === 1;
   }
 
   /** Marks every host still pending (never started) with `state`. */
-  async skipPendingHosts(deployId: number, state: HostState = 'skipped'): Promise<void> {
+  async skipPendingHosts(deployId: number, state: 'skipped' | 'cancelled' = 'skipped'): Promise<void> {
     await this.db.deployHost.updateMany({ where: { deployId, state: 'pending' }, data: { state } });
   }
 
-  async heartbeat(ids: number[], now = new Date()): Promise<void> {
-    if (ids.length === 0) return;
-    await this.db.deploy.updateMany({ where: { id: { in: ids }, state: 'running' }, data: { heartbeatAt: now } });
+  /**
+   * Instance `owner` is alive: its running deploys' heartbeat ← now. Returns the ids of its deploys that
+   * another instance asked to cancel, with who asked.
+   */
+  async heartbeat(owner: string, now = new Date()): Promise<{ id: number; by: string }[]> {
+    await this.db.deploy.updateMany({ where: { ownerId: owner, state: 'running' }, data: { heartbeatAt: now } });
+    const asked = await this.db.deploy.findMany({
+      where: { ownerId: owner, state: 'running', cancelRequestedAt: { not: null } },
+      select: { id: true, cancelRequestedBy: true },
+    });
+    return asked.map((d) => ({ id: d.id, by: d.cancelRequestedBy ?? 'someone' }));
+  }
+
+  /** Of `ids`, the ones still running under `owner` (the others were ended elsewhere, e.g. found stale). */
+  async ownedRunning(owner: string, ids: number[]): Promise<Set<number>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.deploy.findMany({ where: { id: { in: ids }, state: 'running', ownerId: owner }, select: { id: true } });
+    return new Set(rows.map((r) => r.id));
   }
 
   /**
-   * At start: deploys left running by a process that died become interrupted, their hosts that were mid-way
-   * too, and their locks are freed. Returns them so their channels can be told.
+   * Deploys whose owner stopped heartbeating (heartbeat older than `staleMs`) become interrupted, their hosts
+   * that were mid-way cancelled and their locks freed, each in one transaction that only wins while the
+   * heartbeat is still stale (an owner that just heartbeated keeps its deploy). Returns the ones it marked.
    */
-  async recoverRunning(now = new Date()): Promise<FullDeploy[]> {
-    const running = await this.db.deploy.findMany({ where: { state: 'running' }, include: full });
-    const recovered: FullDeploy[] = [];
-    for (const d of running) {
-      await this.db.$transaction([
-        this.db.deploy.updateMany({
-          where: { id: d.id, state: 'running' },
-          data: { state: 'interrupted', finishedAt: now, error: 'the bot stopped while this deploy ran' },
+  async interruptStale(staleMs: number, options: { now?: Date; error?: string; self?: string } = {}): Promise<FullDeploy[]> {
+    const now = options.now ?? new Date();
+    const error = options.error ?? 'the bot stopped while this deploy ran';
+    const cutoff = new Date(now.getTime() - staleMs);
+    // The caller's own deploys are alive while it runs them, however late a busy event loop heartbeats.
+    const notSelf = options.self ? [{ OR: [{ ownerId: null }, { ownerId: { not: options.self } }] }] : [];
+    const stale = { state: { in: fromStates('interrupted') }, AND: [{ OR: [{ heartbeatAt: { lt: cutoff } }, { heartbeatAt: null }] }, ...notSelf] };
+    const candidates = await this.db.deploy.findMany({ where: stale, select: { id: true } });
+    return this.interrupt(
+      candidates.map((c) => c.id),
+      stale,
+      error,
+      now,
+    );
+  }
+
+  /** This instance gives up its own running deploys (graceful stop): interrupted, hosts cancelled, locks freed. */
+  async interruptOwned(owner: string, ids: number[], error: string, now = new Date()): Promise<FullDeploy[]> {
+    return this.interrupt(ids, { state: { in: fromStates('interrupted') }, ownerId: owner }, error, now);
+  }
+
+  private async interrupt(ids: number[], condition: object, error: string, now: Date): Promise<FullDeploy[]> {
+    const done: FullDeploy[] = [];
+    for (const id of ids) {
+      const won = await retryBusy(() =>
+        this.db.$transaction(async (tx) => {
+          const { count } = await tx.deploy.updateMany({ where: { id, ...condition }, data: { state: 'interrupted', finishedAt: now, error } });
+          if (count !== 1) return false;
+          await tx.deployHost.updateMany({
+            where: { deployId: id, state: { in: hostFromStates('cancelled') } },
+            data: { state: 'cancelled', error: 'interrupted' },
+          });
+          await tx.lock.deleteMany({ where: { deployId: id } });
+          return true;
         }),
-        this.db.deployHost.updateMany({ where: { deployId: d.id, state: { in: ['pending', 'running'] } }, data: { state: 'cancelled', error: 'interrupted' } }),
-        this.db.lock.deleteMany({ where: { deployId: d.id } }),
-      ]);
-      recovered.push({ ...d, state: 'interrupted', finishedAt: now });
+      );
+      const d = won ? await this.get(id) : null;
+      if (d) done.push(d);
     }
-    return recovered;
+    return done;
   }
 
   async lines(deployId: number, options: { afterSeq?: number; host?: string; limit?: number } = {}) {

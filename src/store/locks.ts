@@ -6,7 +6,7 @@
  *   const r = await locks.acquire({ app: '*', environment: 'staging', holderId: 7, reason: 'db migration' });
  *   if (!r.ok) console.log(`held by ${r.held.holderId}`);
  */
-import type { Db } from './db.js';
+import { type Db, retryBusy } from './db.js';
 
 export const ALL_APPS = '*';
 
@@ -29,6 +29,13 @@ export interface HeldLock {
   deployId: number | null;
   createdAt: Date;
   holder: { id: number; name: string; identities: { provider: string; externalId: string; handle: string }[] };
+}
+
+export type UnlockResult = { ok: true; lock: HeldLock } | { ok: false; heldByDeploy: number | null; lock: HeldLock | null };
+
+/** `unlock` met a deploy's lock: what to tell the user. */
+export function heldByDeployRefusal(scope: string, deployId: number): string {
+  return `${scope} is held by deploy #${deployId} — \`cancel ${deployId}\` to stop it; its lock is freed when it ends`;
 }
 
 export type AcquireResult = { ok: true; lock: HeldLock } | { ok: false; held: HeldLock };
@@ -56,15 +63,17 @@ export class Locks {
 
   async acquire(request: LockRequest): Promise<AcquireResult> {
     try {
-      return await this.db.$transaction(async (tx) => {
-        const held = await tx.lock.findFirst({ where: conflictsWith(request.app, request.environment), include: includeHolder, orderBy: { id: 'asc' } });
-        if (held) return { ok: false as const, held };
-        const lock = await tx.lock.create({
-          data: lockData(request),
-          include: includeHolder,
-        });
-        return { ok: true as const, lock };
-      });
+      return await retryBusy(() =>
+        this.db.$transaction(async (tx) => {
+          const held = await tx.lock.findFirst({ where: conflictsWith(request.app, request.environment), include: includeHolder, orderBy: { id: 'asc' } });
+          if (held) return { ok: false as const, held };
+          const lock = await tx.lock.create({
+            data: lockData(request),
+            include: includeHolder,
+          });
+          return { ok: true as const, lock };
+        }),
+      );
     } catch (err) {
       if ((err as { code?: string }).code !== 'P2002') throw err;
       const held = await this.blocking(request.app, request.environment);
@@ -82,25 +91,36 @@ export class Locks {
     return this.db.lock.findUnique({ where: { app_environment: { app, environment } }, include: includeHolder });
   }
 
-  /** Removes the lock row and returns it (null when there was none). */
-  async release(app: string, environment: string): Promise<HeldLock | null> {
-    const lock = await this.get(app, environment);
-    if (!lock) return null;
-    const { count } = await this.db.lock.deleteMany({ where: { id: lock.id } });
-    return count === 1 ? lock : null;
+  /**
+   * Frees a lock taken by hand (`unlock`): only a manual lock (no deploy) on exactly this scope is removed, so a
+   * deploy that took the environment meanwhile keeps its lock. `heldByDeploy` says which deploy holds it.
+   */
+  async unlock(app: string, environment: string, lockId?: number): Promise<UnlockResult> {
+    // Given the id the user saw, a manual lock someone else took meanwhile is not removed either.
+    const lock = await this.db.lock.findFirst({ where: { app, environment, deployId: null, ...(lockId ? { id: lockId } : {}) }, include: includeHolder });
+    if (lock) {
+      const { count } = await this.db.lock.deleteMany({ where: { id: lock.id, deployId: null } });
+      if (count === 1) return { ok: true, lock };
+    }
+    const now = await this.get(app, environment);
+    if (now?.deployId) return { ok: false, heldByDeploy: now.deployId, lock: now };
+    return { ok: false, heldByDeploy: null, lock: now };
   }
 
   /** Hands an existing lock to someone else in one step (lock!). */
   async takeOver(lock: HeldLock, request: LockRequest): Promise<HeldLock> {
-    return this.db.$transaction(async (tx) => {
-      await tx.lock.deleteMany({ where: { id: lock.id } });
-      return tx.lock.create({
-        data: lockData(request),
-        include: includeHolder,
-      });
-    });
+    return retryBusy(() =>
+      this.db.$transaction(async (tx) => {
+        await tx.lock.deleteMany({ where: { id: lock.id } });
+        return tx.lock.create({
+          data: lockData(request),
+          include: includeHolder,
+        });
+      }),
+    );
   }
 
+  /** A deploy's lock is released only by (or for) that deploy. */
   async releaseForDeploy(deployId: number): Promise<number> {
     const { count } = await this.db.lock.deleteMany({ where: { deployId } });
     return count;

@@ -229,6 +229,7 @@ export class LiveLog {
       for (const v of ch.viewers) v.send(frame);
       return;
     }
+    if (event.type !== 'state') return;
     const c = ch ?? this.channel(event.deployId);
     c.state = event.state;
     const frame = `event: state\ndata: ${JSON.stringify({ state: event.state, error: event.error ?? null })}\n\n`;

@@ -179,6 +179,7 @@ export function deployPage(d: DeployDetail, now: Date): string {
 <dt>release</dt><dd><code>${d.releaseId}</code></dd>
 </dl>
 ${d.error ? html`<p class="error" id="deploy-error">${d.error}</p>` : html`<p class="error" id="deploy-error" hidden></p>`}
+${d.githubNotUpdated ? html`<p class="error" id="github-not-updated">GitHub not updated: it refused this deploy's final status</p>` : ''}
 </div>
 <section class="card"><h2>Hosts</h2>${
     d.hosts.length === 0

@@ -50,6 +50,8 @@ export interface HostRow {
 export interface DeployDetail extends DeploySummary {
   previousSha: string | null;
   releaseId: string;
+  /** GitHub refused the deployment's final status (after retries): GitHub shows a stale state. */
+  githubNotUpdated: boolean;
   hosts: HostRow[];
   /** Highest stored line seq (0 when none is stored yet). */
   lineCount: number;
@@ -167,6 +169,7 @@ export class ReadModel {
       sha: d.sha,
       previousSha: d.previousSha,
       releaseId: d.releaseId,
+      githubNotUpdated: d.githubNotUpdated,
       kind: d.kind,
       state: d.state,
       requester: who(d.requester),

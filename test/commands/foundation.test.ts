@@ -204,7 +204,7 @@ describe('locks', () => {
     });
     await t.store.locks.acquire({ app: 'web', environment: 'staging', holderId: await userId('alice'), deployId: deploy.id });
     expect(await t.chat.say('boss', 'lock! web/staging')).toBe(`✋ web/staging is held by running deploy #${deploy.id} — \`cancel ${deploy.id}\` first`);
-    expect(await t.chat.say('alice', 'unlock web/staging')).toMatch(/is held by deploy #\d+; it is freed when the deploy ends/);
+    expect(await t.chat.say('alice', 'unlock web/staging')).toMatch(/is held by deploy #\d+ — `cancel \d+` to stop it/);
     expect(await db().lock.count()).toBe(1);
   });
 });

@@ -54,6 +54,7 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
       config,
       JSON.stringify({
         release_managers: ['shell:*'],
+        heartbeat_interval: '1s',
         apps: {
           slow: {
             repo_url: repo.bare,
@@ -89,6 +90,17 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
     }
     first.child.kill('SIGKILL');
     await first.exited;
+    // Only a deploy whose heartbeat is stale (3 intervals) is taken for dead: wait until it is.
+    const beat = new Database(join(dir, 'shepherd.db'), { readonly: true });
+    try {
+      const lastBeat = () => {
+        const v = (beat.prepare('SELECT heartbeatAt FROM Deploy').get() as { heartbeatAt: string | number }).heartbeatAt;
+        return typeof v === 'number' ? v : Date.parse(v);
+      };
+      await until('the heartbeat to go stale', () => Date.now() - lastBeat() > 3_500);
+    } finally {
+      beat.close();
+    }
 
     const second = startBot(env);
     second.child.stdin?.end('deploys\nlocks\n');
@@ -108,5 +120,5 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
     } finally {
       after.close();
     }
-  });
+  }, 180_000);
 });

@@ -18,6 +18,8 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { Deployer } from '../../src/deploy/engine.js';
 import { type DeployEvent, DeployEvents } from '../../src/deploy/events.js';
 import { Masker } from '../../src/deploy/mask.js';
+import type { SchedulerOptions } from '../../src/deploy/scheduler.js';
+import { startDeploySinks } from '../../src/deploy/sinks.js';
 import { deployStatus, deployStatusSection } from '../../src/deploy/status-section.js';
 import type { GitHub } from '../../src/github.js';
 import { sqlitePath } from '../../src/store/db.js';
@@ -96,6 +98,9 @@ export interface HarnessOptions {
   chatIntervalMs?: number;
   secrets?: string[];
   provider?: 'irc' | 'slack' | 'shell';
+  heartbeatMs?: number;
+  /** The scheduler's race seam (see SchedulerOptions.seam). */
+  seam?: SchedulerOptions['seam'];
 }
 
 export async function deployHarness(yaml: string, options: HarnessOptions = {}): Promise<DeployHarness> {
@@ -120,10 +125,20 @@ export async function deployHarness(yaml: string, options: HarnessOptions = {}):
     lines,
     github: options.github ?? null,
     gitCacheDir: join(t.dir, 'git-cache'),
+    logger: pino({ level: 'silent' }),
+    heartbeatMs: options.heartbeatMs ?? 200,
+    ...(options.seam ? { seam: options.seam } : {}),
+  });
+  // The sinks as main.ts wires them: the scheduler publishes, they listen.
+  const sinks = startDeploySinks({
+    config,
+    store: t.store,
+    events,
+    revisions: deployer.revisions,
     chat: { send: (_provider, target, text) => chat.send(target, text), mention: (_p, user) => `@${user.identities[0]?.handle ?? user.name}` },
     logger: pino({ level: 'silent' }),
     chatIntervalMs: options.chatIntervalMs ?? 50,
-    heartbeatMs: 200,
+    githubRetryMs: 20,
   });
   services.deployer = deployer;
   services.statusSections = [deployStatusSection()] satisfies StatusSection[];
@@ -142,6 +157,7 @@ export async function deployHarness(yaml: string, options: HarnessOptions = {}):
     async close() {
       await deployer.idle().catch(() => {});
       await deployer.stop();
+      sinks.stop();
       await lines.close();
       rmSync(cfgDir, { recursive: true, force: true });
       await t.close();

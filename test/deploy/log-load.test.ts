@@ -111,7 +111,6 @@ describe('a store slower than the host', () => {
         lines: sink,
         github: null,
         gitCacheDir: join(t.dir, 'git'),
-        chat: { send: async (_p, target) => ({ ...target, id: '1' }), mention: (_p, u) => u.name },
         logger: pino({ level: 'silent' }),
       });
       try {

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Deployer } from '../../src/deploy/engine.js';
 import { DeployEvents } from '../../src/deploy/events.js';
+import { startDeploySinks } from '../../src/deploy/sinks.js';
 import { Masker } from '../../src/deploy/mask.js';
 import type { GitHub } from '../../src/github.js';
 import { deployThrough } from '../../src/push/deploy.js';
@@ -100,6 +101,7 @@ export async function pushBot(options: PushBotOptions = {}): Promise<PushBot> {
   if (options.deployer) {
     // Wired as main.ts wires it.
     lines = new LogLineStore(sqlitePath(t.url));
+    const events = new DeployEvents();
     deployer = new Deployer({
       config: t.config,
       store: t.store,
@@ -108,10 +110,17 @@ export async function pushBot(options: PushBotOptions = {}): Promise<PushBot> {
       lines,
       github: options.github ?? null,
       gitCacheDir: join(t.dir, 'git-cache'),
+      logger: pino({ level: 'silent' }),
+      heartbeatMs: 200,
+    });
+    startDeploySinks({
+      config: t.config,
+      store: t.store,
+      events,
+      revisions: deployer.revisions,
       chat: { send: (provider, target, text) => notifier.say(provider, target, text).then(() => ({ ...target })), mention: (p, u) => notifier.mention(p, u) },
       logger: pino({ level: 'silent' }),
       chatIntervalMs: 20,
-      heartbeatMs: 200,
     });
     deployer.start();
     services.deployer = deployer;

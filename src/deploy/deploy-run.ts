@@ -1,0 +1,216 @@
+/**
+ * One deploy, from start to its final state: plan, what ships (commit list, bounded), for a rollback the target
+ * chosen now, the hosts by stage (canary first, `concurrency` at a time, stop after more than max_failures),
+ * hosts switched back when it did not succeed (rollback_on_failure), then the final state recorded through the
+ * lifecycle. Everything it does is published on DeployEvents; it does not know who listens.
+ *
+ *   await runDeploy(deps, { deploy, signal, stopReason: () => 'cancelled by bob', notes: [] });
+ */
+import pLimit from 'p-limit';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { deployTitle, shortSha } from '../format.js';
+import type { FinalDeployState, FullDeploy } from '../store/deploys.js';
+import type { Store } from '../store/index.js';
+import type { DeployEvents } from './events.js';
+import { type HostOutcome, runHost, switchBack } from './host-run.js';
+import { DeployLog, type LogWriter } from './log-pipeline.js';
+import type { Masker } from './mask.js';
+import { type Plan, planDeploy } from './plan.js';
+import type { CommitList, Revisions } from './source.js';
+import type { Transport } from './transport.js';
+
+export interface DeployRunDeps {
+  config: Readonly<Config>;
+  store: Store;
+  events: DeployEvents;
+  masker: Masker;
+  writer: LogWriter;
+  revisions: Revisions;
+  logger: Logger;
+  transportFor(plan: Plan, log: DeployLog): Transport;
+  /** The instance that owns the deploy: its final state is only recorded while it still does. */
+  owner: string;
+}
+
+export interface DeployRunInput {
+  deploy: FullDeploy;
+  signal: AbortSignal;
+  /** Why the signal was aborted: a cancel ('cancelled', by whom) or a graceful stop ('interrupted'). */
+  stopped(): { state: 'cancelled' | 'interrupted'; error: string };
+  /** Shown in the start message. */
+  notes: string[];
+}
+
+/** How long the start message waits for the commit list (GitHub compare or git) before going without it. */
+export const COMMITS_WAIT_MS = 5_000;
+/** How long a finished deploy still waits for its commit time (a slow clone records it later, unwaited). */
+const COMMIT_TIME_GRACE_MS = 30_000;
+
+export async function runDeploy(deps: DeployRunDeps, input: DeployRunInput): Promise<void> {
+  let deploy = input.deploy;
+  const { events, logger, store } = deps;
+  const { signal } = input;
+  let plan: Plan;
+  try {
+    plan = planDeploy(deps.config, deploy.app, deploy.environment);
+  } catch (err) {
+    await endDeploy(deps, deploy, 'failed', (err as Error).message, []);
+    return;
+  }
+  const log = new DeployLog(deploy.id, { events, masker: deps.masker, writer: deps.writer });
+  const notes = [...input.notes];
+
+  // A rollback goes to the release before the live one as it is now, not as it was when asked: a deploy that
+  // ran in between moved "live" (and may have pruned the release chosen then).
+  if (deploy.kind === 'rollback') {
+    const found = await store.deploys.rollbackTarget(deploy.app, deploy.environment);
+    if (!found) {
+      await endDeploy(deps, deploy, 'failed', `nothing to roll back to in ${deploy.app}/${deploy.environment} any more`, []);
+      return;
+    }
+    if (found.target.releaseId !== deploy.releaseId) {
+      const target = { ref: found.target.ref, sha: found.target.sha, releaseId: found.target.releaseId };
+      await store.deploys.retarget(deploy.id, target);
+      notes.push(`target chosen when it started: the release of #${found.target.id} (${shortSha(found.target.sha)}), since #${found.current.id} is live now`);
+      deploy = { ...deploy, ...target };
+    }
+  }
+
+  // For a deploy that waited in the queue, what is live now may be what the deploy ahead of it shipped.
+  const live = (await store.deploys.current(deploy.app, deploy.environment))?.sha ?? null;
+  if (live !== deploy.previousSha) await store.deploys.setPreviousSha(deploy.id, live);
+  // When the shipped commit was made, where DORA lead time starts: looked up beside the deploy, not before it.
+  // A deploy cancelled before it began looks nothing up.
+  const lookups = deploy.kind === 'deploy' && !signal.aborted;
+  const commitTime = lookups && !deploy.commitAt ? recordCommitTime(deps, plan, deploy) : Promise.resolve();
+  // What ships: the commits between the live SHA and this one; a slow compare never holds the deploy long.
+  let commits: CommitList | null = null;
+  if (lookups && live && live !== deploy.sha) {
+    const listed = await within(
+      deps.revisions.commits(plan, live, deploy.sha, 10).catch((err: Error) => err),
+      COMMITS_WAIT_MS,
+    );
+    if (listed === undefined) notes.push(`commit list unavailable: no answer within ${COMMITS_WAIT_MS / 1000}s`);
+    else if (listed instanceof Error) notes.push(`commit list unavailable: ${listed.message}`);
+    else commits = listed;
+  }
+  events.publish({
+    type: 'started',
+    deployId: deploy.id,
+    deploy: { ...deploy, previousSha: live },
+    info: { hostCount: deploy.hosts.length, commits, previousSha: live, notes },
+  });
+  log.system(null, `#${deploy.id} ${deployTitle(deploy)}: ${deploy.hosts.length} host(s), release ${deploy.releaseId}, requested by ${deploy.requester.name}`);
+
+  // Hosts by stage, as planned when the deploy was asked for.
+  const stages = new Map<number, FullDeploy['hosts']>();
+  for (const h of deploy.hosts) stages.set(h.stage, [...(stages.get(h.stage) ?? []), h]);
+  const stageList = [...stages.entries()].sort((a, b) => a[0] - b[0]).map(([, hosts]) => hosts);
+  const transport = deps.transportFor(plan, log);
+  const outcomes = new Map<number, HostOutcome>();
+  const total = deploy.hosts.length;
+  const limit = pLimit(Math.max(1, plan.concurrency));
+  const hostDeps = { deploys: store.deploys, events };
+  let done = 0;
+  let failures = 0;
+  let stopReason: string | null = null;
+
+  for (const [index, stage] of stageList.entries()) {
+    if (stopReason || signal.aborted) break;
+    const canary = stageList.length > 1 && index === 0;
+    await Promise.all(
+      stage.map((row) =>
+        limit(async () => {
+          if (stopReason || signal.aborted) return;
+          const outcome = await runHost(hostDeps, { deploy, row, plan, transport, log, signal });
+          outcomes.set(row.id, outcome);
+          done++;
+          if (outcome.state === 'failed') {
+            failures++;
+            if (canary) stopReason ??= `canary ${row.host} failed (${outcome.reason})`;
+            else if (failures > plan.maxFailures) stopReason ??= `${row.host}: ${outcome.reason}`;
+          }
+          events.publish({
+            type: 'progress',
+            deployId: deploy.id,
+            done,
+            total,
+            failed: failures,
+            ...(outcome.state === 'failed' ? { failure: { host: row.host, reason: outcome.reason ?? 'failed' } } : {}),
+          });
+        }),
+      ),
+    );
+  }
+
+  const stopped = signal.aborted ? input.stopped() : null;
+  const state: FinalDeployState = stopped ? stopped.state : stopReason ? 'failed' : 'succeeded';
+  const error = stopped ? stopped.error : stopReason;
+  await store.deploys.skipPendingHosts(deploy.id, state === 'succeeded' || state === 'failed' ? 'skipped' : 'cancelled');
+
+  // A deploy that did not succeed leaves no host on its release: switch the ones that moved back.
+  if (state !== 'succeeded' && plan.rollbackOnFailure) {
+    const switched = deploy.hosts.filter((h) => outcomes.get(h.id)?.switched);
+    if (switched.length > 0) log.system(null, `switching ${switched.length} host(s) back to their previous release`);
+    await Promise.all(
+      switched.map((row) => limit(() => switchBack(hostDeps, { row, plan, transport, log, previous: outcomes.get(row.id)?.previous ?? null }))),
+    );
+  }
+  const failedHosts = deploy.hosts.filter((h) => outcomes.get(h.id)?.state === 'failed').map((h) => h.host);
+  if (state === 'succeeded' && failedHosts.length > 0) log.system(null, `${failedHosts.length} host(s) failed, within max_failures ${plan.maxFailures}`);
+  log.system(null, `#${deploy.id} ${state}${error ? `: ${error}` : ''}`);
+  await within(commitTime, COMMIT_TIME_GRACE_MS);
+  await endDeploy(deps, deploy, state, error, failedHosts);
+  logger.info({ deployId: deploy.id, state, error }, 'deploy ended');
+}
+
+/**
+ * Records the final state (after every line is stored) while this instance still owns the deploy, frees its
+ * lock and publishes the end. A lost race (someone else ended it: recovery found it stale) is logged, not
+ * overwritten. Returns whether it won.
+ */
+export async function endDeploy(
+  deps: DeployRunDeps,
+  deploy: FullDeploy,
+  state: FinalDeployState,
+  error: string | null,
+  failedHosts: string[],
+): Promise<boolean> {
+  await deps.writer.drain();
+  const won = await deps.store.deploys.finish(deploy.id, state, error, { owner: deps.owner });
+  if (!won) {
+    deps.logger.warn({ deployId: deploy.id, state }, 'deploy was already ended elsewhere (found stale?): its state is kept');
+    return false;
+  }
+  await deps.store.locks.releaseForDeploy(deploy.id);
+  deps.events.publish({ type: 'state', deployId: deploy.id, state, error });
+  const final = await deps.store.deploys.get(deploy.id);
+  if (final) deps.events.publish({ type: 'ended', deployId: deploy.id, deploy: final, failedHosts });
+  return true;
+}
+
+/** Deploy.commitAt ← the committer date of the deployed SHA (GitHub or git). Never throws. */
+async function recordCommitTime(deps: DeployRunDeps, plan: Plan, deploy: FullDeploy): Promise<void> {
+  try {
+    const at = await deps.revisions.commitTime(plan, deploy.sha);
+    if (at) await deps.store.deploys.setCommitAt(deploy.id, at);
+  } catch (err) {
+    deps.logger.warn({ err, deployId: deploy.id }, 'commit time unknown: lead time will count from the request');
+  }
+}
+
+/** The value of `promise` if it settles within `ms`, else undefined (it goes on, unwaited). */
+export async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise.catch(() => undefined),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,389 @@
+/**
+ * The scheduler: what runs where and when. It records deploy requests (the lock taken with the deploy row in
+ * one transaction; the rest queue in the database and start in order), claims queued deploys for this
+ * instance, heartbeats the ones it runs, interrupts deploys whose owner stopped heartbeating (at start and
+ * every interval), and cancels: locally, or through the database for a deploy another instance owns.
+ * Each deploy it claims runs as a deploy run (deploy-run.ts). It publishes DeployEvents only; sinks (chat,
+ * GitHub, viewer) subscribe in main.ts.
+ *
+ *   const scheduler = new Scheduler({ config, store, events, masker, lines, github, gitCacheDir, logger });
+ *   await scheduler.recover(); scheduler.start();
+ *   const r = await scheduler.request({ app: 'web', environment: 'staging', ref: 'main', sha, requester, provider: 'irc', room });
+ *   await scheduler.cancel(r.deploy.id, 'bob');   // 'stopping' | 'dequeued' | 'requested' | ...
+ *   await scheduler.shutdown(10_000);             // SIGTERM: no new work, runs stopped, the rest interrupted
+ */
+import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { hostname } from 'node:os';
+import { dirname, join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Target } from '../adapters/adapter.js';
+import type { Config } from '../config.js';
+import { expandHome } from '../config.js';
+import type { GitHub } from '../github.js';
+import { sqlitePath } from '../store/db.js';
+import type { FullDeploy, RequestResult } from '../store/deploys.js';
+import type { Store } from '../store/index.js';
+import type { LineSink } from '../store/log-lines.js';
+import type { KnownUser } from '../store/users.js';
+import { type DeployRunDeps, endDeploy, runDeploy, within } from './deploy-run.js';
+import type { DeployEvents } from './events.js';
+import { HostKeys } from './host-keys.js';
+import { LocalTransport } from './local-transport.js';
+import { type DeployLog, LogWriter } from './log-pipeline.js';
+import type { Masker } from './mask.js';
+import { type Plan, planDeploy } from './plan.js';
+import { Revisions } from './source.js';
+import { SshTransport } from './ssh-transport.js';
+import type { Transport } from './transport.js';
+
+/** Points where a test can hold the scheduler to force an interleaving (a race test's seam). */
+export type SeamPoint = 'before-claim' | 'before-cancel-queued';
+
+export interface SchedulerOptions {
+  config: Readonly<Config>;
+  store: Store;
+  events: DeployEvents;
+  masker: Masker;
+  /** Where log lines are written (a LogLineStore on the same database). */
+  lines: LineSink;
+  github: GitHub | null;
+  /** Where git mirrors for ref lookups live when GitHub is not used. */
+  gitCacheDir: string;
+  logger: Logger;
+  /** This process's id in Deploy.ownerId (default host:pid:random). */
+  instanceId?: string;
+  /** Heartbeat, recovery and queue look every this many ms (default config heartbeat_interval). */
+  heartbeatMs?: number;
+  /** How hosts of a plan are reached; default ssh or local per the app's `transport`. */
+  transportFor?: (plan: Plan) => Transport;
+  /** Where host keys learnt on first use are recorded (default: known_hosts next to the database). */
+  knownHostsFile?: string;
+  /** Called (and awaited) at the race-prone points; tests hold it to force an order. */
+  seam?: (point: SeamPoint, deployId: number) => Promise<void> | void;
+}
+
+export interface DeployRequest {
+  app: string;
+  environment: string;
+  ref: string;
+  sha: string;
+  kind?: 'deploy' | 'rollback';
+  /** A rollback names the release to switch back to (as known when asked; the run picks it again at start). */
+  releaseId?: string;
+  requester: Pick<KnownUser, 'id'>;
+  provider: string;
+  room: Target;
+  force?: boolean;
+  /** Shown in the start message: what was skipped or is worth knowing. */
+  notes?: string[];
+}
+
+/**
+ * stopping: this instance is stopping it; dequeued: it was queued and will not run; requested: another live
+ * instance runs it and is asked (through the database) to stop it; already-stopping; finished; unknown.
+ */
+export type CancelResult = 'stopping' | 'dequeued' | 'requested' | 'already-stopping' | 'finished' | 'unknown';
+
+interface Active {
+  id: number;
+  controller: AbortController;
+  stop: { state: 'cancelled' | 'interrupted'; error: string } | null;
+  done: Promise<void>;
+}
+
+export class Scheduler {
+  readonly revisions: Revisions;
+  readonly writer: LogWriter;
+  readonly instanceId: string;
+  readonly heartbeatMs: number;
+  private readonly active = new Map<number, Active>();
+  private readonly notes = new Map<number, string[]>();
+  private timer: NodeJS.Timeout | undefined;
+  private draining: Promise<void> = Promise.resolve();
+  private ticking: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: SchedulerOptions) {
+    this.revisions = new Revisions(options.github, options.gitCacheDir);
+    this.writer = new LogWriter(options.lines, options.logger);
+    this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.heartbeatMs = options.heartbeatMs ?? options.config.heartbeat_interval ?? 10_000;
+  }
+
+  private get deploys() {
+    return this.options.store.deploys;
+  }
+
+  /** A deploy whose heartbeat is older than this is taken for dead: 3 intervals. */
+  get staleMs(): number {
+    return 3 * this.heartbeatMs;
+  }
+
+  /** Every interval: heartbeat our deploys (and pick up cancels asked of us), interrupt stale ones, start queued ones. */
+  start(): void {
+    if (this.timer || this.stopped) return;
+    this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** One round of heartbeat, recovery and queue (never two at once). */
+  tick(): Promise<void> {
+    this.ticking ??= (async () => {
+      try {
+        const asked = await this.deploys.heartbeat(this.instanceId);
+        for (const { id, by } of asked) this.cancelLocal(id, by);
+        // A deploy another instance took for dead (this one stalled 3 intervals) is no longer ours: stop it.
+        const ids = this.running();
+        const owned = await this.deploys.ownedRunning(this.instanceId, ids);
+        for (const id of ids) {
+          const entry = this.active.get(id);
+          if (owned.has(id) || !entry || entry.controller.signal.aborted) continue;
+          entry.stop = { state: 'interrupted', error: 'taken for dead by another instance' };
+          entry.controller.abort();
+        }
+        await this.recover();
+      } catch (err) {
+        this.options.logger.warn({ err }, 'heartbeat round failed');
+      } finally {
+        this.ticking = null;
+      }
+    })();
+    return this.ticking;
+  }
+
+  /**
+   * Deploys whose owner stopped heartbeating (3 intervals) become interrupted, their locks freed, the end
+   * published (the chat sink tells their channel). Then queued deploys may start. Safe beside live instances.
+   */
+  async recover(): Promise<FullDeploy[]> {
+    if (this.stopped) return [];
+    const recovered = await this.deploys.interruptStale(this.staleMs, { self: this.instanceId });
+    for (const d of recovered) {
+      this.options.events.publish({ type: 'state', deployId: d.id, state: 'interrupted', error: d.error });
+      this.options.events.publish({ type: 'ended', deployId: d.id, deploy: d, failedHosts: [], recovered: true });
+    }
+    await this.drain();
+    return recovered;
+  }
+
+  /**
+   * Records a deploy and starts it, or queues it behind the deploy holding the environment. A lock taken by
+   * hand refuses it ('locked', nothing recorded). Throws a user-readable Error for an unknown app/environment
+   * or while this instance is stopping.
+   */
+  async request(input: DeployRequest): Promise<RequestResult> {
+    if (this.stopped) throw new Error('Shepherd is stopping: ask again once it is back');
+    const plan = planDeploy(this.options.config, input.app, input.environment);
+    const current = await this.deploys.current(input.app, input.environment);
+    const result = await this.deploys.request(
+      {
+        app: input.app,
+        environment: input.environment,
+        ref: input.ref,
+        sha: input.sha,
+        previousSha: current?.sha ?? null,
+        kind: input.kind ?? 'deploy',
+        requesterId: input.requester.id,
+        provider: input.provider,
+        room: input.room.room,
+        threadRef: input.room.thread ?? null,
+        force: input.force ?? false,
+        releaseId: input.releaseId,
+        hosts: plan.hosts.map((h) => ({ label: h.label, port: h.port, user: h.user, stage: h.stage })),
+      },
+      new Date(),
+      this.instanceId,
+    );
+    if (result.outcome !== 'locked') {
+      if (input.notes?.length) this.notes.set(result.deploy.id, input.notes);
+      this.options.events.publish({ type: 'state', deployId: result.deploy.id, state: result.outcome === 'started' ? 'running' : 'queued' });
+    }
+    if (result.outcome === 'started') this.launch(result.deploy);
+    return result;
+  }
+
+  /**
+   * Stops a running deploy (no new host starts, running steps are killed, switched hosts go back) or drops a
+   * queued one. A deploy another instance runs is asked to stop through the database.
+   */
+  async cancel(id: number, by: string): Promise<CancelResult> {
+    if (this.active.has(id)) return this.cancelLocal(id, by);
+    let d = await this.deploys.get(id);
+    if (!d) return 'unknown';
+    if (d.state === 'queued') {
+      await this.options.seam?.('before-cancel-queued', id);
+      if (await this.deploys.cancelQueued(id, `cancelled by ${by} before it started`)) {
+        this.notes.delete(id);
+        this.options.events.publish({ type: 'state', deployId: id, state: 'cancelled', error: `cancelled by ${by}` });
+        const final = await this.deploys.get(id);
+        if (final) this.options.events.publish({ type: 'ended', deployId: id, deploy: final, failedHosts: [] });
+        void this.drain();
+        return 'dequeued';
+      }
+      // Lost the race: it started meanwhile (here or elsewhere), or ended. Cancel it where it is now.
+      if (this.active.has(id)) return this.cancelLocal(id, by);
+      d = await this.deploys.get(id);
+      if (!d) return 'unknown';
+    }
+    if (d.state === 'running') {
+      if (await this.deploys.requestCancel(id, by)) {
+        // Claimed by this instance but not launched yet: the launch sees the request; else the owner's heartbeat does.
+        if (d.ownerId === this.instanceId) void this.tick();
+        return 'requested';
+      }
+      return (await this.deploys.get(id))?.state === 'running' ? 'already-stopping' : 'finished';
+    }
+    return 'finished';
+  }
+
+  private cancelLocal(id: number, by: string): CancelResult {
+    const entry = this.active.get(id);
+    if (!entry) return 'finished';
+    if (entry.controller.signal.aborted) return 'already-stopping';
+    entry.stop = { state: 'cancelled', error: `cancelled by ${by}` };
+    entry.controller.abort();
+    this.options.events.publish({ type: 'note', deployId: id, text: `🛑 cancelling #${id} for ${by}: no new host starts, running steps are being stopped` });
+    return 'stopping';
+  }
+
+  /** Ids of the deploys this process is running. */
+  running(): number[] {
+    return [...this.active.keys()];
+  }
+
+  /** Resolves when deploy `id` (if this process runs it) has ended. */
+  async waitFor(id: number): Promise<void> {
+    await this.active.get(id)?.done;
+  }
+
+  /** Resolves when nothing runs here, nothing queued can start, and every sink is done (used before exiting). */
+  async idle(): Promise<void> {
+    for (;;) {
+      const running = [...this.active.values()].map((a) => a.done);
+      if (running.length === 0) {
+        await this.drain();
+        if (this.active.size === 0) break;
+        continue;
+      }
+      await Promise.allSettled(running);
+    }
+    await this.writer.drain();
+    await this.options.events.flushed();
+  }
+
+  /** Starts queued deploys whose environment is free, oldest first. Serialised: one drain at a time. */
+  drain(): Promise<void> {
+    this.draining = this.draining.then(async () => {
+      if (this.stopped) return;
+      try {
+        for (const head of await this.deploys.queueHeads()) {
+          if (this.active.has(head.id)) continue;
+          await this.options.seam?.('before-claim', head.id);
+          if (this.stopped) return;
+          if (!(await this.deploys.claim(head.id, this.instanceId))) continue;
+          const d = await this.deploys.get(head.id);
+          if (!d) continue;
+          this.options.events.publish({ type: 'state', deployId: d.id, state: 'running' });
+          this.launch(d);
+        }
+      } catch (err) {
+        this.options.logger.error({ err }, 'could not start queued deploys');
+      }
+    });
+    return this.draining;
+  }
+
+  /**
+   * Graceful stop: no new work; every running deploy is stopped as `cancel` stops it (steps killed, switched
+   * hosts back) and recorded `interrupted`; what has not ended after `graceMs` is recorded interrupted here
+   * (locks freed, end published). Then waits (bounded) for the sinks, e.g. the chat messages, to go out.
+   */
+  async shutdown(graceMs: number): Promise<FullDeploy[]> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const error = 'Shepherd was stopped while this deploy ran';
+    for (const entry of this.active.values()) {
+      if (entry.controller.signal.aborted) continue;
+      entry.stop = { state: 'interrupted', error };
+      entry.controller.abort();
+    }
+    await within(Promise.allSettled([...this.active.values()].map((a) => a.done)), graceMs);
+    const left = [...this.active.keys()];
+    const interrupted = left.length ? await this.deploys.interruptOwned(this.instanceId, left, `${error} (not ended within the grace period)`) : [];
+    for (const d of interrupted) {
+      this.options.events.publish({ type: 'state', deployId: d.id, state: 'interrupted', error: d.error });
+      this.options.events.publish({ type: 'ended', deployId: d.id, deploy: d, failedHosts: [] });
+    }
+    await within(this.writer.drain(), graceMs);
+    await within(this.options.events.flushed(), graceMs);
+    return interrupted;
+  }
+
+  /** Stops the timers; running deploys go on until they end (see idle() and shutdown()). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.writer.drain();
+  }
+
+  private launch(deploy: FullDeploy): void {
+    const entry: Active = { id: deploy.id, controller: new AbortController(), stop: null, done: Promise.resolve() };
+    // Every running step of every host listens on this one signal: `concurrency` of them, possibly hundreds.
+    setMaxListeners(0, entry.controller.signal);
+    this.active.set(deploy.id, entry);
+    // A cancel that reached the database between the claim and now.
+    if (deploy.cancelRequestedAt) this.cancelLocal(deploy.id, deploy.cancelRequestedBy ?? 'someone');
+    const notes = this.notes.get(deploy.id) ?? [];
+    entry.done = runDeploy(this.runDeps(), {
+      deploy,
+      signal: entry.controller.signal,
+      stopped: () => entry.stop ?? { state: 'cancelled', error: 'cancelled by someone' },
+      notes,
+    })
+      .catch(async (err) => {
+        this.options.logger.error({ err, deployId: deploy.id }, 'deploy crashed');
+        await endDeploy(this.runDeps(), deploy, 'failed', `Shepherd failed: ${(err as Error).message}`, []).catch(() => {});
+      })
+      .finally(() => {
+        this.active.delete(deploy.id);
+        this.notes.delete(deploy.id);
+        void this.drain();
+      });
+  }
+
+  private runDeps(): DeployRunDeps {
+    return {
+      config: this.options.config,
+      store: this.options.store,
+      events: this.options.events,
+      masker: this.options.masker,
+      writer: this.writer,
+      revisions: this.revisions,
+      logger: this.options.logger,
+      owner: this.instanceId,
+      transportFor: (plan, log) => this.transportFor(plan, log),
+    };
+  }
+
+  private transportFor(plan: Plan, log?: DeployLog): Transport {
+    if (this.options.transportFor) return this.options.transportFor(plan);
+    if (plan.transport === 'local') return new LocalTransport();
+    const ssh = plan.appConfig.ssh;
+    return new SshTransport({
+      user: ssh.user,
+      privateKeyPath: ssh.private_key_path ? expandHome(ssh.private_key_path) : undefined,
+      hostKeys: new HostKeys({ checking: ssh.host_key_checking, knownHostsFile: expandHome(ssh.known_hosts), managedFile: this.knownHostsFile() }),
+      onNotice: (host, text) => log?.system(host.label, text),
+    });
+  }
+
+  /** Shepherd's own known_hosts: `<data dir>/known_hosts`, beside the database (as the git cache is). */
+  private knownHostsFile(): string {
+    if (this.options.knownHostsFile) return this.options.knownHostsFile;
+    const db = sqlitePath(this.options.config.env.DATABASE_URL);
+    return join(db === ':memory:' ? dirname(this.options.gitCacheDir) : dirname(db), 'known_hosts');
+  }
+}
