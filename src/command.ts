@@ -5,7 +5,7 @@
  *   export default defineCommand({ name: 'whoami', summary: 'show who I think you are', usage: 'whoami',
  *     examples: ['whoami'], roles: 'anyone', run: async (ctx) => { await ctx.reply('...'); } });
  */
-import type { Target, MessageRef } from './adapters/adapter.js';
+import type { Answer, MessageRef, Target } from './chat/types.js';
 import type { Config } from './config.js';
 import type { ParsedCommand } from './parse.js';
 import type { Role } from './roles.js';
@@ -34,7 +34,7 @@ export interface Deps {
 /** How long a confirmation question waits for its answer (SPEC: within 60 s). */
 export const CONFIRM_TIMEOUT_MS = 60_000;
 
-export type Answer = 'yes' | 'no' | 'timeout';
+export type { Answer } from './chat/types.js';
 
 export interface Ctx {
   command: ParsedCommand;

@@ -8,7 +8,7 @@
  *   const sink = new ChatSink({ batcher, events, chat, webBaseUrl: config.webBaseUrl });
  *   sink.started(deploy, info); sink.hostFinished(deploy, ...); sink.finished(deploy, ...);
  */
-import type { MessageRef, Target } from '../adapters/adapter.js';
+import type { MessageRef, Target } from '../chat/types.js';
 import { type DeployStartInfo, type DeployView, deployFinished, deployInterrupted, deployProgress, deployStarted, deployUrl, hostFailed } from '../format.js';
 import type { ChatBatcher } from './chat-batcher.js';
 import type { DeployEvents } from './events.js';

@@ -13,7 +13,7 @@
 import { setMaxListeners } from 'node:events';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Target } from '../adapters/adapter.js';
+import type { Target } from '../chat/types.js';
 import type { Config } from '../config.js';
 import { expandHome } from '../config.js';
 import type { DeploymentState, GitHub } from '../github.js';

@@ -11,7 +11,7 @@
  *   await push.confirm(alice); const report = await push.ship(rm, { provider: 'irc', room: '#deploys' });
  */
 import type { Logger } from 'pino';
-import type { Target } from '../adapters/adapter.js';
+import type { Target } from '../chat/types.js';
 import { type Clock, Refusal } from '../command.js';
 import type { Config } from '../config.js';
 import { formatDuration } from '../duration.js';

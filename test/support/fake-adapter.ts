@@ -5,7 +5,8 @@
  *   const chat = new FakeAdapter(bot);
  *   expect(await chat.say('alice', 'karma')).toMatch(/4\/5/);
  */
-import type { Adapter, IncomingMessage, MessageHandler, MessageRef, Target } from '../../src/adapters/adapter.js';
+import type { Adapter, MessageHandler } from '../../src/adapters/adapter.js';
+import type { IncomingMessage, MessageRef, Target } from '../../src/chat/types.js';
 import type { Bot } from '../../src/bot.js';
 
 export interface Sent {
