@@ -10,6 +10,7 @@ import type { Adapter } from './adapters/adapter.js';
 import { type Answer, answerOf, type IncomingMessage, type MessageRef, type Question, type Target } from './chat/types.js';
 import { CONFIRM_TIMEOUT_MS, type Clock, type Command, type Ctx, type Deps, Refusal, UsageError } from './command.js';
 import type { Config } from './config.js';
+import { formatDuration } from './duration.js';
 import { failed, refused, unknownCommand, usage } from './format.js';
 import { closest, parse } from './parse.js';
 import { type Role, rolesOf, ROLE_LABEL } from './roles.js';
@@ -195,7 +196,7 @@ export class Bot {
     const answer = await answered;
     if (answer === 'timeout') {
       await adapter
-        .send(message.target, `⌛ no answer within ${Math.round(question.timeoutMs / 1000)} s — taken as no`)
+        .send(message.target, `⌛ no answer within ${formatDuration(question.timeoutMs)} — taken as no`)
         .catch((err) => this.options.logger.warn({ err }, 'could not say that a question timed out'));
     }
     await adapter.settled?.(ref, question, answer).catch((err) => this.options.logger.warn({ err }, 'could not show how a question ended'));

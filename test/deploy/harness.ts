@@ -96,6 +96,8 @@ export interface HarnessOptions {
   chatIntervalMs?: number;
   secrets?: string[];
   provider?: 'irc' | 'slack' | 'shell';
+  /** How long ctx.confirm waits for an answer (default CONFIRM_TIMEOUT_MS). */
+  confirmTimeoutMs?: number;
 }
 
 export async function deployHarness(yaml: string, options: HarnessOptions = {}): Promise<DeployHarness> {
@@ -110,7 +112,7 @@ export async function deployHarness(yaml: string, options: HarnessOptions = {}):
   const lines = new LogLineStore(sqlitePath(t.url));
   const services: Record<string, unknown> = {};
   const clock = new TestClock();
-  const bot = new Bot({ commands, config, store: t.store, clock, logger: pino({ level: 'silent' }), services });
+  const bot = new Bot({ commands, config, store: t.store, clock, logger: pino({ level: 'silent' }), services, confirmTimeoutMs: options.confirmTimeoutMs });
   const chat = new FakeAdapter(bot, options.provider ?? 'irc');
   const deployer = new Deployer({
     config,
