@@ -136,7 +136,8 @@ export class Bot {
           return i ? adapter.mention(i) : u.name;
         },
         requireRole,
-        confirm: (question, timeoutMs) => this.confirm(adapter, message, waitKey, { text: question, user: message.user, timeoutMs: timeoutMs ?? this.confirmTimeoutMs }),
+        confirm: (question, timeoutMs) =>
+          this.confirm(adapter, message, waitKey, { text: question, user: message.user, timeoutMs: timeoutMs ?? this.confirmTimeoutMs }),
         deps: this.deps(adapter),
       };
       try {

@@ -61,7 +61,10 @@ export interface Question {
  *   answerOf('Yes') // 'yes';  answerOf('deploy web') // null
  */
 export function answerOf(text: string): 'yes' | 'no' | null {
-  const word = text.trim().toLowerCase().replace(/[.!]+$/, '');
+  const word = text
+    .trim()
+    .toLowerCase()
+    .replace(/[.!]+$/, '');
   if (word === 'yes' || word === 'y') return 'yes';
   if (word === 'no' || word === 'n') return 'no';
   return null;

@@ -233,7 +233,7 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
     expect(rows).toEqual([{ command: 'whoami', text: 'whoami' }]);
   });
 
-  it('GIVEN a deploy to production asks bob THEN alice\'s `yes` answers nothing and bob\'s plain `yes` deploys', async () => {
+  it("GIVEN a deploy to production asks bob THEN alice's `yes` answers nothing and bob's plain `yes` deploys", async () => {
     const bob = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'bob', channels: ['#deploys'] });
     try {
       const asked = await bob.ask('#deploys', '!deploy demo to production', { from: bot, until: (l) => l.some((x) => x.includes('about to deploy demo')) });
@@ -245,8 +245,15 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
       const karma = await bob.ask('#deploys', '!karma', { from: bot, until: (l) => l.length >= 2 });
       expect(karma[0]).toMatch(/you: ★/);
       bob.say('#deploys', 'yes');
-      await bob.waitFor(() => bob.heard.slice(start).find((h) => h.from === bot && /✅ #\d+ demo\/HEAD .* → production succeeded/.test(h.text)), 60_000, 'the deploy');
-      const said = bob.heard.slice(start).filter((h) => h.from === bot).map((h) => h.text);
+      await bob.waitFor(
+        () => bob.heard.slice(start).find((h) => h.from === bot && /✅ #\d+ demo\/HEAD .* → production succeeded/.test(h.text)),
+        60_000,
+        'the deploy',
+      );
+      const said = bob.heard
+        .slice(start)
+        .filter((h) => h.from === bot)
+        .map((h) => h.text);
       expect(said.join('\n')).not.toMatch(/cancelled|no question waiting/);
     } finally {
       await bob.quit();
@@ -265,7 +272,11 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
       await bob.ask(bot, 'deploy demo to production', { from: bot, until: (l) => l.some((x) => x.includes('about to deploy demo')) });
       start = bob.heard.length;
       bob.say(bot, 'no');
-      const lines = await bob.waitFor(() => bob.heard.slice(start).find((h) => h.from === bot && h.text.includes('cancelled: not confirmed')), 30_000, 'the cancel');
+      const lines = await bob.waitFor(
+        () => bob.heard.slice(start).find((h) => h.from === bot && h.text.includes('cancelled: not confirmed')),
+        30_000,
+        'the cancel',
+      );
       expect(lines.to).toBe('bob');
     } finally {
       await bob.quit();

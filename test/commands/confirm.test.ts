@@ -48,7 +48,8 @@ describe('answers to a confirmation', () => {
     rmSync(deployTo, { recursive: true, force: true });
   });
 
-  const asked = (t: DeployHarness, count: number) => vi.waitFor(() => expect(t.texts().filter((x) => x.includes(QUESTION))).toHaveLength(count), { timeout: 20_000 });
+  const asked = (t: DeployHarness, count: number) =>
+    vi.waitFor(() => expect(t.texts().filter((x) => x.includes(QUESTION))).toHaveLength(count), { timeout: 20_000 });
 
   it('GIVEN yes/y/no/n in any case THEN they are answers, and nothing else is', () => {
     for (const yes of ['yes', 'Y', 'YES', ' yes. ', 'y!']) expect(answerOf(yes)).toBe('yes');
