@@ -3,11 +3,7 @@ import { lockLine, shiftLine } from '../src/format.js';
 import { pushService } from '../src/push/context.js';
 import { whereIs } from '../src/push/where.js';
 
-/** A part of the `status` overview contributed by a feature (deploys, the push). */
-export interface StatusSection {
-  title: string;
-  lines(ctx: Parameters<typeof run>[0]): Promise<string[]>;
-}
+export type { StatusSection } from '../src/services.js';
 
 async function run(ctx: Parameters<Parameters<typeof defineCommand>[0]['run']>[0]) {
   const { store, clock, config, services } = ctx.deps;
@@ -16,14 +12,13 @@ async function run(ctx: Parameters<Parameters<typeof defineCommand>[0]['run']>[0
     if (ctx.args.length > 1) throw new UsageError('one revision at a time');
     // A deploy id is the deploy engine's (services.deployStatus answers null for anything that is not one);
     // every other argument is a revision: where is it (src/push/where.ts).
-    const deployStatus = services.deployStatus as ((c: typeof ctx, arg: string) => Promise<string | null>) | undefined;
-    const deployText = deployStatus ? await deployStatus(ctx, rev) : null;
+    const deployText = services.deployStatus ? await services.deployStatus(ctx, rev) : null;
     await ctx.reply(deployText ?? (await whereIs(pushService(ctx), { store, clock, provider: ctx.provider }, rev)));
     return;
   }
   const now = clock.now();
   const out: string[] = [];
-  for (const section of (services.statusSections as StatusSection[] | undefined) ?? []) {
+  for (const section of services.statusSections) {
     const lines = await section.lines(ctx);
     out.push(`${section.title}:`, ...(lines.length ? lines.map((l) => `  ${l}`) : ['  none']));
   }

@@ -2,7 +2,7 @@
  * Message in → parse → who is it → find the command → role check → run → replies, plus an audit row.
  * Knows no platform: an Adapter delivers IncomingMessages and sends text.
  *
- *   const bot = new Bot({ commands, config, store, clock, logger, services: {} });
+ *   const bot = new Bot({ commands, config, store, clock, logger, services: createServices({ deployer }) });
  *   await adapter.start((msg) => bot.handle(adapter, msg));
  */
 import type { Logger } from 'pino';
@@ -15,6 +15,7 @@ import { failed, refused, unknownCommand, usage } from './format.js';
 import { closest, parse } from './parse.js';
 import { type Role, rolesOf, ROLE_LABEL } from './roles.js';
 import type { Outcome } from './store/audit.js';
+import { createServices, type Services } from './services.js';
 import type { Store } from './store/index.js';
 
 export interface BotOptions {
@@ -23,7 +24,8 @@ export interface BotOptions {
   store: Store;
   clock: Clock;
   logger: Logger;
-  services?: Record<string, unknown>;
+  /** Default: createServices() with nothing set up (no deploys, no push). */
+  services?: Services;
   /** How long ctx.confirm waits when the command gives no timeout (default CONFIRM_TIMEOUT_MS; tests shorten it). */
   confirmTimeoutMs?: number;
 }
@@ -49,12 +51,12 @@ interface Waiter {
 export class Bot {
   readonly registry: Map<string, Command>;
   private readonly waiters = new Map<string, Waiter>();
-  readonly services: Record<string, unknown>;
+  readonly services: Services;
   private readonly confirmTimeoutMs: number;
 
   constructor(private readonly options: BotOptions) {
     this.registry = buildRegistry(options.commands);
-    this.services = options.services ?? {};
+    this.services = options.services ?? createServices();
     this.confirmTimeoutMs = options.confirmTimeoutMs ?? CONFIRM_TIMEOUT_MS;
   }
 

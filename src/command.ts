@@ -8,6 +8,7 @@
 import type { Answer, MessageRef, Target } from './chat/types.js';
 import type { Config } from './config.js';
 import type { ParsedCommand } from './parse.js';
+import type { Services } from './services.js';
 import type { Role } from './roles.js';
 import type { Store } from './store/index.js';
 import type { KnownUser } from './store/users.js';
@@ -27,8 +28,8 @@ export interface Deps {
   commands: readonly Command[];
   /** Post to any room on the adapter the command came from (e.g. tell a lock holder). */
   say(target: Target, text: string): Promise<MessageRef>;
-  /** Extra services registered by main.ts (deployer, github, push...), looked up by commands that need them. */
-  services: Record<string, unknown>;
+  /** The deployer, the push workflow and the `status` sections, as createServices() built them. */
+  services: Services;
 }
 
 /** How long a confirmation question waits for its answer (SPEC: within 60 s). */

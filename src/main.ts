@@ -9,7 +9,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { commands } from '../commands/index.js';
-import type { StatusSection } from '../commands/status.js';
 import type { Adapter } from './adapters/adapter.js';
 import { ShellAdapter } from './adapters/shell.js';
 import { Bot } from './bot.js';
@@ -18,12 +17,11 @@ import { type Config, ConfigError, loadConfig } from './config.js';
 import { Deployer } from './deploy/engine.js';
 import { DeployEvents } from './deploy/events.js';
 import { Masker, secretsFromEnv } from './deploy/mask.js';
-import { deployStatus, deployStatusSection } from './deploy/status-section.js';
 import { createLogger } from './logger.js';
 import { deployThrough } from './push/deploy.js';
 import { adapterNotifier } from './push/notifier.js';
 import { createPushService } from './push/setup.js';
-import { pushStatusSection } from './push/status-section.js';
+import { createServices } from './services.js';
 import { openDatabase } from './store/db.js';
 import { createStore } from './store/index.js';
 import { LogLineStore } from './store/log-lines.js';
@@ -64,9 +62,6 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   const { prisma, path, applied } = await openDatabase(config.env.DATABASE_URL);
   if (applied.length) logger.info({ path, applied }, 'database migrated');
   const store = createStore(prisma, { karmaInitial: config.karma.initial });
-  const services: Record<string, unknown> = {};
-  const bot = new Bot({ commands, config, store, clock: systemClock, logger, services });
-
   const adapters: Adapter[] = [];
   // Deploys: one event stream (log store, chat sink, viewer), secrets masked before anything sees a line,
   // GitHub when GITHUB_TOKEN is set (else git resolves refs), chat through the adapter a deploy came from.
@@ -102,11 +97,6 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     },
     logger: logger.child({ component: 'deploy' }),
   });
-  // `status` shows these sections in this order, above locks and on-call.
-  const statusSections: StatusSection[] = [deployStatusSection()];
-  services.statusSections = statusSections;
-  services.deployer = deployer;
-  services.deployStatus = deployStatus;
   const [slack, irc] = await chatModules;
   if (slack) adapters.push(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' })));
   if (irc) adapters.push(new irc.IrcAdapter(config.env, logger.child({ adapter: 'irc' })));
@@ -125,10 +115,11 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     deploy: deployThrough(deployer, store),
     logger: logger.child({ component: 'push' }),
   });
+  // What commands use beyond config and store, wired the same way the tests wire theirs.
+  const services = createServices({ deployer, push });
+  const bot = new Bot({ commands, config, store, clock: systemClock, logger, services });
   let stopPushTimer: (() => void) | undefined;
   if (push) {
-    services.push = push;
-    statusSections.push(pushStatusSection(push));
     stopPushTimer = push.startTicking(Math.min(15_000, config.push.reminder_interval, config.push.confirm_window));
   }
 

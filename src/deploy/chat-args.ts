@@ -61,7 +61,7 @@ export function requireDeployRole(ctx: Ctx, target: AppTarget, doing: string): v
 }
 
 export function deployerOf(ctx: Ctx): Deployer {
-  const deployer = ctx.deps.services.deployer as Deployer | undefined;
+  const deployer = ctx.deps.services.deployer;
   if (!deployer) throw new Refusal('deploys are not set up in this bot');
   return deployer;
 }

@@ -15,7 +15,6 @@ import { Masker } from '../../src/deploy/mask.js';
 import type { GitHub } from '../../src/github.js';
 import { deployThrough } from '../../src/push/deploy.js';
 import { adapterNotifier } from '../../src/push/notifier.js';
-import { pushStatusSection } from '../../src/push/status-section.js';
 import { sqlitePath } from '../../src/store/db.js';
 import { LogLineStore } from '../../src/store/log-lines.js';
 import type { PushService, Timers } from '../../src/push/service.js';
@@ -77,44 +76,49 @@ export interface PushBot extends TestBot {
 
 export async function pushBot(options: { github?: GitHub; deployer?: boolean; git?: GitRemote } = {}): Promise<PushBot> {
   const git = options.git ?? createGitRemote();
-  const services: Record<string, unknown> = {};
   const deployTo = join(git.root, 'hosts');
   mkdirSync(deployTo, { recursive: true });
-  const t = await testBot(pushConfig(git.remote, deployTo), services);
-  const notifier = adapterNotifier([t.chat]);
-  let deployer: Deployer | null = null;
-  let lines: LogLineStore | null = null;
-  if (options.deployer) {
-    // Wired as main.ts wires it.
-    lines = new LogLineStore(sqlitePath(t.url));
-    deployer = new Deployer({
-      config: t.config,
-      store: t.store,
-      events: new DeployEvents(),
-      masker: new Masker([]),
-      lines,
-      github: options.github ?? null,
-      gitCacheDir: join(t.dir, 'git-cache'),
-      chat: { send: (provider, target, text) => notifier.say(provider, target, text).then(() => ({ ...target })), mention: (p, u) => notifier.mention(p, u) },
-      logger: pino({ level: 'silent' }),
-      chatIntervalMs: 20,
-      heartbeatMs: 200,
-    });
-    deployer.start();
-    services.deployer = deployer;
-  }
-  const push = createPushService({
-    config: t.config,
-    store: t.store,
-    clock: t.clock,
-    dataDir: t.dir,
-    github: options.github ?? null,
-    notifier,
-    deploy: deployer ? deployThrough(deployer, t.store) : undefined,
+  // What wire() creates besides the services: the deploy log store, closed by close().
+  const made: { lines?: LogLineStore } = {};
+  const t = await testBot(pushConfig(git.remote, deployTo), {
+    wire: (base) => {
+      const say = adapterNotifier([base.chat]);
+      let deployer: Deployer | null = null;
+      if (options.deployer) {
+        // Wired as main.ts wires it.
+        const lines = new LogLineStore(sqlitePath(base.url));
+        made.lines = lines;
+        deployer = new Deployer({
+          config: base.config,
+          store: base.store,
+          events: new DeployEvents(),
+          masker: new Masker([]),
+          lines,
+          github: options.github ?? null,
+          gitCacheDir: join(base.dir, 'git-cache'),
+          chat: { send: (provider, target, text) => say.say(provider, target, text).then(() => ({ ...target })), mention: (p, u) => say.mention(p, u) },
+          logger: pino({ level: 'silent' }),
+          chatIntervalMs: 20,
+          heartbeatMs: 200,
+        });
+      }
+      const push = createPushService({
+        config: base.config,
+        store: base.store,
+        clock: base.clock,
+        dataDir: base.dir,
+        github: options.github ?? null,
+        notifier: say,
+        deploy: deployer ? deployThrough(deployer, base.store) : undefined,
+      });
+      if (!push) throw new Error('push service not created');
+      return { deployer, push };
+    },
   });
+  const push = t.services.push;
+  const deployer = t.services.deployer ?? null;
+  deployer?.start();
   if (!push) throw new Error('push service not created');
-  services.push = push;
-  services.statusSections = [pushStatusSection(push)];
   const timers = new ManualTimers();
   const stopTicking = push.startTicking(5000, timers);
   let seen = 0;
@@ -138,7 +142,7 @@ export async function pushBot(options: { github?: GitHub; deployer?: boolean; gi
         await deployer.idle().catch(() => {});
         await deployer.stop();
       }
-      lines?.close();
+      made.lines?.close();
       await t.close();
       git.close();
     },
