@@ -26,6 +26,7 @@ import {
 import type { Logger } from 'pino';
 import type { Answer, MessageRef, Question, Target } from '../chat/types.js';
 import type { EnvConfig } from '../config.js';
+import { KeyedMutex } from '../keyed-mutex.js';
 import type { Adapter, MessageHandler } from './adapter.js';
 
 type SlackEnv = Pick<EnvConfig, 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_PORT' | 'SLACK_API_URL'>;
@@ -70,8 +71,8 @@ export class SlackAdapter implements Adapter {
   private botUserId = '';
   private readonly boltLogger: BoltLogger;
   private readonly handles = new Map<string, { handle: string; until: number }>();
-  /** Tail of each channel's send queue. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Each channel's send queue: one message at a time, in call order. */
+  private readonly queues = new KeyedMutex();
   /** Earliest time the next message may go to each channel. */
   private readonly nextSlot = new Map<string, number>();
   private readonly responders = new Map<string, { respond: RespondFn; until: number; uses: number }>();
@@ -232,15 +233,7 @@ export class SlackAdapter implements Adapter {
 
   private enqueue(target: Target, post: () => Promise<MessageRef>): Promise<MessageRef> {
     if (!this.app) return Promise.reject(new Error('the Slack adapter is not started'));
-    const room = target.room;
-    const previous = this.queues.get(room) ?? Promise.resolve();
-    const job = previous.then(post);
-    const tail = job.catch(() => {});
-    this.queues.set(room, tail);
-    void tail.then(() => {
-      if (this.queues.get(room) === tail) this.queues.delete(room);
-    });
-    return job;
+    return this.queues.run(target.room, post);
   }
 
   // --- incoming ---
