@@ -26,7 +26,7 @@ export default defineCommand({
       await ctx.reply(`you are already verified as ${lower} on GitHub`);
       return;
     }
-    const verification = ctx.deps.services.githubVerification as GitHubVerification | null | undefined;
+    const verification = ctx.deps.services.githubVerification;
     if (!verification) {
       // Nobody can prove the login: record the claim (names, pick authors) but it grants no roles.
       const result = await users.linkGithub(ctx.user.id, lower);

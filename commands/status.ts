@@ -8,11 +8,7 @@ import { knownEnvironments } from '../src/targets.js';
 import { pushService } from '../src/push/context.js';
 import { whereIs } from '../src/push/where.js';
 
-/** A part of the `status` overview contributed by a feature (deploys, the push). */
-export interface StatusSection {
-  title: string;
-  lines(ctx: Parameters<typeof run>[0]): Promise<string[]>;
-}
+export type { StatusSection } from '../src/services.js';
 
 async function run(ctx: Parameters<Parameters<typeof defineCommand>[0]['run']>[0]) {
   const { store, clock, config, services } = ctx.deps;
@@ -21,8 +17,7 @@ async function run(ctx: Parameters<Parameters<typeof defineCommand>[0]['run']>[0
     if (ctx.args.length > 1) throw new UsageError('one revision at a time');
     // A deploy id is the deploy engine's (services.deployStatus answers null for anything that is not one);
     // every other argument is a revision: where is it (src/push/where.ts).
-    const deployStatus = services.deployStatus as ((c: typeof ctx, arg: string) => Promise<string | null>) | undefined;
-    const deployText = deployStatus ? await deployStatus(ctx, rev) : null;
+    const deployText = services.deployStatus ? await services.deployStatus(ctx, rev) : null;
     if (deployText) {
       await ctx.reply(deployText);
       return;
@@ -40,7 +35,7 @@ async function run(ctx: Parameters<Parameters<typeof defineCommand>[0]['run']>[0
   }
   const now = clock.now();
   const out: string[] = [];
-  for (const section of (services.statusSections as StatusSection[] | undefined) ?? []) {
+  for (const section of services.statusSections) {
     const lines = await section.lines(ctx);
     out.push(`${section.title}:`, ...(lines.length ? lines.map((l) => `  ${l}`) : ['  none']));
   }

@@ -2,17 +2,20 @@
  * Message in → parse → who is it → find the command → role check → run → replies, plus an audit row.
  * Knows no platform: an Adapter delivers IncomingMessages and sends text.
  *
- *   const bot = new Bot({ commands, config, store, clock, logger, services: {} });
+ *   const bot = new Bot({ commands, config, store, clock, logger, services: createServices({ deployer }) });
  *   await adapter.start((msg) => bot.handle(adapter, msg));
  */
 import type { Logger } from 'pino';
-import type { Adapter, IncomingMessage, Target } from './adapters/adapter.js';
+import type { Adapter } from './adapters/adapter.js';
+import { type Answer, answerOf, type IncomingMessage, type MessageRef, type Question, type Target } from './chat/types.js';
 import { CONFIRM_TIMEOUT_MS, type Clock, type Command, type Ctx, type Deps, Refusal, UsageError } from './command.js';
 import type { Config } from './config.js';
+import { formatDuration } from './duration.js';
 import { failed, refused, unknownCommand, usage } from './format.js';
 import { closest, parse } from './parse.js';
 import { type Role, rolesOf, ROLE_LABEL } from './roles.js';
 import type { Outcome } from './store/audit.js';
+import { createServices, type Services } from './services.js';
 import type { Store } from './store/index.js';
 
 export interface BotOptions {
@@ -21,7 +24,10 @@ export interface BotOptions {
   store: Store;
   clock: Clock;
   logger: Logger;
-  services?: Record<string, unknown>;
+  /** Default: createServices() with nothing set up (no deploys, no push). */
+  services?: Services;
+  /** How long ctx.confirm waits when the command gives no timeout (default CONFIRM_TIMEOUT_MS; tests shorten it). */
+  confirmTimeoutMs?: number;
 }
 
 /** Builds the name/alias → command table; a name used twice is a programming error caught at start. */
@@ -37,24 +43,40 @@ export function buildRegistry(commands: readonly Command[]): Map<string, Command
   return table;
 }
 
+/** A question waiting for its answer; resolve() settles it (once). */
 interface Waiter {
-  resolve(text: string | null): void;
+  resolve(answer: Answer): void;
 }
 
 export class Bot {
   readonly registry: Map<string, Command>;
   private readonly waiters = new Map<string, Waiter>();
-  readonly services: Record<string, unknown>;
+  readonly services: Services;
+  private readonly confirmTimeoutMs: number;
 
   constructor(private readonly options: BotOptions) {
     this.registry = buildRegistry(options.commands);
-    this.services = options.services ?? {};
+    this.services = options.services ?? createServices();
+    this.confirmTimeoutMs = options.confirmTimeoutMs ?? CONFIRM_TIMEOUT_MS;
   }
 
   /** Handles one message to completion. Never throws: every failure becomes a reply. */
   async handle(adapter: Adapter, message: IncomingMessage): Promise<void> {
     const { store, logger } = this.options;
     const identity = `${message.user.provider}:${message.user.id}`;
+    // A yes/no answer to a question the bot asked this user in this room goes to that question, and only such a
+    // word does: anything else runs as a command, so a prompt never swallows the user's next command.
+    const waitKey = `${identity}|${message.target.room}`;
+    const answer = answerOf(message.text);
+    const waiter = answer ? this.waiters.get(waitKey) : undefined;
+    if (answer && waiter) {
+      this.waiters.delete(waitKey);
+      waiter.resolve(answer);
+      return;
+    }
+    // Channel chatter that was not addressed to the bot counts only as an answer (a plain `yes` on IRC).
+    if (message.addressed === false) return;
+
     const reply = (text: string) => adapter.send(message.target, text);
     let user: Awaited<ReturnType<Store['users']['identify']>>;
     try {
@@ -65,20 +87,17 @@ export class Bot {
       return;
     }
 
-    // An answer to a question the bot asked this user here ("yes" to a confirm) is not a command.
-    const waitKey = `${identity}|${message.target.room}`;
-    const waiter = this.waiters.get(waitKey);
-    if (waiter) {
-      this.waiters.delete(waitKey);
-      waiter.resolve(message.text.trim());
-      return;
-    }
-
     const parsed = parse(message.text);
     let commandName = '';
     let outcome: Outcome = 'ok';
     let detail: string | undefined;
     try {
+      if (answer) {
+        outcome = 'unknown';
+        detail = 'no question pending';
+        await reply(`there is no question waiting for your \`${answer}\` here — \`help\` lists the commands`);
+        return;
+      }
       if (!parsed.ok) {
         outcome = 'unknown';
         detail = parsed.error;
@@ -119,12 +138,8 @@ export class Bot {
           return i ? adapter.mention(i) : u.name;
         },
         requireRole,
-        confirm: async (question, timeoutMs = CONFIRM_TIMEOUT_MS) => {
-          await reply(question);
-          const text = await this.ask(waitKey, timeoutMs);
-          if (text === null) return 'timeout';
-          return /^(yes|y)$/i.test(text.trim()) ? 'yes' : 'no';
-        },
+        confirm: (question, timeoutMs) =>
+          this.confirm(adapter, message, waitKey, { text: question, user: message.user, timeoutMs: timeoutMs ?? this.confirmTimeoutMs }),
         deps: this.deps(adapter),
       };
       try {
@@ -168,20 +183,43 @@ export class Bot {
     return { config, store, clock, commands, services: this.services, say: (target: Target, text: string) => adapter.send(target, text) };
   }
 
-  private ask(key: string, timeoutMs: number): Promise<string | null> {
-    this.waiters.get(key)?.resolve(null);
+  /**
+   * Puts the question (through adapter.ask when the network has a better way than text), waits for this user's
+   * yes/no in this room, says so when time ran out, and lets the adapter show the outcome on the question.
+   */
+  private async confirm(adapter: Adapter, message: IncomingMessage, key: string, question: Question): Promise<Answer> {
+    const answered = this.wait(key, question.timeoutMs);
+    let ref: MessageRef;
+    try {
+      ref = adapter.ask ? await adapter.ask(message.target, question) : await adapter.send(message.target, question.text);
+    } catch (err) {
+      if (this.waiters.get(key)) this.waiters.get(key)?.resolve('no');
+      throw err;
+    }
+    const answer = await answered;
+    if (answer === 'timeout') {
+      await adapter
+        .send(message.target, `⌛ no answer within ${formatDuration(question.timeoutMs)} — taken as no`)
+        .catch((err) => this.options.logger.warn({ err }, 'could not say that a question timed out'));
+    }
+    await adapter.settled?.(ref, question, answer).catch((err) => this.options.logger.warn({ err }, 'could not show how a question ended'));
+    return answer;
+  }
+
+  /** Registers the waiter now (so an answer right after the question finds it) and resolves with the answer. */
+  private wait(key: string, timeoutMs: number): Promise<Answer> {
+    // One open question per user and room: a newer one replaces the older, which counts as not confirmed.
+    this.waiters.get(key)?.resolve('no');
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        if (this.waiters.get(key) === waiter) this.waiters.delete(key);
-        resolve(null);
-      }, timeoutMs);
-      timer.unref?.();
       const waiter: Waiter = {
-        resolve: (text) => {
+        resolve: (answer) => {
           clearTimeout(timer);
-          resolve(text);
+          if (this.waiters.get(key) === waiter) this.waiters.delete(key);
+          resolve(answer);
         },
       };
+      const timer = setTimeout(() => waiter.resolve('timeout'), timeoutMs);
+      timer.unref?.();
       this.waiters.set(key, waiter);
     });
   }

@@ -5,9 +5,10 @@
  *   export default defineCommand({ name: 'whoami', summary: 'show who I think you are', usage: 'whoami',
  *     examples: ['whoami'], roles: 'anyone', run: async (ctx) => { await ctx.reply('...'); } });
  */
-import type { Target, MessageRef } from './adapters/adapter.js';
+import type { Answer, MessageRef, Target } from './chat/types.js';
 import type { Config } from './config.js';
 import type { ParsedCommand } from './parse.js';
+import type { Services } from './services.js';
 import type { Role } from './roles.js';
 import type { Store } from './store/index.js';
 import type { KnownUser } from './store/users.js';
@@ -27,14 +28,14 @@ export interface Deps {
   commands: readonly Command[];
   /** Post to any room on the adapter the command came from (e.g. tell a lock holder). */
   say(target: Target, text: string): Promise<MessageRef>;
-  /** Extra services registered by main.ts (deployer, github, push...), looked up by commands that need them. */
-  services: Record<string, unknown>;
+  /** The deployer, the push workflow and the `status` sections, as createServices() built them. */
+  services: Services;
 }
 
 /** How long a confirmation question waits for its answer (SPEC: within 60 s). */
 export const CONFIRM_TIMEOUT_MS = 60_000;
 
-export type Answer = 'yes' | 'no' | 'timeout';
+export type { Answer } from './chat/types.js';
 
 export interface Ctx {
   command: ParsedCommand;

@@ -16,6 +16,7 @@ import { basename, join } from 'node:path';
 import { GitError, GitRunError, gitOk, gitReason, remoteProblem } from './git-runner.js';
 import type { CommitSummary } from './github.js';
 import { isFullSha, isValidRef } from './refs.js';
+import { KeyedMutex } from './keyed-mutex.js';
 
 /** git failed in a way a person should hear about (unreachable remote, no such repository). One line. */
 export class GitRefsError extends Error {
@@ -176,16 +177,9 @@ async function fetchMirror(mirror: string, repoUrl: string): Promise<void> {
 }
 
 // One git operation per mirror at a time inside this process (a fetch and a clone must not overlap).
-const locks = new Map<string, Promise<unknown>>();
-async function withMirrorLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const previous = locks.get(dir) ?? Promise.resolve();
-  const next = previous.catch(() => {}).then(fn);
-  locks.set(dir, next);
-  try {
-    return await next;
-  } finally {
-    if (locks.get(dir) === next) locks.delete(dir);
-  }
+const locks = new KeyedMutex();
+function withMirrorLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  return locks.run(dir, fn);
 }
 
 function checkUrl(repoUrl: string): void {

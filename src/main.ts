@@ -9,7 +9,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { commands } from '../commands/index.js';
-import type { StatusSection } from '../commands/status.js';
 import type { Adapter } from './adapters/adapter.js';
 import { ShellAdapter } from './adapters/shell.js';
 import { Bot } from './bot.js';
@@ -19,14 +18,13 @@ import { Deployer } from './deploy/engine.js';
 import { DeployEvents } from './deploy/events.js';
 import { Masker, secretsFromEnv } from './deploy/mask.js';
 import { startDeploySinks } from './deploy/sinks.js';
-import { deployStatus, deployStatusSection } from './deploy/status-section.js';
 import { GitHubDeviceFlow } from './github-device-flow.js';
 import { GitHubVerification } from './github-verification.js';
 import { createLogger } from './logger.js';
 import { deployThrough } from './push/deploy.js';
 import { adapterNotifier } from './push/notifier.js';
 import { createPushService } from './push/setup.js';
-import { pushStatusSection } from './push/status-section.js';
+import { createServices } from './services.js';
 import { openDatabase } from './store/db.js';
 import { createStore } from './store/index.js';
 import { LogLineStore } from './store/log-lines.js';
@@ -67,7 +65,8 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   const { prisma, path, applied } = await openDatabase(config.env.DATABASE_URL);
   if (applied.length) logger.info({ path, applied }, 'database migrated');
   const store = createStore(prisma, { karmaInitial: config.karma.initial });
-  const services: Record<string, unknown> = {};
+  // Filled in below once the deployer and the push exist; the viewer reads it per request.
+  const services = createServices();
   const events = new DeployEvents();
   const lineStore = new LogLineStore(path);
 
@@ -96,7 +95,6 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   }
   const linked: Readonly<Config> = config.env.WEB_BASE_URL ? config : Object.freeze({ ...config, webBaseUrl: web.baseUrl });
 
-  const bot = new Bot({ commands, config: linked, store, clock: systemClock, logger, services });
   const adapters: Adapter[] = [];
   // Deploys: one event stream (log store, chat sink, GitHub statuses, viewer), secrets masked before anything
   // sees a line, GitHub when GITHUB_TOKEN is set (else git resolves refs), chat through the adapter a deploy
@@ -138,20 +136,6 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     },
     logger: logger.child({ component: 'deploy-sinks' }),
   });
-  // `status` shows these sections in this order, above locks and on-call.
-  const statusSections: StatusSection[] = [deployStatusSection()];
-  services.statusSections = statusSections;
-  services.deployer = deployer;
-  services.deployStatus = deployStatus;
-  // `iam github` proves logins through GitHub's device flow when an OAuth app is configured.
-  services.githubVerification = config.env.GITHUB_CLIENT_ID
-    ? new GitHubVerification({
-        flow: new GitHubDeviceFlow({ clientId: config.env.GITHUB_CLIENT_ID, apiUrl: config.env.GITHUB_API_URL }),
-        users: store.users,
-        clock: systemClock,
-        onError: (err) => logger.error({ err }, 'GitHub verification failed'),
-      })
-    : null;
   const [slack, irc] = await chatModules;
   if (slack) adapters.push(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' })));
   if (irc) adapters.push(new irc.IrcAdapter(config.env, logger.child({ adapter: 'irc' })));
@@ -180,10 +164,20 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     events,
     logger: logger.child({ component: 'push' }),
   });
+  // What commands use beyond config and store, wired the same way the tests wire theirs.
+  Object.assign(services, createServices({ deployer, push }));
+  // `iam github` proves logins through GitHub's device flow when an OAuth app is configured.
+  services.githubVerification = config.env.GITHUB_CLIENT_ID
+    ? new GitHubVerification({
+        flow: new GitHubDeviceFlow({ clientId: config.env.GITHUB_CLIENT_ID, apiUrl: config.env.GITHUB_API_URL }),
+        users: store.users,
+        clock: systemClock,
+        onError: (err) => logger.error({ err }, 'GitHub verification failed'),
+      })
+    : null;
+  const bot = new Bot({ commands, config: linked, store, clock: systemClock, logger, services });
   let stopPushTimer: (() => void) | undefined;
   if (push) {
-    services.push = push;
-    statusSections.push(pushStatusSection(push));
     stopPushTimer = push.startTicking(Math.min(15_000, config.push.reminder_interval, config.push.confirm_window));
   }
 

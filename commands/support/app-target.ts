@@ -67,7 +67,7 @@ export function requireDeployRole(ctx: Ctx, target: AppTarget, entry: Entry): vo
 }
 
 export function deployerOf(ctx: Ctx): Deployer {
-  const deployer = ctx.deps.services.deployer as Deployer | undefined;
+  const deployer = ctx.deps.services.deployer;
   if (!deployer) throw new Refusal('deploys are not set up in this bot');
   return deployer;
 }

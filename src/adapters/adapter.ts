@@ -1,38 +1,16 @@
 /**
  * The seam between a chat network and the bot. An adapter turns platform events into IncomingMessages that are
  * addressed to the bot (prefix, mention or private message already stripped) and sends text back.
- * Platform quirks (Slack threads, IRC line length and flood limits, mention syntax) stay inside the adapter.
+ * Platform quirks (Slack threads and buttons, IRC line length and flood limits, mention syntax) stay inside the
+ * adapter. The chat words themselves (Target, MessageRef, IncomingMessage) live in src/chat/types.ts.
  *
  *   await adapter.start((msg) => bot.handle(adapter, msg));
  *   const ref = await adapter.send({ room: '#deploys' }, 'deploy #3 started');
  */
-import type { ChatIdentity } from '../store/users.js';
+import type { Answer, ChatIdentity, IncomingMessage, MessageRef, Question, Target } from '../chat/types.js';
 
-/** Where a message goes: a channel/DM id, and optionally a thread inside it (Slack thread ts). */
-export interface Target {
-  room: string;
-  thread?: string | undefined;
-  /**
-   * Who asked, when this is a reply to a message (set by the adapter that delivered it). Lets an adapter
-   * answer a long reply privately (IRC: by NOTICE) and keep each asker's output in its own fair queue.
-   */
-  asker?: string | undefined;
-}
-
-/** What send() returns: enough to reply in a thread under that message later. */
-export interface MessageRef extends Target {
-  id?: string | undefined;
-}
-
-export interface IncomingMessage {
-  /** The command text meant for the bot, e.g. 'deploy web to staging'. */
-  text: string;
-  user: ChatIdentity;
-  /** Where to reply. For a message in a Slack thread, thread is set. */
-  target: Target;
-  /** A direct/private message rather than a channel. */
-  direct: boolean;
-}
+// Re-exported so modules written before the chat types moved keep compiling; new code imports ../chat/types.js.
+export type { IncomingMessage, MessageRef, Target } from '../chat/types.js';
 
 export type MessageHandler = (message: IncomingMessage) => Promise<void>;
 
@@ -44,4 +22,12 @@ export interface Adapter {
   stop(): Promise<void>;
   /** How to mention someone on this network so they get notified. */
   mention(identity: { externalId: string; handle: string }): string;
+  /**
+   * Optional: puts a yes/no question to question.user the way this network does it best (Slack: buttons; the
+   * terminal: keeps reading lines while the command waits). The answer comes back as an IncomingMessage with
+   * text `yes` or `no` from that user in that room. Without it the bot sends the question as text.
+   */
+  ask?(target: Target, question: Question): Promise<MessageRef>;
+  /** Optional: shows on the question's message how it ended (Slack: the buttons give way to the outcome). */
+  settled?(ref: MessageRef, question: Question, answer: Answer): Promise<void>;
 }

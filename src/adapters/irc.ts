@@ -1,11 +1,12 @@
 /**
  * IRC: joins the configured channels and hands the bot every message addressed to it — `!command` or
- * `<nick>: command` in a channel, or any private message. Replies respect IRC's 512-byte line limit (long lines
- * are split at word boundaries, never inside a character) and the server's flood limits (a token bucket). Output
+ * `<nick>: command` in a channel, or any private message (and a plain `yes`/`no` in a channel, which can only
+ * answer a question the bot asked that nick there). Replies respect IRC's 512-byte line limit (long lines are
+ * split at word boundaries, never inside a character) and the server's flood limits (a token bucket). Output
  * waits in one queue per asker (or per room for deploy output), served a line at a time, the shortest queue
- * first, so a short answer never waits behind someone else's long one; an answer longer than `longAnswerLines` in a channel goes
- * whole to the asker by NOTICE, with one line in the channel saying so. Reconnects with backoff when the server
- * goes away, rejoins, and keeps queued output until it is back.
+ * first, so a short answer never waits behind someone else's long one; an answer longer than `longAnswerLines`
+ * in a channel goes whole to the asker by NOTICE, with one line in the channel saying so. Reconnects with
+ * backoff when the server goes away, rejoins, and keeps queued output until it is back.
  *
  *   const irc = new IrcAdapter(config.env, logger);
  *   await irc.start((msg) => bot.handle(irc, msg));   // resolves once registered and joined
@@ -14,7 +15,8 @@ import { Client, type IrcErrorEvent, type JoinEvent, type MessageEvent } from 'i
 import type { Logger } from 'pino';
 import type { EnvConfig } from '../config.js';
 import { cleanText } from '../parse.js';
-import type { Adapter, IncomingMessage, MessageHandler, MessageRef, Target } from './adapter.js';
+import { answerOf, type IncomingMessage, type MessageRef, type Target } from '../chat/types.js';
+import type { Adapter, MessageHandler } from './adapter.js';
 
 export type IrcEnv = Pick<EnvConfig, 'IRC_SERVER' | 'IRC_PORT' | 'IRC_TLS' | 'IRC_NICK' | 'IRC_CHANNELS' | 'IRC_PASSWORD'>;
 
@@ -429,16 +431,20 @@ export class IrcAdapter implements Adapter {
     // Addressed by the nick it has now or the one it asked for (it may be 'shepherd_' while a ghost holds it).
     const addressed = addressedCommand(text, me, lower) ?? addressedCommand(text, this.nick, lower);
     const command = inChannel ? addressed : (addressed ?? text);
-    if (!command) return;
+    // A plain `yes`/`no` in the channel may answer a question the bot asked that nick there; the bot takes it
+    // only as such an answer (addressed: false), never as a command.
+    const answer = command === null && inChannel && answerOf(text) !== null;
+    if (!command && !answer) return;
     const account = this.accountOf(event);
     const target: Target = inChannel
       ? { room: this.channels.find((c) => client.caseCompare(c, event.target)) ?? event.target, asker: event.nick }
       : { room: event.nick, asker: event.nick };
     const message: IncomingMessage = {
-      text: command,
+      text: command ?? text,
       user: { provider: 'irc', id: account ?? lower(event.nick), handle: event.nick },
       target,
       direct: !inChannel,
+      ...(answer ? { addressed: false } : {}),
     };
     this.onMessage(message).catch((err) => this.logger.error({ err, from: event.nick }, 'handling an IRC message failed'));
   }

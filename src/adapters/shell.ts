@@ -1,14 +1,21 @@
 /**
  * The terminal chat (like Hubot's shell adapter): one line in, the bot's replies out. Works at an interactive
- * prompt and with piped input, handling lines one at a time in order and stopping at end of input.
+ * prompt and with piped input, and stops at end of input once the work it started is done.
  * `/as <name> <command>` speaks as someone else, so one terminal can play a whole team.
+ *
+ * Order rule: a line runs once the commands before it have finished, except a command that is waiting for a
+ * yes/no answer: that one does not hold the lines after it, so the next line can answer it (`yes`) or run as a
+ * command of its own. Once answered, it holds the lines after it again until it finishes. So
+ * `printf 'deploy demo to production\nyes\ndeploys\n'` deploys, and `deploys` lists it.
  *
  *   printf 'help\nkarma\n' | npm start
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { userInfo } from 'node:os';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Adapter, MessageHandler, MessageRef, Target } from './adapter.js';
+import type { MessageRef, Question, Target } from '../chat/types.js';
+import type { Adapter, MessageHandler } from './adapter.js';
 
 export const SHELL_ROOM = 'shell';
 
@@ -17,8 +24,14 @@ export interface ShellOptions {
   output?: Writable;
   /** Who types at this terminal; default the OS user. */
   user?: string;
-  /** Called once input has ended and every line was handled. */
+  /** Called once input has ended and every command it started (with its questions) has finished. */
   onEnd?: () => void;
+}
+
+/** One line being handled: done when the bot has finished with it; asking while it waits for an answer. */
+interface Running {
+  done: Promise<void>;
+  asking: boolean;
 }
 
 export class ShellAdapter implements Adapter {
@@ -28,6 +41,13 @@ export class ShellAdapter implements Adapter {
   private readonly output: Writable;
   private readonly user: string;
   private readonly interactive: boolean;
+  private readonly pending: string[] = [];
+  private readonly running = new Set<Running>();
+  /** Which line's handling an ask() or settled() call belongs to. */
+  private readonly current = new AsyncLocalStorage<Running>();
+  /** Wakes the line loop: a new line, the end of input, a command finished or started/stopped asking. */
+  private wake: (() => void) | undefined;
+  private ended = false;
   private idle: Promise<void> = Promise.resolve();
   private counter = 0;
 
@@ -46,25 +66,15 @@ export class ShellAdapter implements Adapter {
       this.rl.prompt();
     }
     this.rl.on('line', (line) => {
-      // Lines are handled strictly one after another so piped scripts get answers in order.
-      this.idle = this.idle.then(async () => {
-        const text = line.trim();
-        if (text) {
-          const as = /^\/as\s+@?([^\s]+)\s+(.+)$/.exec(text);
-          const name = as ? (as[1] as string) : this.user;
-          await onMessage({
-            text: as ? (as[2] as string) : text,
-            user: { provider: 'shell', id: name, handle: name },
-            target: { room: SHELL_ROOM },
-            direct: true,
-          });
-        }
-        if (this.interactive) this.rl?.prompt();
-      });
+      this.pending.push(line);
+      this.poke();
     });
     this.rl.on('close', () => {
-      void this.idle.then(() => this.options.onEnd?.());
+      this.ended = true;
+      this.poke();
     });
+    this.idle = this.loop(onMessage);
+    void this.idle.then(() => this.options.onEnd?.());
   }
 
   async send(target: Target, text: string): Promise<MessageRef> {
@@ -80,6 +90,17 @@ export class ShellAdapter implements Adapter {
     return { room: target.room, thread: target.thread, id };
   }
 
+  /** Prints the question and lets the next lines through while the command waits for its answer. */
+  async ask(target: Target, question: Question): Promise<MessageRef> {
+    const ref = await this.send(target, `${question.text}\n(type \`yes\` or \`no\`)`);
+    this.setAsking(true);
+    return ref;
+  }
+
+  async settled(): Promise<void> {
+    this.setAsking(false);
+  }
+
   async stop(): Promise<void> {
     this.rl?.close();
   }
@@ -88,9 +109,72 @@ export class ShellAdapter implements Adapter {
     return `@${identity.handle}`;
   }
 
-  /** Resolves once every line received so far has been handled. */
+  /** Resolves once input has ended and everything it started has finished. */
   drained(): Promise<void> {
     return this.idle;
+  }
+
+  private setAsking(asking: boolean): void {
+    const running = this.current.getStore();
+    if (!running) return;
+    running.asking = asking;
+    this.poke();
+  }
+
+  private poke(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private nextChange(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  /** Hands lines to the bot by the order rule above; ends when input has ended and nothing is running. */
+  private async loop(onMessage: MessageHandler): Promise<void> {
+    for (;;) {
+      // Let an answered question's command say it is no longer asking before deciding whether it holds us:
+      // the answer resolves it a few promise steps later (setImmediate runs after those, it is not a timer).
+      await new Promise((resolve) => setImmediate(resolve));
+      const holding = [...this.running].some((r) => !r.asking);
+      if (!holding && this.pending.length > 0) {
+        this.run(this.pending.shift() as string, onMessage);
+        continue;
+      }
+      if (this.ended && this.pending.length === 0 && this.running.size === 0) return;
+      await this.nextChange();
+    }
+  }
+
+  private run(line: string, onMessage: MessageHandler): void {
+    const text = line.trim();
+    if (!text) {
+      if (this.interactive) this.rl?.prompt();
+      return;
+    }
+    const as = /^\/as\s+@?([^\s]+)\s+(.+)$/.exec(text);
+    const name = as ? (as[1] as string) : this.user;
+    const running: Running = { done: Promise.resolve(), asking: false };
+    this.running.add(running);
+    running.done = this.current.run(running, async () => {
+      try {
+        await onMessage({
+          text: as ? (as[2] as string) : text,
+          user: { provider: 'shell', id: name, handle: name },
+          target: { room: SHELL_ROOM },
+          direct: true,
+        });
+      } catch {
+        // bot.handle never throws; a failing handler must still not stop the terminal.
+      } finally {
+        this.running.delete(running);
+        if (this.interactive) this.rl?.prompt();
+        this.poke();
+      }
+    });
   }
 }
 

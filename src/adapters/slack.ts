@@ -2,17 +2,32 @@
  * Slack through Bolt: `@shepherd <command>` (app_mention), direct messages and `/shepherd <command>` in;
  * chat.postMessage out, through one ordered queue per channel paced at about one message a second (Slack's
  * documented limit), waiting out Retry-After on HTTP 429. Socket Mode when SLACK_APP_TOKEN is set, otherwise
- * Bolt's HTTP receiver on SLACK_PORT (POST /slack/events) with request signatures verified.
+ * Bolt's HTTP receiver on SLACK_PORT (POST /slack/events, events and interactivity) with request signatures
+ * verified. A yes/no question is a Block Kit message with Yes/No buttons (block_actions) that also names
+ * `@shepherd yes`; only the asked user's click counts, and the message is updated to show the outcome.
  *
  *   const slack = new SlackAdapter(config.env, logger);
  *   await slack.start((msg) => bot.handle(slack, msg));
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { format } from 'node:util';
-import { App, type Logger as BoltLogger, HTTPReceiver, LogLevel, type RespondFn, SocketModeReceiver, webApi } from '@slack/bolt';
+import {
+  App,
+  type BlockAction,
+  type Logger as BoltLogger,
+  type ButtonAction,
+  HTTPReceiver,
+  LogLevel,
+  type RespondFn,
+  SocketModeReceiver,
+  type types,
+  webApi,
+} from '@slack/bolt';
 import type { Logger } from 'pino';
+import type { Answer, MessageRef, Question, Target } from '../chat/types.js';
 import type { EnvConfig } from '../config.js';
-import type { Adapter, MessageHandler, MessageRef, Target } from './adapter.js';
+import { KeyedMutex } from '../keyed-mutex.js';
+import type { Adapter, MessageHandler } from './adapter.js';
 
 type SlackEnv = Pick<EnvConfig, 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_PORT' | 'SLACK_API_URL'>;
 
@@ -34,6 +49,10 @@ const STOP_TIMEOUT_MS = 5000;
 const RECONNECT_DELAYS_MS = [0, 1000, 2000, 5000, 10_000, 30_000, 60_000];
 /** Errors that mean "the bot cannot post there", where a slash command's response_url still can. */
 const CANNOT_POST_THERE = new Set(['not_in_channel', 'channel_not_found', 'is_archived', 'restricted_action']);
+/** action_id of the Yes and No buttons under a question; the button's value is the asked user's id. */
+const CONFIRM_ACTION = /^shepherd_confirm_(yes|no)$/;
+
+type Blocks = (types.KnownBlock | types.Block)[];
 
 interface Incoming {
   text: string;
@@ -52,8 +71,8 @@ export class SlackAdapter implements Adapter {
   private botUserId = '';
   private readonly boltLogger: BoltLogger;
   private readonly handles = new Map<string, { handle: string; until: number }>();
-  /** Tail of each channel's send queue. */
-  private readonly queues = new Map<string, Promise<unknown>>();
+  /** Each channel's send queue: one message at a time, in call order. */
+  private readonly queues = new KeyedMutex();
   /** Earliest time the next message may go to each channel. */
   private readonly nextSlot = new Map<string, number>();
   private readonly responders = new Map<string, { respond: RespondFn; until: number; uses: number }>();
@@ -168,16 +187,53 @@ export class SlackAdapter implements Adapter {
    * called, at most about one a second. Rejects with a one-line reason when Slack refuses the message.
    */
   send(target: Target, text: string): Promise<MessageRef> {
-    if (!this.app) return Promise.reject(new Error('the Slack adapter is not started'));
-    const room = target.room;
-    const previous = this.queues.get(room) ?? Promise.resolve();
-    const job = previous.then(() => this.post(target, text));
-    const tail = job.catch(() => {});
-    this.queues.set(room, tail);
-    void tail.then(() => {
-      if (this.queues.get(room) === tail) this.queues.delete(room);
+    return this.enqueue(target, () => this.post(target, text));
+  }
+
+  /**
+   * A yes/no question: the text names `@shepherd yes` (with this bot's real mention) for those who type, and
+   * Yes/No buttons that only the asked user can use. It leaves through the channel's queue like every message.
+   */
+  ask(target: Target, question: Question): Promise<MessageRef> {
+    const asked = question.user.id;
+    const bot = `<@${this.botUserId}>`;
+    const how = `<@${asked}>: click Yes or No, or say ${bot} yes / ${bot} no`;
+    const text = `${escapeText(question.text)}\n${how}`;
+    const blocks: Blocks = [
+      { type: 'section', text: { type: 'mrkdwn', text: escapeText(question.text) } },
+      { type: 'context', elements: [{ type: 'mrkdwn', text: how }] },
+      {
+        type: 'actions',
+        block_id: 'shepherd_confirm',
+        elements: [
+          { type: 'button', action_id: 'shepherd_confirm_yes', text: { type: 'plain_text', text: 'Yes' }, style: 'primary', value: asked },
+          { type: 'button', action_id: 'shepherd_confirm_no', text: { type: 'plain_text', text: 'No' }, style: 'danger', value: asked },
+        ],
+      },
+    ];
+    return this.enqueue(target, () => this.postOne(target, text, blocks));
+  }
+
+  /** Replaces the buttons under a question with how it ended (chat.update), so nobody clicks a closed question. */
+  async settled(ref: MessageRef, question: Question, answer: Answer): Promise<void> {
+    if (!this.app || !ref.id) return;
+    const who = `<@${question.user.id}>`;
+    const outcome = answer === 'yes' ? `✅ ${who} answered yes` : answer === 'no' ? `❌ ${who} answered no` : '⌛ no answer in time — taken as no';
+    const text = `${escapeText(question.text)}\n${outcome}`;
+    await this.app.client.chat.update({
+      channel: ref.room,
+      ts: ref.id,
+      text,
+      blocks: [
+        { type: 'section', text: { type: 'mrkdwn', text: escapeText(question.text) } },
+        { type: 'context', elements: [{ type: 'mrkdwn', text: outcome }] },
+      ],
     });
-    return job;
+  }
+
+  private enqueue(target: Target, post: () => Promise<MessageRef>): Promise<MessageRef> {
+    if (!this.app) return Promise.reject(new Error('the Slack adapter is not started'));
+    return this.queues.run(target.room, post);
   }
 
   // --- incoming ---
@@ -204,6 +260,24 @@ export class SlackAdapter implements Adapter {
         thread: message.thread_ts,
         direct: true,
       });
+    });
+
+    // A click on Yes/No under a question is that user's `yes`/`no` in that conversation; someone else's click is
+    // refused privately (ephemeral), since only the asked user can answer.
+    app.action<BlockAction<ButtonAction>>(CONFIRM_ACTION, async ({ ack, body, action, client }) => {
+      await ack();
+      const channel = body.channel?.id ?? body.container?.channel_id;
+      if (!channel) return;
+      const thread = body.message?.thread_ts as string | undefined;
+      const asked = action.value;
+      if (asked && body.user.id !== asked) {
+        await client.chat
+          .postEphemeral({ channel, user: body.user.id, text: `only <@${asked}> can answer this question`, ...(thread ? { thread_ts: thread } : {}) })
+          .catch((err: unknown) => this.logger.warn({ error: describeError(err) }, 'could not tell a user they cannot answer'));
+        return;
+      }
+      const answer = CONFIRM_ACTION.exec(action.action_id)?.[1] ?? 'no';
+      await this.deliver(onMessage, { text: answer, userId: body.user.id, room: channel, thread, direct: channel.startsWith('D') });
     });
 
     // `/shepherd lock staging` is `lock staging`. Any slash command of this app counts, so renaming it in the
@@ -274,13 +348,20 @@ export class SlackAdapter implements Adapter {
     return first ?? { room: target.room, thread: target.thread };
   }
 
-  private async postOne(target: Target, text: string): Promise<MessageRef> {
+  private async postOne(target: Target, text: string, blocks?: Blocks): Promise<MessageRef> {
     const app = this.app;
     if (!app) throw new Error('the Slack adapter was stopped before the message was sent');
     for (let waits = 0; ; ) {
       await this.waitForSlot(target.room);
       try {
-        const res = await app.client.chat.postMessage({ channel: target.room, text, thread_ts: target.thread, unfurl_links: false, unfurl_media: false });
+        const res = await app.client.chat.postMessage({
+          channel: target.room,
+          text,
+          thread_ts: target.thread,
+          unfurl_links: false,
+          unfurl_media: false,
+          ...(blocks ? { blocks } : {}),
+        });
         return { room: res.channel ?? target.room, thread: target.thread, id: res.ts };
       } catch (err) {
         const retryAfter = rateLimitedFor(err);

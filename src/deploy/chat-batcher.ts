@@ -8,7 +8,7 @@
  *   const ref = await chat.post('slack', { room: 'C1' }, 'deploy #3 started');
  */
 import type { Logger } from 'pino';
-import type { MessageRef, Target } from '../adapters/adapter.js';
+import type { MessageRef, Target } from '../chat/types.js';
 
 export type Send = (provider: string, target: Target, text: string) => Promise<MessageRef>;
 

@@ -9,7 +9,7 @@
  *
  *   const sink = new ChatSink({ batcher, events, mentioner, webBaseUrl: config.webBaseUrl }); sink.start();
  */
-import type { MessageRef, Target } from '../adapters/adapter.js';
+import type { MessageRef, Target } from '../chat/types.js';
 import { type DeployStartInfo, type DeployView, deployFinished, deployInterrupted, deployProgress, deployStarted, deployUrl, hostFailed } from '../format.js';
 import type { ChatBatcher } from './chat-batcher.js';
 import type { DeployEvent, DeployEvents } from './events.js';

@@ -14,6 +14,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fingerprint, formatKnownHostsLine, type KnownHostEntry, keyTypeOf, knownHostName, matchesHost, parseKnownHosts } from './known-hosts.js';
 import { quote } from './shell-quote.js';
+import { KeyedMutex } from '../keyed-mutex.js';
 
 export type HostKeyChecking = 'strict' | 'accept-new' | 'off';
 
@@ -155,14 +156,7 @@ function quoteIfNeeded(value: string): string {
 }
 
 // One writer per file in this process: concurrent first connections to one host record one key, not two.
-const fileLocks = new Map<string, Promise<unknown>>();
-async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  const previous = fileLocks.get(file) ?? Promise.resolve();
-  const next = previous.catch(() => {}).then(fn);
-  fileLocks.set(file, next);
-  try {
-    return await next;
-  } finally {
-    if (fileLocks.get(file) === next) fileLocks.delete(file);
-  }
+const fileLocks = new KeyedMutex();
+function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  return fileLocks.run(file, fn);
 }

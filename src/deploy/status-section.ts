@@ -1,12 +1,13 @@
 /**
  * The "Deploys" part of `status`: what runs now and what waits in the queue, one line each.
  *
- *   services.statusSections = [deployStatusSection()];
+ *   createServices({ deployer }) // adds it to services.statusSections
  */
 import type { Ctx } from '../command.js';
+import type { StatusSection } from '../services.js';
 import { deployDetail, deployListLine } from '../format.js';
 
-export function deployStatusSection(): { title: string; lines(ctx: Ctx): Promise<string[]> } {
+export function deployStatusSection(): StatusSection {
   return {
     title: 'Deploys',
     async lines(ctx) {
@@ -22,7 +23,7 @@ export function deployStatusSection(): { title: string; lines(ctx: Ctx): Promise
  * `status <deploy-id>`: the deploy, its hosts and the log link; null when `arg` is not a deploy id (then
  * `status` treats it as a revision). Bare numbers up to 6 digits are deploy ids; `#12` is a pull request.
  *
- *   services.deployStatus = deployStatus;
+ *   createServices({ deployer }).deployStatus // this
  */
 export async function deployStatus(ctx: Ctx, arg: string): Promise<string | null> {
   if (!/^\d{1,6}$/.test(arg)) return null;

@@ -7,7 +7,7 @@ import { type Ctx, Refusal } from '../command.js';
 import type { PushService } from './service.js';
 
 export function pushService(ctx: Pick<Ctx, 'deps'>): PushService {
-  const push = ctx.deps.services.push as PushService | undefined;
+  const push = ctx.deps.services.push;
   if (push) return push;
   const apps = Object.keys(ctx.deps.config.apps);
   throw new Refusal(

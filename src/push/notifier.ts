@@ -5,7 +5,8 @@
  *   const notifier = adapterNotifier(adapters);
  *   await notifier.say('irc', { room: '#deploys' }, `${notifier.mention('irc', alice)}: say \`here\``);
  */
-import type { Adapter, Target } from '../adapters/adapter.js';
+import type { Adapter } from '../adapters/adapter.js';
+import type { Target } from '../chat/types.js';
 import type { Person } from '../store/push.js';
 
 export interface Notifier {

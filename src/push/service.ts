@@ -28,7 +28,7 @@ export class PushService {
   private readonly requests: PushRequests;
   private readonly confirmations: PushConfirmations;
   private readonly shipping: PushShip;
-  private readonly board: PushBoard;
+  private readonly pushBoard: PushBoard;
 
   constructor(
     readonly options: PushServiceOptions,
@@ -38,7 +38,7 @@ export class PushService {
     this.requests = new PushRequests(this.core);
     this.confirmations = new PushConfirmations(this.core);
     this.shipping = new PushShip(this.core, hooks);
-    this.board = new PushBoard(this.core);
+    this.pushBoard = new PushBoard(this.core);
   }
 
   get app() {
@@ -84,7 +84,7 @@ export class PushService {
   }
 
   status(): Promise<PushStatus> {
-    return this.board.status();
+    return this.pushBoard.status();
   }
 
   /** The environment `push ship [to <env>]` targets (Refusal for an unknown one). */

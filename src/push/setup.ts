@@ -3,7 +3,7 @@
  * from and to. Used by main.ts and by tests, so both run the same wiring.
  *
  *   const push = createPushService({ config, store, clock, dataDir: 'data', github, notifier });
- *   if (push) services.push = push;
+ *   const services = createServices({ deployer, push });
  */
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';

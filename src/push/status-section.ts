@@ -1,7 +1,7 @@
 /**
  * The push's part of the `status` overview (registered by main.ts in services.statusSections).
  *
- *   services.statusSections = [pushStatusSection(push)];
+ *   createServices({ push }) // adds it to services.statusSections
  *   // Push:
  *   //   push 3 (push/2026-11-22) — confirming: authors say `here` until 10:30 (12m left)
  *   //   4 picks: 3 approved, 1 requested · waiting for: carol

@@ -4,15 +4,10 @@
  *
  *   const who = await users.identify({ provider: 'irc', id: 'alice', handle: 'alice' });
  */
+import type { ChatIdentity } from '../chat/types.js';
 import type { Db } from './db.js';
 
-export interface ChatIdentity {
-  provider: 'shell' | 'irc' | 'slack';
-  /** Stable id on that network: Slack user id, IRC account (or nick), shell user name. */
-  id: string;
-  /** What people call them there: Slack display name, IRC nick, shell user name. */
-  handle: string;
-}
+export type { ChatIdentity } from '../chat/types.js';
 
 export interface KnownUser {
   id: number;

@@ -74,12 +74,17 @@ export async function boardFromPushService(push: PushStatusSource, risk: RiskThr
   };
 }
 
+/** The part of the bot's Services the board reads (src/services.ts): the push workflow, or anything with board(). */
+export interface PushBoardServices {
+  push?: (Partial<PushBoardSource> & Partial<PushStatusSource>) | undefined;
+}
+
 /**
  * What fills the board: services.push.board() if the push workflow offers one, else its status() read
  * through boardFromPushService, else null (no push workflow).
  */
-export function pushBoardSource(services: Record<string, unknown> | undefined, risk: RiskThresholds = { lines: 200, comments: 10 }): PushBoardSource | null {
-  const push = services?.push as (Partial<PushBoardSource> & Partial<PushStatusSource>) | undefined;
+export function pushBoardSource(services: PushBoardServices | undefined, risk: RiskThresholds = { lines: 200, comments: 10 }): PushBoardSource | null {
+  const push = services?.push;
   if (!push) return null;
   if (typeof push.board === 'function') return push as PushBoardSource;
   if (typeof push.status === 'function' && typeof push.stars === 'function') return { board: () => boardFromPushService(push as PushStatusSource, risk) };

@@ -21,7 +21,7 @@ import { dashboardPage, deployPage, notFoundPage } from './pages.js';
 import { AUDIT_OUTCOMES, type AuditFilter } from '../store/audit.js';
 import { auditEvents, type PolicyConfig, policyBoard } from './policy-board.js';
 import { auditPage } from './policy-pages.js';
-import { pushBoardSource } from './push-board.js';
+import { type PushBoardServices, pushBoardSource } from './push-board.js';
 import { BOT_HOST, DEPLOY_STATES, ReadModel } from './read-model.js';
 import { Redactor } from './redact.js';
 import { machineTimeZone } from '../zoned-time.js';
@@ -39,7 +39,7 @@ export interface WebServerOptions {
   /** Values never to show (secretsFromEnv): masked again on the way out, whatever storage holds. */
   secrets?: Iterable<string | undefined | null>;
   /** The bot's services: `push.board()` fills the dashboard's push section when the push workflow registers it. */
-  services?: Record<string, unknown>;
+  services?: PushBoardServices;
   /** Team names from shepherd.yml, shown on the dashboard even before anyone is on call. */
   teams?: readonly string[];
   /** push.risk from shepherd.yml: when a pick is flagged "look closely" on the dashboard. */

@@ -118,6 +118,10 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
     // The example config, plus the review environments of a team that has many.
     const config = parseYaml(readFileSync('shepherd.example.yml', 'utf8'));
     for (const env of reviewEnvs) config.apps.demo.environments[env] = { hosts: ['localhost'] };
+    // bob may deploy the demo to production (which asks for confirmation); the demo deploys this checkout.
+    config.release_managers.push('irc:bob');
+    config.apps.demo.repo_url = process.cwd();
+    config.apps.demo.deploy_to = join(dir, 'demo-deploy');
     writeFileSync(join(dir, 'shepherd.yml'), toYaml(config));
     shepherd = await startShepherd({
       env: {
@@ -282,6 +286,56 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
     });
     expect(rows).toEqual([{ command: 'whoami', text: 'whoami' }]);
   });
+
+  it("GIVEN a deploy to production asks bob THEN alice's `yes` answers nothing and bob's plain `yes` deploys", async () => {
+    const bob = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'bob', channels: ['#deploys'] });
+    try {
+      const asked = await bob.ask('#deploys', '!deploy demo to production', { from: bot, until: (l) => l.some((x) => x.includes('about to deploy demo')) });
+      expect(asked.join('\n')).toContain('answer `yes`');
+      const start = bob.heard.length;
+      // Not bob: no answer, and no reply to a plain `yes` not addressed to the bot.
+      alice.say('#deploys', 'yes');
+      // Another command of bob runs as a command while the question waits.
+      const karma = await bob.ask('#deploys', '!karma', { from: bot, until: (l) => l.length >= 2 });
+      expect(karma[0]).toMatch(/you: ★/);
+      bob.say('#deploys', 'yes');
+      await bob.waitFor(
+        () => bob.heard.slice(start).find((h) => h.from === bot && /✅ #\d+ demo\/HEAD .* → production succeeded/.test(h.text)),
+        60_000,
+        'the deploy',
+      );
+      const said = bob.heard
+        .slice(start)
+        .filter((h) => h.from === bot)
+        .map((h) => h.text);
+      expect(said.join('\n')).not.toMatch(/cancelled|no question waiting/);
+    } finally {
+      await bob.quit();
+    }
+  }, 120_000);
+
+  it('GIVEN the question again THEN `!yes` in the channel and `no` in private answer it', async () => {
+    const bob = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'bob', channels: ['#deploys'] });
+    try {
+      await bob.ask('#deploys', 'shepherd: deploy demo to production', { from: bot, until: (l) => l.some((x) => x.includes('about to deploy demo')) });
+      let start = bob.heard.length;
+      bob.say('#deploys', '!yes');
+      await bob.waitFor(() => bob.heard.slice(start).find((h) => h.from === bot && /🚀 #\d+ deploying demo\/HEAD/.test(h.text)), 30_000, 'the deploy start');
+      await bob.waitFor(() => bob.heard.slice(start).find((h) => h.from === bot && /✅ #\d+ demo/.test(h.text)), 60_000, 'the deploy end');
+      // In a private conversation the question and the answer are private too.
+      await bob.ask(bot, 'deploy demo to production', { from: bot, until: (l) => l.some((x) => x.includes('about to deploy demo')) });
+      start = bob.heard.length;
+      bob.say(bot, 'no');
+      const lines = await bob.waitFor(
+        () => bob.heard.slice(start).find((h) => h.from === bot && h.text.includes('cancelled: not confirmed')),
+        30_000,
+        'the cancel',
+      );
+      expect(lines.to).toBe('bob');
+    } finally {
+      await bob.quit();
+    }
+  }, 120_000);
 
   it('GIVEN the server restarts (down long enough to refuse the first reconnect) THEN the bot comes back and answers', async () => {
     const adapter = shepherd.adapters[0] as IrcAdapter;

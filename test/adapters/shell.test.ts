@@ -3,7 +3,7 @@
  * reply and exits cleanly; broken configuration stops the bot with a message naming every bad key.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,6 +23,55 @@ function start(input: string, env: Record<string, string> = {}) {
   });
   return { ...result, dir };
 }
+
+/** shepherd.example.yml as shipped, except that the demo's releases land in a temp dir instead of ./data. */
+function exampleConfig(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'shepherd-example-'));
+  const yaml = readFileSync(join(root, 'shepherd.example.yml'), 'utf8');
+  expect(yaml).toMatch(/production:\n(\s+.*\n)*?\s+confirm: true/);
+  const path = join(dir, 'shepherd.yml');
+  writeFileSync(path, yaml.replace('deploy_to: ./data/demo-deploy', `deploy_to: ${join(dir, 'demo-deploy')}`).replace('repo_url: .', `repo_url: ${root}`));
+  return path;
+}
+
+describe('confirmations at the terminal (piped input, the example config)', () => {
+  it('GIVEN `deploy demo to production` then `yes` THEN production deploys, and the shell exits only after the deploy', () => {
+    const { status, stdout } = start('deploy demo to production\nyes\n', { SHEPHERD_CONFIG: exampleConfig() });
+    expect(status).toBe(0);
+    const askedAt = stdout.indexOf('about to deploy demo/HEAD');
+    expect(askedAt).toBeGreaterThanOrEqual(0);
+    expect(stdout).toContain('(type `yes` or `no`)');
+    expect(stdout.indexOf('🚀 #1 deploying demo/HEAD')).toBeGreaterThan(askedAt);
+    expect(stdout).toMatch(/✅ #1 demo\/HEAD \([0-9a-f]{7}\) → production succeeded/);
+    expect(stdout).not.toContain('cancelled');
+  });
+
+  it('GIVEN another command while the question waits THEN it runs as a command and the question still takes `yes`', () => {
+    const { status, stdout } = start('deploy demo to production\nkarma\nyes\n', { SHEPHERD_CONFIG: exampleConfig() });
+    expect(status).toBe(0);
+    const askedAt = stdout.indexOf('about to deploy demo/HEAD');
+    const karmaAt = stdout.indexOf('★★★★☆ (4/5)');
+    expect(karmaAt).toBeGreaterThan(askedAt);
+    expect(stdout.indexOf('🚀 #1 deploying demo/HEAD')).toBeGreaterThan(karmaAt);
+    expect(stdout).toMatch(/✅ #1 demo\/HEAD \([0-9a-f]{7}\) → production succeeded/);
+  });
+
+  it('GIVEN `no` THEN nothing deploys and the shell says so; lines after an answered question wait for its command', () => {
+    const { status, stdout } = start('deploy demo to production\nno\ndeploys\n', { SHEPHERD_CONFIG: exampleConfig() });
+    expect(status).toBe(0);
+    const cancelledAt = stdout.indexOf('cancelled: not confirmed — nothing was deployed to production');
+    expect(cancelledAt).toBeGreaterThanOrEqual(0);
+    expect(stdout).not.toContain('🚀');
+    // `deploys` ran after the deploy command had finished (its answer comes after the cancel line).
+    expect(stdout.indexOf('no deploys', cancelledAt)).toBeGreaterThan(cancelledAt);
+  });
+
+  it('GIVEN `yes` with no question pending THEN the bot says there is nothing to answer', () => {
+    const { status, stdout } = start('yes\n');
+    expect(status).toBe(0);
+    expect(stdout).toContain('there is no question waiting for your `yes` here');
+  });
+});
 
 describe('shell adapter via npm start', () => {
   it('answers piped commands in order and exits 0 at end of input', () => {

@@ -3,15 +3,16 @@
  * driven through the real Bolt app over Socket Mode and over HTTP with signed requests.
  */
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { Adapter } from '../../src/adapters/adapter.js';
 import { escapeText, splitMessage } from '../../src/adapters/slack.js';
 import { type Shepherd, startShepherd } from '../../src/main.js';
-import { FakeSlack } from '../support/fake-slack.js';
+import { FakeSlack, type Post, signedPost } from '../support/fake-slack.js';
 
 const CONFIG = resolve('shepherd.example.yml');
 const ALICE = 'U0ALICE01';
@@ -264,6 +265,123 @@ describe('Slack over HTTP (Events API with signed requests)', () => {
     expect(await res.json()).toEqual({ challenge: '3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P' });
   });
 });
+
+/** The example config, with alice as release manager (production asks for confirmation) and the demo deployed here. */
+function confirmConfig(dir: string): string {
+  const config = parseYaml(readFileSync(CONFIG, 'utf8'));
+  config.release_managers.push(`slack:${ALICE}`);
+  config.apps.demo.repo_url = process.cwd();
+  config.apps.demo.deploy_to = join(dir, 'demo-deploy');
+  const path = join(dir, 'shepherd.yml');
+  writeFileSync(path, toYaml(config));
+  return path;
+}
+
+/** Confirmation questions on Slack, over whichever transport `send` uses for the button click. */
+function confirmations(mode: 'socket' | 'http') {
+  const SECRET = 'fake-signing-secret-confirm';
+  let slack: FakeSlack;
+  let shepherd: Shepherd;
+  let dir: string;
+  let url = '';
+  let room = 0;
+
+  beforeAll(async () => {
+    slack = await FakeSlack.start();
+    slack.users.set(ALICE, { name: 'alice.smith', display_name: 'alice' });
+    slack.users.set(BOB, { name: 'bob', real_name: 'Bob Jones' });
+    dir = tempDir();
+    const env = { ...baseEnv(dir, slack), SHEPHERD_CONFIG: confirmConfig(dir) };
+    if (mode === 'socket') {
+      shepherd = await startShepherd({ env: { ...env, SLACK_APP_TOKEN: slack.appToken } });
+      await slack.connected();
+    } else {
+      const port = await freePort();
+      shepherd = await startShepherd({ env: { ...env, SLACK_SIGNING_SECRET: SECRET, SLACK_PORT: String(port) } });
+      url = `http://127.0.0.1:${port}/slack/events`;
+    }
+  });
+
+  afterAll(async () => {
+    await shepherd?.stop();
+    await slack?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Delivers an app_mention the way this transport does. */
+  async function mention(channel: string, user: string, text: string): Promise<void> {
+    const callback = slack.appMention({ user, channel, text: `<@${slack.botUserId}> ${text}` });
+    if (mode === 'socket') await slack.sendEvent(callback);
+    else {
+      const res = await signedPost(url, SECRET, JSON.stringify(callback), 'application/json');
+      expect(res.status).toBe(200);
+    }
+  }
+
+  /** Clicks a button under the question the way this transport delivers interactivity. */
+  async function click(user: string, question: Post, actionId: 'shepherd_confirm_yes' | 'shepherd_confirm_no'): Promise<void> {
+    const payload = slack.blockActions({ user, message: question, actionId });
+    if (mode === 'socket') await slack.sendInteractive(payload);
+    else expect((await slack.postInteractive(url, SECRET, payload)).status).toBe(200);
+  }
+
+  async function ask(channel: string): Promise<Post> {
+    await mention(channel, ALICE, 'deploy demo to production');
+    return slack.waitForPost((p) => p.channel === channel && p.text.includes('about to deploy demo'));
+  }
+
+  const succeeded = (channel: string) =>
+    vi.waitFor(() => expect(slack.posts(channel).some((p) => /✅ #\d+ demo\/HEAD .* → production succeeded/.test(p.text))).toBe(true), {
+      timeout: 60_000,
+      interval: 100,
+    });
+
+  it('GIVEN a deploy that needs confirmation THEN the question has Yes/No buttons and names `@shepherd yes` with the real mention', async () => {
+    const channel = `C0ASK${mode}${++room}`;
+    const question = await ask(channel);
+    expect(question.text).toContain(`<@${slack.botUserId}> yes`);
+    expect(question.text).toContain(`<@${ALICE}>`);
+    const buttons = question.blocks?.filter((b) => b.type === 'actions').flatMap((b) => b.elements as { action_id: string; value: string }[]);
+    expect(buttons?.map((b) => [b.action_id, b.value])).toEqual([
+      ['shepherd_confirm_yes', ALICE],
+      ['shepherd_confirm_no', ALICE],
+    ]);
+    // Bob's click is refused privately and answers nothing; alice's Yes deploys.
+    await click(BOB, question, 'shepherd_confirm_yes');
+    const ephemeral = await slack.waitForCall('chat.postEphemeral');
+    expect(ephemeral.args).toMatchObject({ channel, user: BOB, text: `only <@${ALICE}> can answer this question` });
+    expect(slack.updates()).toEqual([]);
+    await click(ALICE, question, 'shepherd_confirm_yes');
+    const update = await slack.waitForUpdate((u) => u.ts === question.ts);
+    expect(update.text).toContain(`✅ <@${ALICE}> answered yes`);
+    // The buttons are gone from the answered question.
+    expect(update.blocks?.some((b) => b.type === 'actions')).toBe(false);
+    await succeeded(channel);
+  }, 90_000);
+
+  it('GIVEN a pending question THEN another command runs as a command, and `@shepherd yes` answers', async () => {
+    const channel = `C0TYPE${mode}${++room}`;
+    const question = await ask(channel);
+    await mention(channel, ALICE, 'karma');
+    await slack.waitForPost((p) => p.channel === channel && p.text.startsWith('you: ★'));
+    await mention(channel, ALICE, 'yes');
+    const update = await slack.waitForUpdate((u) => u.ts === question.ts);
+    expect(update.text).toContain(`✅ <@${ALICE}> answered yes`);
+    await succeeded(channel);
+  }, 90_000);
+
+  it('GIVEN No is clicked THEN the question shows the answer and nothing deploys', async () => {
+    const channel = `C0NO${mode}${++room}`;
+    const question = await ask(channel);
+    await click(ALICE, question, 'shepherd_confirm_no');
+    expect((await slack.waitForUpdate((u) => u.ts === question.ts)).text).toContain(`❌ <@${ALICE}> answered no`);
+    await slack.waitForPost((p) => p.channel === channel && p.text.includes('cancelled: not confirmed — nothing was deployed to production'));
+    expect(slack.posts(channel).some((p) => p.text.includes('🚀'))).toBe(false);
+  }, 60_000);
+}
+
+describe('Slack confirmations over Socket Mode', () => confirmations('socket'));
+describe('Slack confirmations over HTTP (interactivity signed and form-encoded)', () => confirmations('http'));
 
 describe('Slack start-up', () => {
   it('refuses to start with a token Slack rejects, saying why', async () => {

@@ -11,22 +11,19 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pino from 'pino';
-import { commands } from '../../commands/index.js';
-import type { StatusSection } from '../../commands/status.js';
-import { Bot } from '../../src/bot.js';
-import { type Config, loadConfig } from '../../src/config.js';
+import type { Bot } from '../../src/bot.js';
+import type { Config } from '../../src/config.js';
 import { Deployer } from '../../src/deploy/engine.js';
 import { type DeployEvent, DeployEvents } from '../../src/deploy/events.js';
 import { Masker } from '../../src/deploy/mask.js';
 import type { SchedulerOptions } from '../../src/deploy/scheduler.js';
-import { startDeploySinks } from '../../src/deploy/sinks.js';
-import { deployStatus, deployStatusSection } from '../../src/deploy/status-section.js';
+import { type DeploySinks, startDeploySinks } from '../../src/deploy/sinks.js';
 import type { GitHub } from '../../src/github.js';
 import { sqlitePath } from '../../src/store/db.js';
 import { LogLineStore } from '../../src/store/log-lines.js';
-import { tempStore, type TempStore } from '../support/db.js';
-import { FakeAdapter } from '../support/fake-adapter.js';
-import { TestClock } from '../support/bot.js';
+import type { TempStore } from '../support/db.js';
+import type { FakeAdapter } from '../support/fake-adapter.js';
+import { type TestClock, testBot } from '../support/bot.js';
 
 const GIT_ENV = {
   ...process.env,
@@ -101,65 +98,62 @@ export interface HarnessOptions {
   heartbeatMs?: number;
   /** The scheduler's race seam (see SchedulerOptions.seam). */
   seam?: SchedulerOptions['seam'];
+  /** How long ctx.confirm waits for an answer (default CONFIRM_TIMEOUT_MS). */
+  confirmTimeoutMs?: number;
 }
 
 export async function deployHarness(yaml: string, options: HarnessOptions = {}): Promise<DeployHarness> {
-  const t = await tempStore();
-  const cfgDir = mkdtempSync(join(tmpdir(), 'shepherd-cfg-'));
-  const path = join(cfgDir, 'shepherd.yml');
-  writeFileSync(path, yaml);
-  const config = loadConfig({ SHEPHERD_CONFIG: path, DATABASE_URL: t.url, WEB_BASE_URL: 'http://viewer.test' });
   const events = new DeployEvents();
   const seen: DeployEvent[] = [];
   events.subscribe((e) => seen.push(e));
-  const lines = new LogLineStore(sqlitePath(t.url));
-  const services: Record<string, unknown> = {};
-  const clock = new TestClock();
-  const bot = new Bot({ commands, config, store: t.store, clock, logger: pino({ level: 'silent' }), services });
-  const chat = new FakeAdapter(bot, options.provider ?? 'irc');
-  const deployer = new Deployer({
-    config,
-    store: t.store,
-    events,
-    masker: new Masker(options.secrets ?? []),
-    lines,
-    github: options.github ?? null,
-    gitCacheDir: join(t.dir, 'git-cache'),
-    logger: pino({ level: 'silent' }),
-    heartbeatMs: options.heartbeatMs ?? 200,
-    ...(options.seam ? { seam: options.seam } : {}),
+  let lines: LogLineStore | undefined;
+  let deployer: Deployer | undefined;
+  let sinks: DeploySinks | undefined;
+  // Wired as main.ts wires it: the scheduler publishes, the sinks post through the chat the bot answers on.
+  const t = await testBot(yaml, {
+    provider: options.provider ?? 'irc',
+    confirmTimeoutMs: options.confirmTimeoutMs,
+    env: { WEB_BASE_URL: 'http://viewer.test' },
+    wire: ({ url, dir, store, config, chat }) => {
+      lines = new LogLineStore(sqlitePath(url));
+      deployer = new Deployer({
+        config,
+        store,
+        events,
+        masker: new Masker(options.secrets ?? []),
+        lines,
+        github: options.github ?? null,
+        gitCacheDir: join(dir, 'git-cache'),
+        logger: pino({ level: 'silent' }),
+        heartbeatMs: options.heartbeatMs ?? 200,
+        ...(options.seam ? { seam: options.seam } : {}),
+      });
+      sinks = startDeploySinks({
+        config,
+        store,
+        events,
+        revisions: deployer.revisions,
+        chat: { send: (_provider, target, text) => chat.send(target, text), mention: (_p, user) => `@${user.identities[0]?.handle ?? user.name}` },
+        logger: pino({ level: 'silent' }),
+        chatIntervalMs: options.chatIntervalMs ?? 50,
+        githubRetryMs: 20,
+      });
+      return { deployer };
+    },
   });
-  // The sinks as main.ts wires them: the scheduler publishes, they listen.
-  const sinks = startDeploySinks({
-    config,
-    store: t.store,
-    events,
-    revisions: deployer.revisions,
-    chat: { send: (_provider, target, text) => chat.send(target, text), mention: (_p, user) => `@${user.identities[0]?.handle ?? user.name}` },
-    logger: pino({ level: 'silent' }),
-    chatIntervalMs: options.chatIntervalMs ?? 50,
-    githubRetryMs: 20,
-  });
-  services.deployer = deployer;
-  services.statusSections = [deployStatusSection()] satisfies StatusSection[];
-  services.deployStatus = deployStatus;
-  deployer.start();
+  const engine = deployer as Deployer;
+  engine.start();
   return {
     ...t,
-    config,
-    bot,
-    chat,
-    deployer,
+    deployer: engine,
     events,
     seen,
-    clock,
-    texts: () => chat.sent.map((s) => s.text),
+    texts: () => t.chat.sent.map((s) => s.text),
     async close() {
-      await deployer.idle().catch(() => {});
-      await deployer.stop();
-      sinks.stop();
-      await lines.close();
-      rmSync(cfgDir, { recursive: true, force: true });
+      await engine.idle().catch(() => {});
+      await engine.stop();
+      sinks?.stop();
+      await lines?.close();
       await t.close();
     },
   };

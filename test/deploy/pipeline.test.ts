@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { MessageRef, Target } from '../../src/adapters/adapter.js';
+import type { MessageRef, Target } from '../../src/chat/types.js';
 import { ChatBatcher } from '../../src/deploy/chat-batcher.js';
 import { DeployEvents, type LogLineEvent } from '../../src/deploy/events.js';
 import { LineSplitter, TRUNCATED } from '../../src/deploy/line-splitter.js';

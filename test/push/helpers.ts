@@ -16,7 +16,6 @@ import { Masker } from '../../src/deploy/mask.js';
 import type { GitHub } from '../../src/github.js';
 import { deployThrough } from '../../src/push/deploy.js';
 import { adapterNotifier } from '../../src/push/notifier.js';
-import { pushStatusSection } from '../../src/push/status-section.js';
 import { sqlitePath } from '../../src/store/db.js';
 import { LogLineStore } from '../../src/store/log-lines.js';
 import type { PushService, Timers } from '../../src/push/service.js';
@@ -90,55 +89,60 @@ export interface PushBotOptions {
 
 export async function pushBot(options: PushBotOptions = {}): Promise<PushBot> {
   const git = options.git ?? createGitRemote();
-  const services: Record<string, unknown> = {};
   const deployTo = join(git.root, 'hosts');
   mkdirSync(deployTo, { recursive: true });
-  const t = await testBot(pushConfig(git.remote, deployTo, options.production), services);
+  // What wire() creates besides the services: the deploy event stream and log store, closed by close().
   const events = new DeployEvents();
-  const notifier = adapterNotifier([t.chat]);
-  let deployer: Deployer | null = null;
-  let lines: LogLineStore | null = null;
-  if (options.deployer) {
-    // Wired as main.ts wires it.
-    lines = new LogLineStore(sqlitePath(t.url));
-    const events = new DeployEvents();
-    deployer = new Deployer({
-      config: t.config,
-      store: t.store,
-      events,
-      masker: new Masker([]),
-      lines,
-      github: options.github ?? null,
-      gitCacheDir: join(t.dir, 'git-cache'),
-      logger: pino({ level: 'silent' }),
-      heartbeatMs: 200,
-    });
-    startDeploySinks({
-      config: t.config,
-      store: t.store,
-      events,
-      revisions: deployer.revisions,
-      chat: { send: (provider, target, text) => notifier.say(provider, target, text).then(() => ({ ...target })), mention: (p, u) => notifier.mention(p, u) },
-      logger: pino({ level: 'silent' }),
-      chatIntervalMs: 20,
-    });
-    deployer.start();
-    services.deployer = deployer;
-  }
-  const push = createPushService({
-    config: t.config,
-    store: t.store,
-    clock: t.clock,
-    dataDir: t.dir,
-    github: options.github ?? null,
-    notifier,
-    deploy: deployer ? deployThrough(deployer) : undefined,
-    events,
-    hooks: options.hooks,
+  const made: { lines?: LogLineStore; stopSinks?: () => void } = {};
+  const t = await testBot(pushConfig(git.remote, deployTo, options.production), {
+    wire: (base) => {
+      const notifier = adapterNotifier([base.chat]);
+      let deployer: Deployer | null = null;
+      if (options.deployer) {
+        // Wired as main.ts wires it: the scheduler publishes, the sinks post.
+        const lines = new LogLineStore(sqlitePath(base.url));
+        made.lines = lines;
+        deployer = new Deployer({
+          config: base.config,
+          store: base.store,
+          events,
+          masker: new Masker([]),
+          lines,
+          github: options.github ?? null,
+          gitCacheDir: join(base.dir, 'git-cache'),
+          logger: pino({ level: 'silent' }),
+          heartbeatMs: 200,
+        });
+        const sinks = startDeploySinks({
+          config: base.config,
+          store: base.store,
+          events,
+          revisions: deployer.revisions,
+          chat: { send: (provider, target, text) => notifier.say(provider, target, text).then(() => ({ ...target })), mention: (p, u) => notifier.mention(p, u) },
+          logger: pino({ level: 'silent' }),
+          chatIntervalMs: 20,
+        });
+        made.stopSinks = () => sinks.stop();
+      }
+      const push = createPushService({
+        config: base.config,
+        store: base.store,
+        clock: base.clock,
+        dataDir: base.dir,
+        github: options.github ?? null,
+        notifier,
+        deploy: deployer ? deployThrough(deployer) : undefined,
+        events,
+        hooks: options.hooks,
+      });
+      if (!push) throw new Error('push service not created');
+      return { deployer, push };
+    },
   });
+  const push = t.services.push;
+  const deployer = t.services.deployer ?? null;
+  deployer?.start();
   if (!push) throw new Error('push service not created');
-  services.push = push;
-  services.statusSections = [pushStatusSection(push)];
   const timers = new ManualTimers();
   const stopTicking = push.startTicking(5000, timers);
   let seen = 0;
@@ -163,7 +167,8 @@ export async function pushBot(options: PushBotOptions = {}): Promise<PushBot> {
         await deployer.idle().catch(() => {});
         await deployer.stop();
       }
-      lines?.close();
+      made.stopSinks?.();
+      await made.lines?.close();
       await t.close();
       git.close();
     },

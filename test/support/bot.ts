@@ -1,7 +1,9 @@
 /**
- * A real Bot over a real SQLite file, a test config and a clock the test moves; chat through FakeAdapter.
+ * A real Bot over a real SQLite file, a test config and a clock the test moves; chat through FakeAdapter. The
+ * services are built by createServices() from what `wire` creates, as main.ts builds them.
  *
  *   const t = await testBot(); await t.chat.say('boss', 'lock staging'); await t.close();
+ *   const p = await testBot(yaml, { wire: ({ store, config, chat }) => ({ push: makePush(store, config, chat) }) });
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,8 @@ import { commands } from '../../commands/index.js';
 import { Bot } from '../../src/bot.js';
 import type { Clock } from '../../src/command.js';
 import { type Config, loadConfig } from '../../src/config.js';
-import { tempStore, type TempStore } from './db.js';
+import { createServices, type ServiceParts, type Services } from '../../src/services.js';
+import { type TempStore, tempStore } from './db.js';
 import { FakeAdapter } from './fake-adapter.js';
 
 export const TEST_CONFIG = `
@@ -45,19 +48,45 @@ export class TestClock implements Clock {
   }
 }
 
-export interface TestBot extends TempStore {
-  bot: Bot;
+/** What exists before the bot: the store, the config, the clock and the chat the bot will answer on. */
+export interface TestBase extends TempStore {
   chat: FakeAdapter;
   clock: TestClock;
   config: Readonly<Config>;
 }
 
-export async function testBot(yaml = TEST_CONFIG, services: Record<string, unknown> = {}): Promise<TestBot> {
+export interface TestBot extends TestBase {
+  bot: Bot;
+  services: Services;
+}
+
+export interface TestBotOptions {
+  /** Creates the services' parts (a deployer, the push workflow) from what exists before the bot. */
+  wire?: (base: TestBase) => ServiceParts | Promise<ServiceParts>;
+  /** Which network the FakeAdapter plays (default irc). */
+  provider?: 'irc' | 'slack' | 'shell';
+  /** How long ctx.confirm waits for an answer (default CONFIRM_TIMEOUT_MS). */
+  confirmTimeoutMs?: number;
+  /** Extra environment for loadConfig (e.g. WEB_BASE_URL). */
+  env?: Record<string, string>;
+}
+
+export async function testBot(yaml = TEST_CONFIG, options: TestBotOptions = {}): Promise<TestBot> {
   const t = await tempStore();
   const path = join(mkdtempSync(join(tmpdir(), 'shepherd-cfg-')), 'shepherd.yml');
   writeFileSync(path, yaml);
-  const config = loadConfig({ SHEPHERD_CONFIG: path, DATABASE_URL: t.url });
-  const clock = new TestClock();
-  const bot = new Bot({ commands, config, store: t.store, clock, logger: pino({ level: 'silent' }), services });
-  return { ...t, bot, chat: new FakeAdapter(bot, 'irc'), clock, config };
+  const config = loadConfig({ SHEPHERD_CONFIG: path, DATABASE_URL: t.url, ...options.env });
+  const base: TestBase = { ...t, chat: new FakeAdapter(options.provider ?? 'irc'), clock: new TestClock(), config };
+  const services = createServices(options.wire ? await options.wire(base) : {});
+  const bot = new Bot({
+    commands,
+    config,
+    store: t.store,
+    clock: base.clock,
+    logger: pino({ level: 'silent' }),
+    services,
+    confirmTimeoutMs: options.confirmTimeoutMs,
+  });
+  await base.chat.start((message) => bot.handle(base.chat, message));
+  return { ...base, bot, services };
 }

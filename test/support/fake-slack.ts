@@ -1,14 +1,16 @@
 /**
  * A local Slack for tests: a node:http server answering the Web API methods Shepherd and Bolt call
- * (auth.test, apps.connections.open, chat.postMessage, users.info) with Slack's documented response shapes, a
- * WebSocket server speaking Socket Mode (hello, events_api and slash_commands envelopes, acks), and response_url
- * endpoints. Every Web API call and every response_url post is recorded.
+ * (auth.test, apps.connections.open, chat.postMessage with text or blocks, chat.update, chat.postEphemeral,
+ * users.info) with Slack's documented response shapes, a WebSocket server speaking Socket Mode (hello, events_api,
+ * slash_commands and interactive envelopes, acks), and response_url endpoints. Every Web API call and every
+ * response_url post is recorded. Interactive payloads (block_actions button clicks) go over Socket Mode or, signed
+ * and form-encoded as `payload=` like Slack sends them, over HTTP to the app's request URL.
  *
  *   const slack = await FakeSlack.start();
  *   const ack = await slack.sendEvent(slack.appMention({ user: 'U1', channel: 'C1', text: `<@${slack.botUserId}> karma` }));
  *   const post = await slack.waitForPost((p) => p.channel === 'C1');
  */
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type WebSocket, WebSocketServer } from 'ws';
@@ -29,6 +31,16 @@ export interface Post {
   text: string;
   thread_ts: string | undefined;
   ts: string;
+  /** Block Kit blocks, when the message had any. */
+  blocks?: Record<string, unknown>[] | undefined;
+}
+
+/** A chat.update call that was accepted: the message at `ts` now reads `text` (and `blocks`). */
+export interface Update {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: Record<string, unknown>[] | undefined;
 }
 
 export interface ResponseUrlPost {
@@ -136,7 +148,20 @@ export class FakeSlack {
         text: String(c.args.text ?? ''),
         thread_ts: c.args.thread_ts as string | undefined,
         ts: String(c.response.ts),
+        blocks: jsonArg(c.args.blocks),
       }));
+  }
+
+  /** chat.update calls accepted, in order. */
+  updates(): Update[] {
+    return this.callsOf('chat.update')
+      .filter((c) => c.response.ok === true)
+      .map((c) => ({ channel: String(c.args.channel), ts: String(c.args.ts), text: String(c.args.text ?? ''), blocks: jsonArg(c.args.blocks) }));
+  }
+
+  /** Resolves once a chat.update matching `predicate` was accepted. */
+  waitForUpdate(predicate: (u: Update) => boolean): Promise<Update> {
+    return this.waitUntil('a chat.update call', () => this.updates().find(predicate));
   }
 
   /** Makes the next call(s) of `method` fail, in the order queued. */
@@ -190,6 +215,76 @@ export class FakeSlack {
       retry_reason: retryAttempt ? 'timeout' : '',
       payload: callback,
     });
+  }
+
+  /** Sends an interactive envelope (e.g. a block_actions payload) over Socket Mode; resolves with Bolt's ack. */
+  sendInteractive(payload: Record<string, unknown>): Promise<Ack> {
+    return this.sendEnvelope({ type: 'interactive', accepts_response_payload: false, payload });
+  }
+
+  /**
+   * POSTs an interactive payload to an app's HTTP request URL as Slack does: form-encoded `payload=<json>`, signed
+   * with the signing secret (X-Slack-Signature v0 HMAC over `v0:<timestamp>:<body>`).
+   */
+  postInteractive(url: string, signingSecret: string, payload: Record<string, unknown>): Promise<Response> {
+    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    return signedPost(url, signingSecret, body, 'application/x-www-form-urlencoded');
+  }
+
+  /**
+   * A block_actions payload: `user` clicked the button `actionId` (with its value) under the bot's message `message`,
+   * shaped as Slack documents it (api.slack.com/reference/interaction-payloads/block-actions-payload).
+   */
+  blockActions(c: { user: string; message: Post; actionId: string }): Record<string, unknown> {
+    const actions = (c.message.blocks ?? []).filter((b) => b.type === 'actions');
+    let button: Record<string, unknown> | undefined;
+    let blockId: unknown;
+    for (const block of actions) {
+      for (const element of (block.elements as Record<string, unknown>[] | undefined) ?? []) {
+        if (element.action_id === c.actionId) {
+          button = element;
+          blockId = block.block_id;
+        }
+      }
+    }
+    if (!button) throw new Error(`fake Slack: message ${c.message.ts} has no button ${c.actionId}`);
+    const id = randomUUID();
+    const user = this.users.get(c.user);
+    return {
+      type: 'block_actions',
+      user: { id: c.user, username: user?.name ?? c.user.toLowerCase(), name: user?.name ?? c.user.toLowerCase(), team_id: this.teamId },
+      api_app_id: this.appId,
+      token: 'fake-verification-token',
+      container: { type: 'message', message_ts: c.message.ts, channel_id: c.message.channel, is_ephemeral: false },
+      trigger_id: `${Date.now()}.${id}`,
+      team: { id: this.teamId, domain: 'fake' },
+      enterprise: null,
+      is_enterprise_install: false,
+      channel: { id: c.message.channel, name: c.message.channel.startsWith('D') ? 'directmessage' : 'deploys' },
+      message: {
+        type: 'message',
+        user: this.botUserId,
+        bot_id: this.botId,
+        app_id: this.appId,
+        text: c.message.text,
+        ts: c.message.ts,
+        blocks: c.message.blocks,
+        ...(c.message.thread_ts ? { thread_ts: c.message.thread_ts } : {}),
+      },
+      state: { values: {} },
+      response_url: `http://127.0.0.1:${this.port}/actions/${this.teamId}/${id}`,
+      actions: [
+        {
+          action_id: c.actionId,
+          block_id: blockId,
+          text: button.text,
+          value: button.value,
+          style: button.style,
+          type: 'button',
+          action_ts: `${Date.now() / 1000}`,
+        },
+      ],
+    };
   }
 
   /** Sends a slash_commands envelope over Socket Mode; resolves with Bolt's ack. */
@@ -359,7 +454,7 @@ export class FakeSlack {
     const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
 
-    if (url.pathname.startsWith('/commands/') && req.method === 'POST') {
+    if ((url.pathname.startsWith('/commands/') || url.pathname.startsWith('/actions/')) && req.method === 'POST') {
       this.responses.push({ id: url.pathname.split('/').pop() ?? '', body: parseBody(raw, req.headers['content-type']) });
       reply(res, 200, { ok: true });
       this.changed();
@@ -452,12 +547,58 @@ export class FakeSlack {
         const ts = this.nextTs();
         const message: Record<string, unknown> = { type: 'message', text: args.text, ts, user: this.botUserId, bot_id: this.botId, app_id: this.appId };
         if (args.thread_ts) message.thread_ts = args.thread_ts;
+        if (args.blocks) message.blocks = jsonArg(args.blocks);
         return { status: 200, body: { ok: true, channel, ts, message } };
+      }
+      case 'chat.update': {
+        const denied = needs(this.botToken);
+        if (denied) return denied;
+        const channel = String(args.channel ?? '');
+        const ts = String(args.ts ?? '');
+        const original = this.posts(channel).find((p) => p.ts === ts);
+        if (!original) return { status: 200, body: { ok: false, error: 'message_not_found' } };
+        if (!args.text && !args.blocks) return { status: 200, body: { ok: false, error: 'no_text' } };
+        return { status: 200, body: { ok: true, channel, ts, text: args.text, message: { text: args.text, user: this.botUserId, bot_id: this.botId } } };
+      }
+      case 'chat.postEphemeral': {
+        const denied = needs(this.botToken);
+        if (denied) return denied;
+        if (!args.channel) return { status: 200, body: { ok: false, error: 'channel_not_found' } };
+        if (!args.user) return { status: 200, body: { ok: false, error: 'user_not_in_channel' } };
+        if (!args.text && !args.blocks) return { status: 200, body: { ok: false, error: 'no_text' } };
+        return { status: 200, body: { ok: true, message_ts: this.nextTs() } };
       }
       default:
         return { status: 200, body: { ok: false, error: 'unknown_method' } };
     }
   }
+}
+
+/** A JSON-valued Web API argument: WebClient sends arrays and objects form-encoded as JSON strings. */
+function jsonArg(value: unknown): Record<string, unknown>[] | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') return value as Record<string, unknown>[];
+  try {
+    return JSON.parse(value) as Record<string, unknown>[];
+  } catch {
+    return undefined;
+  }
+}
+
+/** POSTs `body` to `url` with Slack's request signature headers, as Slack calls an app's request URL. */
+export function signedPost(
+  url: string,
+  signingSecret: string,
+  body: string,
+  contentType: string,
+  timestamp = Math.floor(Date.now() / 1000),
+): Promise<Response> {
+  const signature = `v0=${createHmac('sha256', signingSecret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  return fetch(url, {
+    method: 'POST',
+    headers: { 'Content-Type': contentType, 'X-Slack-Request-Timestamp': String(timestamp), 'X-Slack-Signature': signature },
+    body,
+  });
 }
 
 function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
