@@ -511,7 +511,7 @@ export class Deployer {
           out.end();
           if (result.cancelled) return cancelled(`cancelled during ${step.name}`);
           if (result.code !== 0 || result.timedOut) {
-            outcome.reason = `${step.name} ${result.timedOut ? describeResult(result, plan.stepTimeoutMs) : `failed (${describeResult(result)})`}: ${abbreviate(step.script)}`;
+            outcome.reason = `${step.name} ${result.timedOut ? describeResult(result, plan.stepTimeoutMs) : `failed (${describeResult(result)})`}: ${abbreviate(this.options.masker.text(step.script))}`;
             log.system(host, `✗ ${outcome.reason}`);
             return outcome;
           }
@@ -601,6 +601,7 @@ function plannedHost(row: { host: string; port: number; user: string | null; sta
   return { label: row.host, host: name, port: row.port, user: row.user ?? undefined, stage: row.stage };
 }
 
+/** The first line of a (masked: cutting first could leave a secret too short to be recognised) script, cut to 60. */
 function abbreviate(script: string): string {
   const first = script.split('\n')[0] ?? '';
   return first.length > 60 ? `${first.slice(0, 57)}…` : first;

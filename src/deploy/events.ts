@@ -6,6 +6,7 @@
  *   events.publish({ type: 'state', deployId: 3, state: 'running' });
  */
 import { EventEmitter } from 'node:events';
+import { type MaskText, maskPatterns } from './mask.js';
 
 export type DeployState = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'interrupted';
 export type HostState = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'rolled_back';
@@ -29,13 +30,16 @@ export type DeployEvent =
 export class DeployEvents {
   private readonly emitter = new EventEmitter();
 
-  constructor() {
+  /** `mask`: applied to the error text of every event (it quotes failing commands) before anyone hears it. */
+  constructor(private readonly mask: MaskText = maskPatterns) {
     // Every viewer tab is a listener; the default cap of 10 is a leak detector for code, not for users.
     this.emitter.setMaxListeners(0);
   }
 
   publish(event: DeployEvent): void {
-    this.emitter.emit('event', event);
+    // Lines are masked by the log pipeline (with per-stream state); errors are masked here, whatever their event.
+    const masked = 'error' in event && event.error ? { ...event, error: this.mask(event.error) } : event;
+    this.emitter.emit('event', masked);
   }
 
   /** Returns the function that unsubscribes. */

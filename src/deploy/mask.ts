@@ -262,6 +262,13 @@ function replaceMapped(text: string, ranges: Range[], at: Int32Array): string {
   return out + text.slice(from);
 }
 
+const patternsOnly = new Masker();
+/**
+ * The rules without any configured values: what a store or event stream masks with when it was given nothing
+ * (tests, tools). The bot passes `(t) => new Masker(secretsFromEnv(env)).text(t)` everywhere instead.
+ */
+export const maskPatterns: MaskText = (text) => patternsOnly.text(text);
+
 /** Variables whose values are always secrets, whatever else the environment holds. */
 const SECRET_VARIABLES = ['GITHUB_TOKEN', 'SLACK_BOT_TOKEN', 'SLACK_APP_TOKEN', 'SLACK_SIGNING_SECRET', 'IRC_PASSWORD', 'WEB_AUTH'];
 

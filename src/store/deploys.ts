@@ -10,6 +10,7 @@ import type { Db } from './db.js';
 import type { HeldLock } from './locks.js';
 import { ALL_APPS } from './locks.js';
 import type { DeployState, HostState } from '../deploy/events.js';
+import { type MaskText, maskPatterns } from '../deploy/mask.js';
 
 // The state names are the event stream's: one definition for the engine, the store and the viewer.
 export type { DeployState, HostState };
@@ -68,7 +69,11 @@ export function releaseStamp(at: Date): string {
 }
 
 export class Deploys {
-  constructor(private readonly db: Db) {}
+  /** `mask`: every error text is masked here, on its way into the database (it quotes failing commands). */
+  constructor(
+    private readonly db: Db,
+    private readonly mask: MaskText = maskPatterns,
+  ) {}
 
   /**
    * Records a deploy and, in the same transaction, takes the environment's lock when it is free and nobody is
@@ -166,7 +171,10 @@ export class Deploys {
 
   /** Ends a deploy (only from queued/running, so a late writer cannot resurrect a finished one). */
   async finish(id: number, state: Exclude<DeployState, 'queued' | 'running'>, error: string | null, now = new Date()): Promise<boolean> {
-    const { count } = await this.db.deploy.updateMany({ where: { id, state: { in: ['queued', 'running'] } }, data: { state, error, finishedAt: now } });
+    const { count } = await this.db.deploy.updateMany({
+      where: { id, state: { in: ['queued', 'running'] } },
+      data: { state, error: error && this.mask(error), finishedAt: now },
+    });
     return count === 1;
   }
 
@@ -187,7 +195,7 @@ export class Deploys {
     hostId: number,
     data: Partial<{ state: HostState; error: string | null; previousRelease: string | null; startedAt: Date; finishedAt: Date }>,
   ): Promise<void> {
-    await this.db.deployHost.update({ where: { id: hostId }, data });
+    await this.db.deployHost.update({ where: { id: hostId }, data: data.error ? { ...data, error: this.mask(data.error) } : data });
   }
 
   /** Marks every host still pending (never started) with `state`. */

@@ -23,6 +23,7 @@ import type { GitHub } from '../../src/github.js';
 import { sqlitePath } from '../../src/store/db.js';
 import { LogLineStore } from '../../src/store/log-lines.js';
 import { tempStore, type TempStore } from '../support/db.js';
+import { maskChat } from '../../src/adapters/masked.js';
 import { FakeAdapter } from '../support/fake-adapter.js';
 import { TestClock } from '../support/bot.js';
 
@@ -99,24 +100,27 @@ export interface HarnessOptions {
 }
 
 export async function deployHarness(yaml: string, options: HarnessOptions = {}): Promise<DeployHarness> {
-  const t = await tempStore();
+  // As main.ts wires it: one masker (with the secrets the deploys know) for lines, errors and chat.
+  const masker = new Masker(options.secrets ?? []);
+  const mask = (text: string) => masker.text(text);
+  const t = await tempStore(4, mask);
   const cfgDir = mkdtempSync(join(tmpdir(), 'shepherd-cfg-'));
   const path = join(cfgDir, 'shepherd.yml');
   writeFileSync(path, yaml);
   const config = loadConfig({ SHEPHERD_CONFIG: path, DATABASE_URL: t.url, WEB_BASE_URL: 'http://viewer.test' });
-  const events = new DeployEvents();
+  const events = new DeployEvents(mask);
   const seen: DeployEvent[] = [];
   events.subscribe((e) => seen.push(e));
   const lines = new LogLineStore(sqlitePath(t.url));
   const services: Record<string, unknown> = {};
   const clock = new TestClock();
   const bot = new Bot({ commands, config, store: t.store, clock, logger: pino({ level: 'silent' }), services });
-  const chat = new FakeAdapter(bot, options.provider ?? 'irc');
+  const chat = maskChat(new FakeAdapter(bot, options.provider ?? 'irc'), mask);
   const deployer = new Deployer({
     config,
     store: t.store,
     events,
-    masker: new Masker(options.secrets ?? []),
+    masker,
     lines,
     github: options.github ?? null,
     gitCacheDir: join(t.dir, 'git-cache'),
