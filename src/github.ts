@@ -8,6 +8,7 @@
  */
 import { Octokit, RequestError } from 'octokit';
 import type { Logger } from 'pino';
+import { type MaskText, maskPatterns } from './deploy/mask.js';
 import { GitHubError, type GitHubErrorKind } from './github-error.js';
 import { isFullSha, isValidRef, isValidRepo, REPO } from './refs.js';
 
@@ -113,6 +114,8 @@ export interface GitHubOptions {
   retries?: number;
   /** Wait for a rate-limit reset and retry once when it is at most this far away. Default 10 s; longer → GitHubError. */
   maxRateLimitWaitSeconds?: number;
+  /** Masks deployment descriptions (default: the rules without configured values). */
+  mask?: MaskText;
 }
 
 /** Builds the GitHub client. No request is made until a method is called. */
@@ -121,6 +124,8 @@ export function createGitHub(options: GitHubOptions): GitHub {
   const timeoutMs = options.timeoutMs ?? 15_000;
   const maxWait = options.maxRateLimitWaitSeconds ?? 10;
   const logger = options.logger;
+  // Descriptions carry deploy errors, which quote failing commands: masked before they leave for GitHub.
+  const mask = options.mask ?? maskPatterns;
   const log = {
     debug: (message: string) => logger?.debug({ github: true }, message),
     info: (message: string) => logger?.info({ github: true }, message),
@@ -270,7 +275,7 @@ export function createGitHub(options: GitHubOptions): GitHub {
           repo: repo.name,
           ref: input.sha,
           environment: input.environment,
-          description: input.description.slice(0, 140),
+          description: mask(input.description).slice(0, 140),
           auto_merge: false,
           required_contexts: [],
         }),
@@ -294,7 +299,7 @@ export function createGitHub(options: GitHubOptions): GitHub {
           deployment_id: deploymentId,
           state,
           ...(logUrl ? { log_url: logUrl } : {}),
-          ...(extra.description ? { description: extra.description.slice(0, 140) } : {}),
+          ...(extra.description ? { description: mask(extra.description).slice(0, 140) } : {}),
           ...(extra.environmentUrl ? { environment_url: extra.environmentUrl } : {}),
         }),
       );

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { commands } from '../commands/index.js';
 import type { Adapter } from './adapters/adapter.js';
+import { maskChat } from './adapters/masked.js';
 import { ShellAdapter } from './adapters/shell.js';
 import { Bot } from './bot.js';
 import { systemClock } from './command.js';
@@ -55,7 +56,10 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   const webProblem = bindingProblem(config.env.WEB_HOST, config.env.WEB_AUTH);
   if (webProblem) throw new WebConfigError(webProblem);
   const chatConfigured = Boolean(config.env.SLACK_BOT_TOKEN || config.env.IRC_SERVER);
-  const logger = createLogger(config.env.LOG_LEVEL ?? (chatConfigured ? 'info' : 'warn'));
+  // One masker for everything that leaves the process: log lines, error texts (database, events, GitHub), chat, logs.
+  const masker = new Masker(secretsFromEnv(env));
+  const mask = (text: string) => masker.text(text);
+  const logger = createLogger(config.env.LOG_LEVEL ?? (chatConfigured ? 'info' : 'warn'), undefined, mask);
   // Chat adapters are loaded only when configured (Bolt alone is a noticeable share of start-up time), and
   // their loading overlaps with opening the database.
   const chatModules = Promise.all([
@@ -64,10 +68,10 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   ]);
   const { prisma, path, applied } = await openDatabase(config.env.DATABASE_URL);
   if (applied.length) logger.info({ path, applied }, 'database migrated');
-  const store = createStore(prisma, { karmaInitial: config.karma.initial });
+  const store = createStore(prisma, { karmaInitial: config.karma.initial, mask });
   // Filled in below once the deployer and the push exist; the viewer reads it per request.
   const services = createServices();
-  const events = new DeployEvents();
+  const events = new DeployEvents(mask);
   const lineStore = new LogLineStore(path);
 
   // The log viewer and dashboard on WEB_HOST:WEB_PORT, reading the same database and deploy event stream. It
@@ -105,13 +109,14 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
         token: config.env.GITHUB_TOKEN,
         baseUrl: config.env.GITHUB_API_URL,
         logger: logger.child({ component: 'github' }),
+        mask,
       })
     : null;
   const deployer = new Deployer({
     config: linked,
     store,
     events,
-    masker: new Masker(secretsFromEnv(env)),
+    masker,
     lines: lineStore,
     github,
     gitCacheDir: join(dirname(path), 'git-cache'),
@@ -137,18 +142,21 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     logger: logger.child({ component: 'deploy-sinks' }),
   });
   const [slack, irc] = await chatModules;
-  if (slack) adapters.push(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' })));
-  if (irc) adapters.push(new irc.IrcAdapter(config.env, logger.child({ adapter: 'irc' })));
+  if (slack) adapters.push(maskChat(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' })), mask));
+  if (irc) adapters.push(maskChat(new irc.IrcAdapter(config.env, logger.child({ adapter: 'irc' })), mask));
   // When the shell chat's input ends, deploys already asked for still finish before the process exits.
   if (adapters.length === 0)
     adapters.push(
-      new ShellAdapter({
-        onEnd: () =>
-          void deployer
-            .idle()
-            .then(() => push?.idle())
-            .finally(() => options.onShellEnd?.()),
-      }),
+      maskChat(
+        new ShellAdapter({
+          onEnd: () =>
+            void deployer
+              .idle()
+              .then(() => push?.idle())
+              .finally(() => options.onShellEnd?.()),
+        }),
+        mask,
+      ),
     );
 
   // The daily push: its clone lives next to the database; reminders and deferrals go out through the adapters;

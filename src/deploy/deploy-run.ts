@@ -111,7 +111,7 @@ export async function runDeploy(deps: DeployRunDeps, input: DeployRunInput): Pro
   const outcomes = new Map<number, HostOutcome>();
   const total = deploy.hosts.length;
   const limit = pLimit(Math.max(1, plan.concurrency));
-  const hostDeps = { deploys: store.deploys, events };
+  const hostDeps = { deploys: store.deploys, events, maskText: (text: string) => deps.masker.text(text) };
   let done = 0;
   let failures = 0;
   let stopReason: string | null = null;

@@ -6,6 +6,7 @@
  *   events.publish({ type: 'state', deployId: 3, state: 'running' });
  */
 import { EventEmitter } from 'node:events';
+import { type MaskText, maskPatterns } from './mask.js';
 
 import type { FullDeploy } from '../store/deploys.js';
 import type { DeployState, HostState } from './lifecycle.js';
@@ -58,13 +59,29 @@ export class DeployEvents {
   private readonly emitter = new EventEmitter();
   private readonly waiters = new Set<() => Promise<void>>();
 
-  constructor() {
+  /** `mask`: applied to the error text of every event (it quotes failing commands) before anyone hears it. */
+  constructor(private readonly mask: MaskText = maskPatterns) {
     // Every viewer tab is a listener; the default cap of 10 is a leak detector for code, not for users.
     this.emitter.setMaxListeners(0);
   }
 
   publish(event: DeployEvent): void {
-    this.emitter.emit('event', event);
+    this.emitter.emit('event', this.masked(event));
+  }
+
+  /** Lines are masked by the log pipeline (with per-stream state); every other free text is masked here. */
+  private masked(event: DeployEvent): DeployEvent {
+    switch (event.type) {
+      case 'state':
+      case 'host':
+        return event.error ? { ...event, error: this.mask(event.error) } : event;
+      case 'note':
+        return { ...event, text: this.mask(event.text) };
+      case 'progress':
+        return event.failure ? { ...event, failure: { ...event.failure, reason: this.mask(event.failure.reason) } } : event;
+      default:
+        return event;
+    }
   }
 
   /** Returns the function that unsubscribes. */

@@ -23,6 +23,8 @@ export interface HostOutcome {
 export interface HostRunDeps {
   deploys: Deploys;
   events: DeployEvents;
+  /** Masks a failing step's text before it is quoted in the reason (cut after masking, not before). */
+  maskText?: (text: string) => string;
 }
 
 export interface HostRunInput {
@@ -104,7 +106,7 @@ export async function runHost(deps: HostRunDeps, { deploy, row, plan, transport,
         out.end();
         if (result.cancelled) return cancelled(`cancelled during ${step.name}`);
         if (result.code !== 0 || result.timedOut) {
-          outcome.reason = `${step.name} ${result.timedOut ? describeResult(result, plan.stepTimeoutMs) : `failed (${describeResult(result)})`}: ${abbreviate(step.script)}`;
+          outcome.reason = `${step.name} ${result.timedOut ? describeResult(result, plan.stepTimeoutMs) : `failed (${describeResult(result)})`}: ${abbreviate(deps.maskText ? deps.maskText(step.script) : step.script)}`;
           log.system(host, `✗ ${outcome.reason}`);
           return outcome;
         }
@@ -167,6 +169,7 @@ export function plannedHost(row: { host: string; port: number; user: string | nu
   return { label: row.host, host: name, port: row.port, user: row.user ?? undefined, stage: row.stage };
 }
 
+/** The first line of a (masked: cutting first could leave a secret too short to be recognised) script, cut to 60. */
 function abbreviate(script: string): string {
   const first = script.split('\n')[0] ?? '';
   return first.length > 60 ? `${first.slice(0, 57)}…` : first;

@@ -6,6 +6,7 @@
  *   await audit.record({ userId: 1, identity: 'irc:alice', room: '#deploys', command: 'lock', text: 'lock staging', outcome: 'ok' });
  *   await audit.recordDecision({ userId: 1, app: 'web', environment: 'production', deployId: 12, gate: 'freeze', decision: 'override', detail: 'frozen: weekend' });
  */
+import { type MaskText, maskPatterns } from '../deploy/mask.js';
 import type { Db } from './db.js';
 
 export type Outcome = 'ok' | 'refused' | 'error' | 'unknown';
@@ -65,7 +66,11 @@ const clip = (s: string | null | undefined) => (s == null ? null : s.slice(0, 20
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 export class Audit {
-  constructor(private readonly db: Db) {}
+  /** `mask`: what users typed and error details are masked before they are stored (a token pasted in chat). */
+  constructor(
+    private readonly db: Db,
+    private readonly mask: MaskText = maskPatterns,
+  ) {}
 
   async record(entry: AuditEntry): Promise<void> {
     const { at, ...rest } = entry;
@@ -73,8 +78,8 @@ export class Audit {
       data: {
         ...rest,
         kind: 'command',
-        text: entry.text.slice(0, 2000),
-        detail: clip(entry.detail),
+        text: this.mask(entry.text).slice(0, 2000),
+        detail: clip(entry.detail && this.mask(entry.detail)),
         app: entry.app ?? null,
         environment: entry.environment ?? null,
         deployId: entry.deployId ?? null,
@@ -94,7 +99,7 @@ export class Audit {
         command: d.command ?? 'deploy',
         text: `${d.gate}: ${d.decision}`,
         outcome: d.decision,
-        detail: clip(d.detail),
+        detail: clip(d.detail && this.mask(d.detail)),
         app: d.app,
         environment: d.environment,
         deployId: d.deployId ?? null,

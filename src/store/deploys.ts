@@ -10,6 +10,7 @@ import { type Db, retryBusy } from './db.js';
 import type { HeldLock } from './locks.js';
 import { ALL_APPS } from './locks.js';
 import { type DeployState, type FinalDeployState, fromStates, type HostState, hostFromStates } from '../deploy/lifecycle.js';
+import { type MaskText, maskPatterns } from '../deploy/mask.js';
 
 // The state names are the lifecycle table's: one definition for the engine, the store and the viewer.
 export type { DeployState, FinalDeployState, HostState };
@@ -68,7 +69,11 @@ export function releaseStamp(at: Date): string {
 }
 
 export class Deploys {
-  constructor(private readonly db: Db) {}
+  /** `mask`: every error text is masked here, on its way into the database (it quotes failing commands). */
+  constructor(
+    private readonly db: Db,
+    private readonly mask: MaskText = maskPatterns,
+  ) {}
 
   /**
    * Records a deploy and, in the same transaction, takes the environment's lock when it is free and nobody is
@@ -190,7 +195,7 @@ export class Deploys {
     const now = options.now ?? new Date();
     const { count } = await this.db.deploy.updateMany({
       where: { id, state: { in: fromStates(state) }, ...(options.owner ? { ownerId: options.owner } : {}) },
-      data: { state, error, finishedAt: now },
+      data: { state, error: error && this.mask(error), finishedAt: now },
     });
     return count === 1;
   }
@@ -253,7 +258,7 @@ export class Deploys {
   ): Promise<boolean> {
     const { count } = await this.db.deployHost.updateMany({
       where: { id: hostId, ...(data.state ? { state: { in: hostFromStates(data.state) } } : {}) },
-      data,
+      data: data.error ? { ...data, error: this.mask(data.error) } : data,
     });
     return count === 1;
   }

@@ -1,8 +1,9 @@
 /**
  * The store: one object per aggregate over one Prisma client.
  *
- *   const store = createStore(prisma, { karmaInitial: 4 });
+ *   const store = createStore(prisma, { karmaInitial: 4, mask: (t) => masker.text(t) });
  */
+import type { MaskText } from '../deploy/mask.js';
 import { Audit } from './audit.js';
 import type { Db } from './db.js';
 import { Deploys } from './deploys.js';
@@ -27,16 +28,17 @@ export interface Store {
   promotion: Promotion;
 }
 
-export function createStore(db: Db, options: { karmaInitial: number }): Store {
+/** `mask`: applied to error texts and audit rows as they are written (default: the rules without configured values). */
+export function createStore(db: Db, options: { karmaInitial: number; mask?: MaskText }): Store {
   return {
     db,
     users: new Users(db),
-    karma: new Karma(db, options.karmaInitial),
-    locks: new Locks(db),
+    karma: new Karma(db, options.karmaInitial, options.mask),
+    locks: new Locks(db, options.mask),
     oncall: new OnCallStore(db),
-    audit: new Audit(db),
+    audit: new Audit(db, options.mask),
     push: new PushStore(db),
-    deploys: new Deploys(db),
+    deploys: new Deploys(db, options.mask),
     freezes: new Freezes(db),
     promotion: new Promotion(db),
   };

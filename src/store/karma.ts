@@ -3,6 +3,7 @@
  *
  *   await karma.change({ userId, actorId, kind: 'unlike', reason: 'broke the build' }); // { before: 4, after: 3 }
  */
+import { type MaskText, maskPatterns } from '../deploy/mask.js';
 import type { Db } from './db.js';
 
 export const MIN_STARS = 1;
@@ -23,6 +24,8 @@ export class Karma {
   constructor(
     private readonly db: Db,
     private readonly initial: number,
+    /** Reasons are what users typed: masked before they are stored. */
+    private readonly mask: MaskText = maskPatterns,
   ) {}
 
   async stars(userId: number): Promise<number> {
@@ -45,7 +48,7 @@ export class Karma {
           kind: change.kind,
           before,
           after,
-          reason: change.reason ?? null,
+          reason: change.reason ? this.mask(change.reason) : null,
           createdAt: change.at ?? new Date(),
         },
       });

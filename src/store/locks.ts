@@ -6,6 +6,7 @@
  *   const r = await locks.acquire({ app: '*', environment: 'staging', holderId: 7, reason: 'db migration' });
  *   if (!r.ok) console.log(`held by ${r.held.holderId}`);
  */
+import { type MaskText, maskPatterns } from '../deploy/mask.js';
 import { type Db, retryBusy } from './db.js';
 
 export const ALL_APPS = '*';
@@ -47,19 +48,23 @@ function conflictsWith(app: string, environment: string) {
   return app === ALL_APPS ? { environment } : { environment, app: { in: [app, ALL_APPS] } };
 }
 
-function lockData(request: LockRequest) {
+function lockData(request: LockRequest, mask: MaskText) {
   return {
     app: request.app,
     environment: request.environment,
     holderId: request.holderId,
-    reason: request.reason ?? null,
+    reason: request.reason ? mask(request.reason) : null,
     deployId: request.deployId ?? null,
     createdAt: request.at ?? new Date(),
   };
 }
 
 export class Locks {
-  constructor(private readonly db: Db) {}
+  /** `mask`: reasons are what users typed, masked before they are stored. */
+  constructor(
+    private readonly db: Db,
+    private readonly mask: MaskText = maskPatterns,
+  ) {}
 
   async acquire(request: LockRequest): Promise<AcquireResult> {
     try {
@@ -68,7 +73,7 @@ export class Locks {
           const held = await tx.lock.findFirst({ where: conflictsWith(request.app, request.environment), include: includeHolder, orderBy: { id: 'asc' } });
           if (held) return { ok: false as const, held };
           const lock = await tx.lock.create({
-            data: lockData(request),
+            data: lockData(request, this.mask),
             include: includeHolder,
           });
           return { ok: true as const, lock };
@@ -113,7 +118,7 @@ export class Locks {
       this.db.$transaction(async (tx) => {
         await tx.lock.deleteMany({ where: { id: lock.id } });
         return tx.lock.create({
-          data: lockData(request),
+          data: lockData(request, this.mask),
           include: includeHolder,
         });
       }),

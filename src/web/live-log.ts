@@ -223,16 +223,18 @@ export class LiveLog {
       return;
     }
     const ch = this.channels.get(event.deployId);
+    // Errors quote failing commands: masked again here, as lines are (defence in depth, see redact.ts).
+    const error = 'error' in event && event.error ? this.options.redactor.text(event.error) : null;
     if (event.type === 'host') {
       if (!ch) return;
-      const frame = `event: host\ndata: ${JSON.stringify({ host: event.host, state: event.state, error: event.error ?? null })}\n\n`;
+      const frame = `event: host\ndata: ${JSON.stringify({ host: event.host, state: event.state, error })}\n\n`;
       for (const v of ch.viewers) v.send(frame);
       return;
     }
     if (event.type !== 'state') return;
     const c = ch ?? this.channel(event.deployId);
     c.state = event.state;
-    const frame = `event: state\ndata: ${JSON.stringify({ state: event.state, error: event.error ?? null })}\n\n`;
+    const frame = `event: state\ndata: ${JSON.stringify({ state: event.state, error })}\n\n`;
     for (const v of c.viewers) if (v.live) v.send(frame);
     if (!isActive(event.state)) {
       c.ended = true;

@@ -105,7 +105,7 @@ export class ReadModel {
   ) {}
 
   private mask(text: string | null): string | null {
-    return text === null ? null : this.redactor.line(text);
+    return text === null ? null : this.redactor.text(text);
   }
 
   private get db() {

@@ -27,6 +27,11 @@ export class Redactor {
     return text.includes('PRIVATE KEY-----') ? new Masker(this.secrets).line(text) : this.stateless.line(text);
   }
 
+  /** A text of several lines (an error message): each line, a private key spanning lines included. */
+  text(text: string): string {
+    return new Masker(this.secrets).text(text);
+  }
+
   /**
    * A whole log read in order (the raw download): keeps the pipeline's per-host-and-stream state, so the
    * body of a private key that reached storage unmasked is blanked too.

@@ -164,6 +164,15 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
     expect(row).toEqual({ app: '*', environment: 'staging', provider: 'irc', externalId: 'alice', handle: 'alice' });
   });
 
+  it('GIVEN a command quoting a token THEN the reply over IRC and the audit row show it masked', async () => {
+    const token = `ghp_${'k7'.repeat(18)}`;
+    const lines = await alice.ask('#deploys', `!${token}`, { from: bot, until: (l) => l.length > 0 });
+    expect(lines.join('\n')).toContain('********');
+    expect(lines.join('\n')).not.toContain(token.slice(0, 12));
+    const audit = db.prepare('SELECT text FROM "AuditEvent" ORDER BY id DESC LIMIT 1').get() as { text: string };
+    expect(audit.text).toBe('********');
+  });
+
   it('GIVEN `shepherd: whoami` (addressed by nick) THEN it answers with the IRC identity and the developer role', async () => {
     const lines = await alice.ask('#deploys', 'shepherd: whoami', { from: bot, until: (l) => l.length > 0 });
     expect(lines[0]).toMatch(/you are irc:alice; .*roles: developer; karma ★★★★☆/);

@@ -103,7 +103,10 @@ export interface HarnessOptions {
 }
 
 export async function deployHarness(yaml: string, options: HarnessOptions = {}): Promise<DeployHarness> {
-  const events = new DeployEvents();
+  // As main.ts wires it: one masker (with the secrets the deploys know) for lines, errors and chat.
+  const masker = new Masker(options.secrets ?? []);
+  const mask = (text: string) => masker.text(text);
+  const events = new DeployEvents(mask);
   const seen: DeployEvent[] = [];
   events.subscribe((e) => seen.push(e));
   let lines: LogLineStore | undefined;
@@ -114,13 +117,14 @@ export async function deployHarness(yaml: string, options: HarnessOptions = {}):
     provider: options.provider ?? 'irc',
     confirmTimeoutMs: options.confirmTimeoutMs,
     env: { WEB_BASE_URL: 'http://viewer.test' },
+    mask,
     wire: ({ url, dir, store, config, chat }) => {
       lines = new LogLineStore(sqlitePath(url));
       deployer = new Deployer({
         config,
         store,
         events,
-        masker: new Masker(options.secrets ?? []),
+        masker,
         lines,
         github: options.github ?? null,
         gitCacheDir: join(dir, 'git-cache'),

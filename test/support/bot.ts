@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { commands } from '../../commands/index.js';
+import { maskChat } from '../../src/adapters/masked.js';
 import { Bot } from '../../src/bot.js';
 import type { Clock } from '../../src/command.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import type { MaskText } from '../../src/deploy/mask.js';
 import { createServices, type ServiceParts, type Services } from '../../src/services.js';
 import { type TempStore, tempStore } from './db.js';
 import { FakeAdapter } from './fake-adapter.js';
@@ -69,14 +71,16 @@ export interface TestBotOptions {
   confirmTimeoutMs?: number;
   /** Extra environment for loadConfig (e.g. WEB_BASE_URL). */
   env?: Record<string, string>;
+  /** Masks what the store writes and what the chat sends, as main.ts does (default: the store's own rules). */
+  mask?: MaskText;
 }
 
 export async function testBot(yaml = TEST_CONFIG, options: TestBotOptions = {}): Promise<TestBot> {
-  const t = await tempStore();
+  const t = await tempStore(4, options.mask);
   const path = join(mkdtempSync(join(tmpdir(), 'shepherd-cfg-')), 'shepherd.yml');
   writeFileSync(path, yaml);
   const config = loadConfig({ SHEPHERD_CONFIG: path, DATABASE_URL: t.url, ...options.env });
-  const base: TestBase = { ...t, chat: new FakeAdapter(options.provider ?? 'irc'), clock: new TestClock(), config };
+  const base: TestBase = { ...t, chat: options.mask ? maskChat(new FakeAdapter(options.provider ?? 'irc'), options.mask) : new FakeAdapter(options.provider ?? 'irc'), clock: new TestClock(), config };
   const services = createServices(options.wire ? await options.wire(base) : {});
   const bot = new Bot({
     commands,

@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { MaskText } from '../../src/deploy/mask.js';
 import { openDatabase } from '../../src/store/db.js';
 import { createStore, type Store } from '../../src/store/index.js';
 
@@ -16,11 +17,12 @@ export interface TempStore {
   close(): Promise<void>;
 }
 
-export async function tempStore(karmaInitial = 4): Promise<TempStore> {
+/** `mask`: as main.ts gives the store (default: the rules without configured values). */
+export async function tempStore(karmaInitial = 4, mask?: MaskText): Promise<TempStore> {
   const dir = mkdtempSync(join(tmpdir(), 'shepherd-test-'));
   const url = `file:${join(dir, 'test.db')}`;
   const { prisma } = await openDatabase(url);
-  const store = createStore(prisma, { karmaInitial });
+  const store = createStore(prisma, { karmaInitial, ...(mask ? { mask } : {}) });
   return {
     store,
     dir,

@@ -34,7 +34,7 @@ describe('Masker rules', () => {
     ['a Slack token not configured here', 'xoxb-9999-8888-zzzzzzzzzzzz leaked', `${MASK} leaked`],
     ['a GitHub PAT not configured here', `push with ghp_${'a'.repeat(36)} ok`, `push with ${MASK} ok`],
     ['password= assignment', 'DB_PASSWORD=s3cr3t ./migrate', `DB_PASSWORD=${MASK} ./migrate`],
-    ['token: with quotes', 'api_token: "abc def"', `api_token: ${MASK}`],
+    ['token: with quotes (kept)', 'api_token: "abc def"', `api_token: "${MASK}"`],
     ['secret=', 'export CLIENT_SECRET=xyz123;', `export CLIENT_SECRET=${MASK};`],
     ['api-key=', 'curl "https://x/?api-key=k3y&q=1"', `curl "https://x/?api-key=${MASK}&q=1"`],
     ['URL with a password', 'git clone https://deploy:p4ss@git.example.com/acme/web.git', `git clone https://deploy:${MASK}@git.example.com/acme/web.git`],
@@ -73,8 +73,10 @@ describe('Masker rules', () => {
     expect(m().line('-----BEGIN PUBLIC KEY-----')).toBe('-----BEGIN PUBLIC KEY-----');
   });
 
-  it('takes secret values only from the known variables, ignoring tiny ones', () => {
-    expect(secretsFromEnv(ENV).sort()).toEqual([ENV.GITHUB_TOKEN, ENV.IRC_PASSWORD, ENV.SLACK_APP_TOKEN, ENV.SLACK_BOT_TOKEN, ENV.WEB_AUTH].sort());
+  it('takes secret values from the known variables and the password of WEB_AUTH, ignoring tiny ones', () => {
+    expect(secretsFromEnv(ENV).sort()).toEqual(
+      [ENV.GITHUB_TOKEN, ENV.IRC_PASSWORD, ENV.SLACK_APP_TOKEN, ENV.SLACK_BOT_TOKEN, ENV.WEB_AUTH, 'web-pass-77'].sort(),
+    );
     expect(new Masker(['ab']).line('ab cab')).toBe('ab cab');
   });
 
