@@ -75,13 +75,42 @@ export class Users {
     return pick === undefined ? null : this.byId(pick);
   }
 
-  /** Links a GitHub login; refuses one already linked to somebody else. */
+  /**
+   * Links a GitHub login; refuses one already linked to somebody else. A GitHub-only user (created by
+   * githubUser() for a PR author not in chat yet) is taken over: their picks, karma and history move here.
+   */
   async linkGithub(userId: number, login: string): Promise<{ ok: true } | { ok: false; holder: KnownUser }> {
     const lower = login.toLowerCase();
     const holder = await this.resolveLogin(lower);
-    if (holder && holder.id !== userId) return { ok: false, holder };
-    await this.db.user.update({ where: { id: userId }, data: { githubLogin: lower } });
+    if (holder && holder.id !== userId && holder.identities.length > 0) return { ok: false, holder };
+    await this.db.$transaction(async (tx) => {
+      if (holder && holder.id !== userId) {
+        await tx.cherryPick.updateMany({ where: { authorId: holder.id }, data: { authorId: userId } });
+        await tx.karmaEvent.updateMany({ where: { userId: holder.id }, data: { userId } });
+        await tx.onCall.updateMany({ where: { userId: holder.id }, data: { userId } });
+        await tx.user.delete({ where: { id: holder.id } });
+        if (holder.karma !== null) await tx.user.update({ where: { id: userId }, data: { karma: holder.karma } });
+      }
+      await tx.user.update({ where: { id: userId }, data: { githubLogin: lower } });
+    });
     return { ok: true };
+  }
+
+  /**
+   * The user behind a GitHub login, created without chat identities when nobody linked it yet, so a PR
+   * author's karma and picks are theirs before they ever talk to the bot.
+   *
+   *   const dave = await users.githubUser('dave-gh'); // dave.identities.length === 0 until `iam github dave-gh`
+   */
+  async githubUser(login: string): Promise<KnownUser> {
+    const found = await this.resolveLogin(login);
+    if (found) return found;
+    try {
+      return await this.db.user.create({ data: { name: login, githubLogin: login.toLowerCase() }, include: withIdentities });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'P2002') return this.githubUser(login);
+      throw err;
+    }
   }
 
   async resolveLogin(login: string): Promise<KnownUser | null> {

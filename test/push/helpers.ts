@@ -25,7 +25,7 @@ import { createGitRemote, type GitRemote } from '../support/git-repos.js';
 
 export const PEOPLE = ['alice', 'bob', 'carol', 'dave', 'erin'];
 
-export function pushConfig(remote: string, deployTo = './deploy'): string {
+export function pushConfig(remote: string, deployTo = './deploy', autoApprove?: number): string {
   return `
 release_managers: ["irc:rm"]
 developers: ["irc:alice", "irc:bob", "irc:carol", "irc:dave", "irc:erin", "irc:rm"]
@@ -36,7 +36,7 @@ push:
   trunk: main
   confirm_window: 30m
   reminder_interval: 10m
-  risk: { lines: 50, comments: 5 }
+  risk: { lines: 50, comments: 5 }${autoApprove === undefined ? '' : `\n  auto_approve: { max_risk: ${autoApprove} }`}
 apps:
   web:
     repo: acme/web
@@ -75,12 +75,12 @@ export interface PushBot extends TestBot {
   notices(): string[];
 }
 
-export async function pushBot(options: { github?: GitHub; deployer?: boolean; git?: GitRemote } = {}): Promise<PushBot> {
+export async function pushBot(options: { github?: GitHub; deployer?: boolean; git?: GitRemote; autoApprove?: number } = {}): Promise<PushBot> {
   const git = options.git ?? createGitRemote();
   const services: Record<string, unknown> = {};
   const deployTo = join(git.root, 'hosts');
   mkdirSync(deployTo, { recursive: true });
-  const t = await testBot(pushConfig(git.remote, deployTo), services);
+  const t = await testBot(pushConfig(git.remote, deployTo, options.autoApprove), services);
   const notifier = adapterNotifier([t.chat]);
   let deployer: Deployer | null = null;
   let lines: LogLineStore | null = null;
