@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { changedFiles, recentTrouble } from '../../src/push/history.js';
 import { isTestPath, type ScoreInput, scoreRisk } from '../../src/push/risk.js';
+import { boardFromPushService } from '../../src/web/push-board.js';
 import { createGitRemote, type GitRemote } from '../support/git-repos.js';
 import { type PushBot, pushBot } from './helpers.js';
 
@@ -113,6 +114,14 @@ describe('auto-approve through the bot', () => {
     const list = (await t.chat.say('rm', 'picks')).split('\n').filter((l) => /pick \d+ ·/.test(l));
     expect(list.map((l) => /risk (\d+)\/100/.exec(l)?.[1])).toEqual(['25', '19', '15', '5']);
     expect(list[2]).toContain('approved (approved by the bot: risk 15/100 is at or below push.auto_approve.max_risk 15)');
+    // The dashboard's push board shows the same scores in the same order.
+    const board = await boardFromPushService(t.push, t.config.push.risk);
+    expect(board?.picks.map((p) => [p.risk, p.riskReasons?.length])).toEqual([
+      [25, 2],
+      [19, 2],
+      [15, 2],
+      [5, 1],
+    ]);
     const first = await t.store.db.cherryPick.findFirstOrThrow({ where: { risk: 15 } });
     expect(await t.chat.say('rm', `reject ${first.id} not today`)).toMatch(/reject/i);
     expect((await t.store.db.cherryPick.findUniqueOrThrow({ where: { id: first.id } })).state).toBe('rejected');
