@@ -59,20 +59,23 @@ export class Users {
 
   /**
    * Finds who '@name' means: a linked GitHub login, then an identity on the asker's network (id or handle),
-   * then a handle on any network. Case-insensitive. null when nobody matches or the name is ambiguous.
+   * then a handle on any network, then a GitHub-only user of that login. Case-insensitive. null when nobody
+   * matches or the name is ambiguous.
    */
   async resolve(mention: string, provider?: string): Promise<KnownUser | null> {
     const name = mention.replace(/^@/, '').replace(/[:,]$/, '');
     if (!name) return null;
     const byLogin = await this.db.$queryRaw<{ id: number }[]>`SELECT id FROM "User" WHERE lower(githubLogin) = lower(${name}) LIMIT 1`;
-    if (byLogin[0]) return this.byId(byLogin[0].id);
+    const loginUser = byLogin[0] ? await this.byId(byLogin[0].id) : null;
+    if (loginUser && loginUser.identities.length > 0) return loginUser;
     const rows = await this.db.$queryRaw<{ userId: number; provider: string }[]>`
       SELECT DISTINCT userId, provider FROM "Identity"
       WHERE lower(externalId) = lower(${name}) OR lower(handle) = lower(${name})`;
     const local = [...new Set(rows.filter((r) => r.provider === provider).map((r) => r.userId))];
     const any = [...new Set(rows.map((r) => r.userId))];
     const pick = local.length === 1 ? local[0] : local.length === 0 && any.length === 1 ? any[0] : undefined;
-    return pick === undefined ? null : this.byId(pick);
+    // A chat user of that name comes before a GitHub-only user (a PR author nobody linked yet) of that login.
+    return pick === undefined ? loginUser : this.byId(pick);
   }
 
   /**
