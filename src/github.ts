@@ -441,16 +441,17 @@ export function createGitHub(options: GitHubOptions): GitHub {
       const repo = parseRepo(repoName);
       if (!isValidRef(sha)) return null;
       const doing = `finding the pull request of ${short(sha)} in ${repo.full}`;
-      const number = await bounded(doing, () =>
-        orNull(repo, async () => {
+      // One deadline for both requests: the listing has no sizes or comment counts, so the PR is read after it.
+      return bounded(doing, async () => {
+        const number = await orNull(repo, async () => {
           const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({ owner: repo.owner, repo: repo.name, commit_sha: sha });
           const pulls = readShape(commitPullsShape, data, doing);
           // The PR that merged this very commit (a squash or merge commit) first, then any merged one, then any.
           const merged = pulls.filter((p) => p.merged_at !== null);
           return (merged.find((p) => p.merge_commit_sha === sha) ?? merged[0] ?? pulls[0])?.number ?? null;
-        }),
-      );
-      return number ? pullRequest(repoName, number) : null;
+        });
+        return number ? pullRequest(repoName, number) : null;
+      });
     },
 
     async commit(repoName, sha) {

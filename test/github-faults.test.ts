@@ -4,7 +4,7 @@
  * (retries and waits included) with one line naming GitHub, the status and what to do, never the body;
  * GIVEN a 500 on POST /deployments (before or after GitHub created it) THEN at most one deployment exists.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHub, type GitHub, GitHubError } from '../src/github.js';
 import { type FakeGitHub, startFakeGitHub } from './support/fake-github.js';
 
@@ -20,8 +20,10 @@ describe('GitHub faults at the client', () => {
   afterAll(async () => {
     await fake?.close();
   });
+  // A failed test must not leave its faults to the next one.
+  afterEach(() => fake.recover());
   const client = (extra: Partial<Parameters<typeof createGitHub>[0]> = {}): GitHub =>
-    createGitHub({ token: fake.token, baseUrl: fake.url, retries: 3, retryBaseMs: 20, timeoutMs: 1500, ...extra });
+    createGitHub({ token: fake.token, baseUrl: fake.url, retries: 3, retryBaseMs: 20, timeoutMs: 10_000, ...extra });
   const failure = async (p: Promise<unknown>) => {
     const err = await p.then(
       () => null,
@@ -89,11 +91,17 @@ describe('GitHub faults at the client', () => {
     fake.recover();
   });
 
+  it('maps a commit to the PR it came from (commits/{sha}/pulls), null when it is in none', async () => {
+    expect(await client().pullRequestOfCommit('acme/web', sha)).toMatchObject({ number: 14, author: 'dave-gh', mergeCommitSha: sha });
+    const lone = fake.repo('acme/web').commit({ branch: 'main', message: 'direct push', author: 'erin' });
+    expect(await client().pullRequestOfCommit('acme/web', lone)).toBeNull();
+  });
+
   describe('POST /deployments is never repeated blindly', () => {
     const posts = () => fake.requestsTo('POST', /\/deployments$/).length;
     const made = () => fake.repo('acme/web').deployments.length;
     // Octokit's throttling spaces writes 1 s apart, so a second POST needs a longer deadline than a GET.
-    const writer = () => client({ timeoutMs: 8000 });
+    const writer = () => client({ timeoutMs: 15_000 });
 
     it('GitHub created it, then answered 500: found by a lookup, not posted again', async () => {
       const [p0, d0] = [posts(), made()];
