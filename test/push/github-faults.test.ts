@@ -43,7 +43,7 @@ describe('GitHub-driven picks and GitHub faults', () => {
       reviewComments: 0,
     });
     // A short deadline and fast retries, so a hang and retried 5xx answers end quickly.
-    const client = createGitHub({ token: gh.token, baseUrl: gh.url, retries: 3, retryBaseMs: 20, timeoutMs: 6000 });
+    const client = createGitHub({ token: gh.token, baseUrl: gh.url, retries: 3, retryBaseMs: 20, timeoutMs: 10_000 });
     t = await pushBot({ git, github: client, deployer: true });
     expect(await t.chat.say('bob', 'iam github bob-gh')).toMatch(/you are bob-gh on GitHub/);
   });
@@ -96,7 +96,7 @@ describe('GitHub-driven picks and GitHub faults', () => {
   const reset = () => Math.floor(Date.now() / 1000) + 3600;
   const faults: [string, () => Omit<FaultInput, 'path'>, RegExp][] = [
     ['500', () => ({ kind: 'status', status: 500, count: 10 }), /GitHub (said|kept answering) 500/],
-    ['a hang past the deadline', () => ({ kind: 'hang', count: 10 }), /GitHub did not answer within 6 s/],
+    ['a hang past the deadline', () => ({ kind: 'hang', count: 10 }), /GitHub did not answer within 10 s/],
     [
       '403 rate-limited',
       () => ({
