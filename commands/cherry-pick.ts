@@ -6,7 +6,7 @@ import { requestedText } from '../src/push/messages.js';
 export default defineCommand({
   name: 'cherry-pick',
   aliases: ['cp'],
-  summary: 'ask for a merged PR or a commit to go into the current push (shows size, discussion, author karma)',
+  summary: 'ask for a merged PR or a commit to go into the current push (shows its risk score, size, discussion, author karma)',
   usage: ['cherry-pick <#PR|sha>'],
   examples: ['cherry-pick #1234', 'cp 9fceb02'],
   roles: ['developer'],
@@ -23,6 +23,8 @@ export default defineCommand({
         trunk: ctx.deps.config.push.trunk,
         authorStars: await push.stars(r.pick.authorId),
         thresholds: ctx.deps.config.push.risk,
+        autoApproved: r.autoApproved,
+        mention: ctx.mention,
         provider: ctx.provider,
       }),
     );

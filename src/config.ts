@@ -205,6 +205,11 @@ export const fileSchema = z
           .object({ lines: z.number().int().min(0).default(200), comments: z.number().int().min(0).default(10) })
           .strict()
           .default({ lines: 200, comments: 10 }),
+        // Picks scored at or below max_risk (0-100) are approved by the bot; absent: release managers decide all.
+        auto_approve: z
+          .object({ max_risk: z.number().int().min(0).max(100) })
+          .strict()
+          .optional(),
       })
       .strict()
       .default({ branch_prefix: 'push/', trunk: 'main', confirm_window: 1_800_000, reminder_interval: 600_000, risk: { lines: 200, comments: 10 } }),

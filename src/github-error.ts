@@ -3,7 +3,7 @@
  *
  *   if (err instanceof GitHubError && err.kind === 'rate-limit') ...
  */
-export type GitHubErrorKind = 'auth' | 'rate-limit' | 'network' | 'timeout' | 'invalid-input' | 'not-found' | 'http';
+export type GitHubErrorKind = 'auth' | 'rate-limit' | 'network' | 'timeout' | 'invalid-input' | 'not-found' | 'http' | 'bad-response';
 
 /** A failure talking to GitHub, with a one-line message fit for chat ("GitHub said 401 Bad credentials"). */
 export class GitHubError extends Error {

@@ -6,10 +6,23 @@
  *   const gh = createGitHub({ token: process.env.GITHUB_TOKEN!, baseUrl: process.env.GITHUB_API_URL });
  *   const sha = await gh.resolveRef('acme/web', 'main'); // '3f786850e387550fdab836ed7e6dc881de23001b' or null
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Octokit, RequestError } from 'octokit';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { type MaskText, maskPatterns } from './deploy/mask.js';
-import { GitHubError, type GitHubErrorKind } from './github-error.js';
+import { GitHubError, type GitHubErrorKind, oneLine } from './github-error.js';
+import {
+  checkRunsShape,
+  combinedStatusShape,
+  commitPullsShape,
+  commitShape,
+  compareShape,
+  deploymentShape,
+  deploymentsShape,
+  pullShape,
+  readShape,
+} from './github-shapes.js';
 import { isFullSha, isValidRef, isValidRepo, REPO } from './refs.js';
 
 export { GitHubError, type GitHubErrorKind };
@@ -98,6 +111,8 @@ export interface GitHub {
   ): Promise<void>;
   /** PR data for cherry-pick risk; null when the PR does not exist. */
   pullRequest(repo: string, number: number): Promise<PullRequestRisk | null>;
+  /** The PR a commit came from (a squash or merge commit, or a commit of its branch), preferring a merged one; null when none. */
+  pullRequestOfCommit(repo: string, sha: string): Promise<PullRequestRisk | null>;
   /** Commit data by SHA (cherry-pick risk, a deploy's commit time): additions/deletions/files, author login, committer date; null if unknown. */
   commit(repo: string, sha: string): Promise<CommitRisk | null>;
 }
@@ -108,14 +123,25 @@ export interface GitHubOptions {
   baseUrl?: string;
   fetch?: typeof fetch;
   logger?: Logger;
-  /** Give up on one call (retries included) after this long. Default 15 s: a chat command must not hang. */
+  /**
+   * The deadline of one question to GitHub (one method of this interface), its retries and rate-limit waits
+   * included. Default 15 s: a chat command must not hang. Tests pass a short one.
+   */
   timeoutMs?: number;
-  /** Retries of 5xx answers and network failures (1 s, 4 s, 9 s apart). Default 3. */
+  /** Retries of 5xx answers and network failures on GET (never on POST: see createDeployment). Default 3. */
   retries?: number;
+  /** The first retry waits this long, the next ones 4× and 9× it. Default 1000 ms. */
+  retryBaseMs?: number;
   /** Wait for a rate-limit reset and retry once when it is at most this far away. Default 10 s; longer → GitHubError. */
   maxRateLimitWaitSeconds?: number;
   /** Masks deployment descriptions (default: the rules without configured values). */
   mask?: MaskText;
+}
+
+/** What one bounded question saw: the deadline's signal and the last HTTP status, to say why it gave up. */
+interface CallScope {
+  signal: AbortSignal;
+  lastStatus?: number;
 }
 
 /** Builds the GitHub client. No request is made until a method is called. */
@@ -138,49 +164,87 @@ export function createGitHub(options: GitHubOptions): GitHub {
     log.warn(`GitHub ${what} on ${opts.method} ${opts.url}; ${retry ? `retrying in ${retryAfter} s` : 'giving up'}`);
     return retry;
   };
+  const scope = new AsyncLocalStorage<CallScope>();
+  const baseFetch = options.fetch ?? globalThis.fetch;
+  // Notes every status inside a bounded call, so a deadline that fires between retries can say what GitHub answered.
+  const watchingFetch: typeof fetch = async (input, init) => {
+    const response = await baseFetch(input, init);
+    const current = scope.getStore();
+    if (current) current.lastStatus = response.status;
+    return response;
+  };
   const octokit = new Octokit({
     auth: options.token,
     baseUrl,
     log,
-    request: options.fetch ? { fetch: options.fetch } : {},
-    retry: { retries: options.retries ?? 3 },
+    request: { fetch: watchingFetch },
+    retry: { retries: options.retries ?? 3, retryAfterBaseValue: options.retryBaseMs ?? 1000 },
     throttle: { onRateLimit: onLimit('rate limit'), onSecondaryRateLimit: onLimit('secondary rate limit') },
   });
-  // One deadline per call, shared by its retries, so a call is bounded whatever GitHub does. (Hooks share one
-  // options object per call: it must be changed in place, a wrap hook cannot pass a new one down.)
+  // Every request of a bounded call shares its deadline's signal; only GET and HEAD may be retried, because
+  // repeating a POST that GitHub carried out before failing would do it twice. (Hooks share one options object
+  // per call: it must be changed in place, a wrap hook cannot pass a new one down.)
   octokit.hook.before('request', (endpoint) => {
-    endpoint.request = { ...endpoint.request, signal: AbortSignal.timeout(timeoutMs) };
+    const current = scope.getStore();
+    const idempotent = /^(GET|HEAD)$/i.test(endpoint.method);
+    endpoint.request = { ...endpoint.request, ...(current ? { signal: current.signal } : {}), ...(idempotent ? {} : { retries: 0 }) };
   });
 
-  const fail = (err: unknown, doing: string): GitHubError => toGitHubError(err, doing, baseUrl, timeoutMs);
+  const bound = timeoutMs < 1000 || timeoutMs % 100 !== 0 ? `${timeoutMs} ms` : `${timeoutMs / 1000} s`;
 
-  async function call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one question to GitHub under one deadline that covers its requests, retries and waits, and turns any
+   * failure into a one-line GitHubError.
+   */
+  async function bounded<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const current: CallScope = { signal: controller.signal };
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        const last = current.lastStatus;
+        reject(
+          last && last >= 500
+            ? new GitHubError(`GitHub kept answering ${last} and gave up after ${bound} (${doing}) — GitHub is having trouble; try again in a few minutes`, {
+                kind: 'http',
+                status: last,
+              })
+            : new GitHubError(`GitHub did not answer within ${bound} (${doing}) — try again in a minute; if it persists, check githubstatus.com`, {
+                kind: 'timeout',
+              }),
+        );
+      }, timeoutMs);
+    });
     try {
-      return await fn();
+      return await Promise.race([scope.run(current, fn), expired]);
     } catch (err) {
-      throw fail(err, doing);
+      throw toGitHubError(err, doing, baseUrl, bound);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   /** Runs fn; a 404/422 becomes null, unless the repository itself is missing (a config or token problem). */
-  async function orNull<T>(repo: Repo, doing: string, fn: () => Promise<T>): Promise<T | null> {
+  async function orNull<T>(repo: Repo, fn: () => Promise<T>): Promise<T | null> {
     try {
       return await fn();
     } catch (err) {
       const status = err instanceof RequestError ? err.status : undefined;
       if (status === 422) return null;
-      if (status !== 404) throw fail(err, doing);
+      if (status !== 404) throw err;
     }
-    await call(`looking up ${repo.full}`, async () => {
-      try {
-        await octokit.rest.repos.get({ owner: repo.owner, repo: repo.name });
-      } catch (err) {
-        if (err instanceof RequestError && err.status === 404) {
-          throw new GitHubError(`GitHub has no repository ${repo.full} that this token can see (404)`, { kind: 'not-found', status: 404 });
-        }
-        throw err;
+    try {
+      await octokit.rest.repos.get({ owner: repo.owner, repo: repo.name });
+    } catch (err) {
+      if (err instanceof RequestError && err.status === 404) {
+        throw new GitHubError(
+          `GitHub has no repository ${repo.full} that this token can see (404) — check the app's repo in shepherd.yml and that GITHUB_TOKEN may read it`,
+          { kind: 'not-found', status: 404 },
+        );
       }
-    });
+      throw err;
+    }
     return null;
   }
 
@@ -188,10 +252,11 @@ export function createGitHub(options: GitHubOptions): GitHub {
     const repo = parseRepo(repoName);
     requireRef(base, 'base');
     requireRef(head, 'head');
-    const max = Math.max(0, Math.floor(limit));
-    const perPage = 100;
-    const page = (n: number) =>
-      call(`comparing ${short(base)}...${short(head)} in ${repo.full}`, async () => {
+    const doing = `comparing ${short(base)}...${short(head)} in ${repo.full}`;
+    return bounded(doing, async () => {
+      const max = Math.max(0, Math.floor(limit));
+      const perPage = 100;
+      const page = async (n: number) => {
         const { data } = await octokit.rest.repos.compareCommitsWithBasehead({
           owner: repo.owner,
           repo: repo.name,
@@ -199,62 +264,107 @@ export function createGitHub(options: GitHubOptions): GitHub {
           per_page: perPage,
           page: n,
         });
-        return data;
-      });
-    const first = await page(1);
-    const total = first.total_commits;
-    let commits = first.commits;
-    // GitHub lists oldest first; the newest `limit` are the ones worth showing, so fetch only the last pages.
-    const lastPage = Math.ceil(total / perPage);
-    const firstNeeded = Math.max(1, Math.floor(Math.max(0, total - max) / perPage) + 1);
-    if (lastPage > 1 && max > 0) {
-      commits = firstNeeded === 1 ? [...first.commits] : [];
-      for (let n = Math.max(2, firstNeeded); n <= lastPage; n++) commits.push(...(await page(n)).commits);
-    }
-    const wanted = max === 0 ? [] : commits.slice(-max);
-    return {
-      status: first.status,
-      aheadBy: first.ahead_by,
-      behindBy: first.behind_by,
-      totalCommits: total,
-      commits: wanted.map((c) => ({
-        sha: c.sha,
-        message: c.commit.message,
-        author: c.author?.login ?? c.commit.author?.name ?? 'unknown',
-        date: c.commit.author?.date,
-      })),
-    };
+        return readShape(compareShape, data, doing);
+      };
+      const first = await page(1);
+      const total = first.total_commits;
+      let commits = first.commits;
+      // GitHub lists oldest first; the newest `limit` are the ones worth showing, so fetch only the last pages.
+      const lastPage = Math.ceil(total / perPage);
+      const firstNeeded = Math.max(1, Math.floor(Math.max(0, total - max) / perPage) + 1);
+      if (lastPage > 1 && max > 0) {
+        commits = firstNeeded === 1 ? [...first.commits] : [];
+        for (let n = Math.max(2, firstNeeded); n <= lastPage; n++) commits.push(...(await page(n)).commits);
+      }
+      const wanted = max === 0 ? [] : commits.slice(-max);
+      return {
+        status: first.status,
+        aheadBy: first.ahead_by,
+        behindBy: first.behind_by,
+        totalCommits: total,
+        commits: wanted.map((c) => ({
+          sha: c.sha,
+          message: c.commit.message,
+          author: c.author?.login ?? c.commit.author?.name ?? 'unknown',
+          date: c.commit.author?.date,
+        })),
+      };
+    });
+  }
+
+  async function pullRequest(repoName: string, number: number): Promise<PullRequestRisk | null> {
+    const repo = parseRepo(repoName);
+    if (!Number.isSafeInteger(number) || number <= 0) return null;
+    const doing = `reading pull request #${number} in ${repo.full}`;
+    return bounded(doing, () =>
+      orNull(repo, async () => {
+        const { data } = await octokit.rest.pulls.get({ owner: repo.owner, repo: repo.name, pull_number: number });
+        const pr = readShape(pullShape, data, doing);
+        return {
+          number: pr.number,
+          title: pr.title,
+          author: pr.user?.login ?? 'ghost',
+          headSha: pr.head.sha,
+          mergeCommitSha: pr.merge_commit_sha,
+          merged: pr.merged,
+          state: pr.state,
+          additions: pr.additions,
+          deletions: pr.deletions,
+          changedFiles: pr.changed_files,
+          comments: pr.comments,
+          reviewComments: pr.review_comments,
+          url: pr.html_url,
+        };
+      }),
+    );
   }
 
   return {
     async resolveRef(repoName, ref) {
       const repo = parseRepo(repoName);
       if (!isValidRef(ref)) return null;
-      return orNull(repo, `resolving ${ref} in ${repo.full}`, async () => {
-        // The sha media type answers with the bare SHA instead of the whole commit and its diff.
-        const { data } = await octokit.rest.repos.getCommit({ owner: repo.owner, repo: repo.name, ref, mediaType: { format: 'sha' } });
-        const sha = decodeText(data).trim();
-        if (!isFullSha(sha)) throw new GitHubError(`GitHub answered something that is not a SHA for ${ref} in ${repo.full}`);
-        return sha;
-      });
+      const doing = `resolving ${ref} in ${repo.full}`;
+      return bounded(doing, () =>
+        orNull(repo, async () => {
+          // The sha media type answers with the bare SHA instead of the whole commit and its diff.
+          const { data } = await octokit.rest.repos.getCommit({ owner: repo.owner, repo: repo.name, ref, mediaType: { format: 'sha' } });
+          const sha = decodeText(data).trim();
+          if (!isFullSha(sha)) readShape(z.never(), sha, doing);
+          return sha;
+        }),
+      );
     },
 
     async ciState(repoName, sha) {
       const repo = parseRepo(repoName);
       requireRef(sha, 'commit');
       const doing = `reading CI of ${short(sha)} in ${repo.full}`;
-      const [combined, runs] = await Promise.all([
-        call(doing, async () => (await octokit.rest.repos.getCombinedStatusForRef({ owner: repo.owner, repo: repo.name, ref: sha, per_page: 100 })).data),
-        call(doing, () => octokit.paginate(octokit.rest.checks.listForRef, { owner: repo.owner, repo: repo.name, ref: sha, per_page: 100, filter: 'latest' })),
-      ]);
-      const states: Exclude<CiState, 'none'>[] = [];
-      // The combined state is 'pending' when there are no statuses at all, so only count it when there are some.
-      if (combined.total_count > 0) states.push(combined.state === 'success' ? 'success' : combined.state === 'pending' ? 'pending' : 'failure');
-      for (const run of runs) states.push(checkRunState(run.status, run.conclusion));
-      if (states.length === 0) return 'none';
-      if (states.includes('failure')) return 'failure';
-      if (states.includes('pending')) return 'pending';
-      return 'success';
+      return bounded(doing, async () => {
+        const statuses = async () => {
+          const { data } = await octokit.rest.repos.getCombinedStatusForRef({ owner: repo.owner, repo: repo.name, ref: sha, per_page: 100 });
+          return readShape(combinedStatusShape, data, doing);
+        };
+        // Paged by hand rather than with octokit.paginate, so every page is checked before it is read.
+        const checkRuns = async () => {
+          const runs: { status: string; conclusion: string | null }[] = [];
+          for (let page = 1; page <= 10; page++) {
+            const { data } = await octokit.rest.checks.listForRef({ owner: repo.owner, repo: repo.name, ref: sha, per_page: 100, filter: 'latest', page });
+            const parsed = readShape(checkRunsShape, data, doing);
+            runs.push(...parsed.check_runs);
+            if (parsed.check_runs.length === 0 || runs.length >= parsed.total_count) break;
+          }
+          return runs;
+        };
+        const [combined, runs] = await Promise.all([statuses(), checkRuns()]);
+        const states: Exclude<CiState, 'none'>[] = [];
+        // The combined state is 'pending' when there are no statuses at all, so only count it when there are some.
+        if (combined.total_count > 0) states.push(combined.state === 'success' ? 'success' : combined.state === 'pending' ? 'pending' : 'failure');
+        for (const run of runs) states.push(checkRunState(run.status, run.conclusion));
+        if (states.length === 0) return 'none';
+        if (states.includes('failure')) return 'failure';
+        if (states.includes('pending')) return 'pending';
+        return 'success';
+      });
     },
 
     async compare(repoName, base, head, limit = 250) {
@@ -269,22 +379,47 @@ export function createGitHub(options: GitHubOptions): GitHub {
       if (!/^[A-Za-z0-9._/-]{1,255}$/.test(input.environment)) {
         throw new GitHubError(`"${input.environment}" is not an environment name GitHub accepts`, { kind: 'invalid-input' });
       }
-      const response = await call(`creating a deployment of ${short(input.sha)} to ${input.environment} in ${repo.full}`, () =>
-        octokit.rest.repos.createDeployment({
-          owner: repo.owner,
-          repo: repo.name,
-          ref: input.sha,
-          environment: input.environment,
-          description: mask(input.description).slice(0, 140),
-          auto_merge: false,
-          required_contexts: [],
-        }),
-      );
-      // 202 means GitHub merged the default branch in instead of creating a deployment (not with auto_merge: false).
-      if (response.status !== 201 || !('id' in response.data)) {
-        throw new GitHubError(`GitHub did not create a deployment: ${'message' in response.data ? response.data.message : `status ${response.status}`}`);
-      }
-      return response.data.id;
+      const doing = `creating a deployment of ${short(input.sha)} to ${input.environment} in ${repo.full}`;
+      const description = mask(input.description).slice(0, 140);
+      return bounded(doing, async () => {
+        const post = async () => {
+          const response = await octokit.rest.repos.createDeployment({
+            owner: repo.owner,
+            repo: repo.name,
+            ref: input.sha,
+            environment: input.environment,
+            description,
+            auto_merge: false,
+            required_contexts: [],
+          });
+          // 202 means GitHub merged the default branch in instead of creating a deployment (not with auto_merge: false).
+          if (response.status !== 201) throw new GitHubError(`GitHub did not create a deployment (status ${response.status}) (${doing})`);
+          return readShape(deploymentShape, response.data, doing).id;
+        };
+        // The one this call created, if GitHub made it before failing: same SHA and environment, and the same
+        // description, which names the Shepherd deploy (so an older deployment of the SHA is not taken for it).
+        const lookUp = async () => {
+          const { data } = await octokit.rest.repos.listDeployments({
+            owner: repo.owner,
+            repo: repo.name,
+            sha: input.sha,
+            environment: input.environment,
+            per_page: 20,
+          });
+          return readShape(deploymentsShape, data, doing).find((d) => d.description === description)?.id ?? null;
+        };
+        try {
+          return await post();
+        } catch (err) {
+          // A POST is never retried blindly: after a 5xx GitHub may have created it anyway, so look first, then post once more.
+          const status = err instanceof RequestError ? err.status : undefined;
+          if (status === undefined || status < 500) throw err;
+          log.warn(`GitHub said ${status} ${doing}; looking for the deployment before posting again`);
+          const existing = await lookUp();
+          if (existing !== null) return existing;
+          return post();
+        }
+      });
     },
 
     async setDeploymentStatus(repoName, deploymentId, state, logUrl, extra = {}) {
@@ -292,7 +427,7 @@ export function createGitHub(options: GitHubOptions): GitHub {
       if (!Number.isSafeInteger(deploymentId) || deploymentId <= 0) {
         throw new GitHubError(`${deploymentId} is not a GitHub deployment id`, { kind: 'invalid-input' });
       }
-      await call(`posting ${state} for deployment ${deploymentId} in ${repo.full}`, () =>
+      await bounded(`posting ${state} for deployment ${deploymentId} in ${repo.full}`, () =>
         octokit.rest.repos.createDeploymentStatus({
           owner: repo.owner,
           repo: repo.name,
@@ -305,44 +440,44 @@ export function createGitHub(options: GitHubOptions): GitHub {
       );
     },
 
-    async pullRequest(repoName, number) {
+    pullRequest,
+
+    async pullRequestOfCommit(repoName, sha) {
       const repo = parseRepo(repoName);
-      if (!Number.isSafeInteger(number) || number <= 0) return null;
-      return orNull(repo, `reading pull request #${number} in ${repo.full}`, async () => {
-        const { data: pr } = await octokit.rest.pulls.get({ owner: repo.owner, repo: repo.name, pull_number: number });
-        return {
-          number: pr.number,
-          title: pr.title,
-          author: pr.user.login,
-          headSha: pr.head.sha,
-          mergeCommitSha: pr.merge_commit_sha,
-          merged: pr.merged,
-          state: pr.state,
-          additions: pr.additions,
-          deletions: pr.deletions,
-          changedFiles: pr.changed_files,
-          comments: pr.comments,
-          reviewComments: pr.review_comments,
-          url: pr.html_url,
-        };
+      if (!isValidRef(sha)) return null;
+      const doing = `finding the pull request of ${short(sha)} in ${repo.full}`;
+      // One deadline for both requests: the listing has no sizes or comment counts, so the PR is read after it.
+      return bounded(doing, async () => {
+        const number = await orNull(repo, async () => {
+          const { data } = await octokit.rest.repos.listPullRequestsAssociatedWithCommit({ owner: repo.owner, repo: repo.name, commit_sha: sha });
+          const pulls = readShape(commitPullsShape, data, doing);
+          // The PR that merged this very commit (a squash or merge commit) first, then any merged one, then any.
+          const merged = pulls.filter((p) => p.merged_at !== null);
+          return (merged.find((p) => p.merge_commit_sha === sha) ?? merged[0] ?? pulls[0])?.number ?? null;
+        });
+        return number ? pullRequest(repoName, number) : null;
       });
     },
 
     async commit(repoName, sha) {
       const repo = parseRepo(repoName);
       if (!isValidRef(sha)) return null;
-      return orNull(repo, `reading commit ${short(sha)} in ${repo.full}`, async () => {
-        const { data } = await octokit.rest.repos.getCommit({ owner: repo.owner, repo: repo.name, ref: sha });
-        return {
-          sha: data.sha,
-          author: data.author?.login ?? data.commit.author?.name ?? 'unknown',
-          message: data.commit.message,
-          committedAt: data.commit.committer?.date ?? null,
-          additions: data.stats?.additions ?? 0,
-          deletions: data.stats?.deletions ?? 0,
-          changedFiles: data.files?.length ?? 0,
-        };
-      });
+      const doing = `reading commit ${short(sha)} in ${repo.full}`;
+      return bounded(doing, () =>
+        orNull(repo, async () => {
+          const { data: raw } = await octokit.rest.repos.getCommit({ owner: repo.owner, repo: repo.name, ref: sha });
+          const data = readShape(commitShape, raw, doing);
+          return {
+            sha: data.sha,
+            author: data.author?.login ?? data.commit.author?.name ?? 'unknown',
+            message: data.commit.message,
+            committedAt: data.commit.committer?.date ?? null,
+            additions: data.stats?.additions ?? 0,
+            deletions: data.stats?.deletions ?? 0,
+            changedFiles: data.files?.length ?? 0,
+          };
+        }),
+      );
     },
   };
 }
@@ -380,45 +515,64 @@ function decodeText(data: unknown): string {
   return String(data);
 }
 
-/** Turns whatever Octokit threw into a GitHubError whose message a person in chat can act on. */
-function toGitHubError(err: unknown, doing: string, baseUrl: string, timeoutMs: number): GitHubError {
+/** Turns whatever Octokit threw into a GitHubError whose one line says what failed, the status and what to do. */
+function toGitHubError(err: unknown, doing: string, baseUrl: string, bound: string): GitHubError {
   if (err instanceof GitHubError) return err;
   const e = err as { name?: string; message?: string; cause?: { name?: string } } | undefined;
-  // fetch rejects with a TimeoutError when our deadline fires; Octokit wraps it (status 500, no response).
+  // The deadline aborted the request (the race usually reports it first; this is the fetch's own rejection).
   if (e?.name === 'AbortError' || e?.name === 'TimeoutError' || e?.cause?.name === 'TimeoutError' || e?.cause?.name === 'AbortError') {
-    return new GitHubError(`GitHub did not answer within ${timeoutMs < 1000 ? `${timeoutMs} ms` : `${Math.round(timeoutMs / 1000)} s`} (${doing})`, {
-      kind: 'timeout',
-      cause: err,
-    });
+    return new GitHubError(`GitHub did not answer within ${bound} (${doing}) — try again in a minute`, { kind: 'timeout', cause: err });
   }
   if (!(err instanceof RequestError)) {
-    return new GitHubError(`GitHub request failed (${doing}): ${e?.message ?? String(err)}`, { kind: 'network', cause: err });
+    // Not an HTTP answer: a bug or a body Octokit could not handle. Never quote it (it may be a page of HTML).
+    return new GitHubError(`GitHub request failed (${doing}): ${oneLine(e?.message ?? String(err)).slice(0, 120)}`, { kind: 'network', cause: err });
   }
   const response = err.response;
   if (!response) {
     // Octokit reports a fetch that never got an answer as status 500 without a response.
-    return new GitHubError(`GitHub is unreachable at ${baseUrl}: ${err.message}`, { kind: 'network', cause: err });
+    return new GitHubError(`GitHub is unreachable at ${baseUrl}: ${err.message} (${doing}) — check GITHUB_API_URL and the network`, {
+      kind: 'network',
+      cause: err,
+    });
   }
   const headers = response.headers as Record<string, string | undefined>;
   const data = response.data as { message?: unknown } | string | undefined;
-  const said = (typeof data === 'object' && data && typeof data.message === 'string' ? data.message : typeof data === 'string' && data ? data : err.message)
-    .replace(/\s+-\s+https?:\/\/\S+$/, '')
-    .slice(0, 200);
+  // Only GitHub's own JSON message is quoted; an HTML error page or other text is described, never pasted into chat.
+  const message = typeof data === 'object' && data && typeof data.message === 'string' ? data.message : null;
+  const said = message
+    ? ` ${oneLine(message)
+        .replace(/\s+-\s+https?:\/\/\S+$/, '')
+        .slice(0, 160)}`
+    : typeof data === 'string' && /^\s*</.test(data)
+      ? ' (an HTML error page)'
+      : '';
   const status = err.status;
-  if (status === 401) return new GitHubError(`GitHub said 401 ${said}`, { kind: 'auth', status, cause: err });
+  if (status === 401)
+    return new GitHubError(`GitHub said 401${said} (${doing}) — GITHUB_TOKEN is wrong, expired or revoked; set a valid token and restart`, {
+      kind: 'auth',
+      status,
+      cause: err,
+    });
   if (status === 403 || status === 429) {
     if (headers['x-ratelimit-remaining'] === '0') {
       const reset = Number(headers['x-ratelimit-reset']);
       const at = Number.isFinite(reset) && reset > 0 ? ` (it resets at ${new Date(reset * 1000).toISOString().slice(11, 16)} UTC)` : '';
-      return new GitHubError(`GitHub rate limit exhausted${at}; try again then`, { kind: 'rate-limit', status, cause: err });
+      return new GitHubError(`GitHub rate limit exhausted${at}; try again then (${status}, ${doing})`, { kind: 'rate-limit', status, cause: err });
     }
     if (/secondary rate limit/i.test(said) || headers['retry-after']) {
       const after = Number(headers['retry-after']);
       const wait = Number.isFinite(after) && after > 0 ? `in ${after} s` : 'in a minute';
-      return new GitHubError(`GitHub secondary rate limit hit; try again ${wait}`, { kind: 'rate-limit', status, cause: err });
+      return new GitHubError(`GitHub secondary rate limit hit; try again ${wait} (${status}, ${doing})`, { kind: 'rate-limit', status, cause: err });
     }
+    return new GitHubError(`GitHub said 403${said} (${doing}) — GITHUB_TOKEN may not do this; give it access to the repository`, {
+      kind: 'auth',
+      status,
+      cause: err,
+    });
   }
-  const kind: GitHubErrorKind = status === 404 || status === 422 ? 'not-found' : status === 403 ? 'auth' : 'http';
-  const context = status === 404 || status === 422 || status === 409 || status >= 500 ? ` (${doing})` : '';
-  return new GitHubError(`GitHub said ${status} ${said}${context}`, { kind, status, cause: err });
+  if (status === 404 || status === 422) {
+    return new GitHubError(`GitHub said ${status}${said} (${doing}) — check the repository and ref`, { kind: 'not-found', status, cause: err });
+  }
+  const todo = status >= 500 ? ' — GitHub is having trouble; try again in a few minutes' : '';
+  return new GitHubError(`GitHub said ${status}${said} (${doing})${todo}`, { kind: 'http', status, cause: err });
 }

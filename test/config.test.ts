@@ -63,6 +63,15 @@ describe('loadConfig', () => {
     expect(found.length).toBeGreaterThanOrEqual(6);
   });
 
+  it('reads push.auto_approve.max_risk next to push.risk, and names it when it is out of 0..100', () => {
+    const ok = file('auto.yml', 'push: { risk: { lines: 100, comments: 5 }, auto_approve: { max_risk: 20 } }\n');
+    const config = loadConfig({ SHEPHERD_CONFIG: ok });
+    expect(config.push.auto_approve).toEqual({ max_risk: 20 });
+    expect(config.push.risk).toEqual({ lines: 100, comments: 5 });
+    const bad = file('auto-bad.yml', 'push: { auto_approve: { max_risk: 120 } }\n');
+    expect(problems({ SHEPHERD_CONFIG: bad }).join('\n')).toContain('push.auto_approve.max_risk');
+  });
+
   it('reports every bad key of shepherd.yml at once, with its path and what was expected', () => {
     const path = file(
       'bad.yml',

@@ -358,7 +358,9 @@ describe('createGitHub against a GitHub-shaped server', () => {
       const bad = createGitHub({ token: 'ghp_wrong', baseUrl: fake.url, retries: 0 });
       const err = await bad.resolveRef('acme/web', 'main').catch((e: unknown) => e);
       expect(err).toBeInstanceOf(GitHubError);
-      expect((err as GitHubError).message).toBe('GitHub said 401 Bad credentials');
+      expect((err as GitHubError).message).toBe(
+        'GitHub said 401 Bad credentials (resolving main in acme/web) — GITHUB_TOKEN is wrong, expired or revoked; set a valid token and restart',
+      );
       expect((err as GitHubError).kind).toBe('auth');
     });
 
@@ -392,7 +394,9 @@ describe('createGitHub against a GitHub-shaped server', () => {
       fake.failNext(502, 'Server Error', 1);
       expect(await patient.resolveRef('acme/web', 'main')).toBe(sha.third);
       fake.failNext(502, 'Server Error', 1);
-      await expect(gh.resolveRef('acme/web', 'main')).rejects.toThrow(/^GitHub said 502 Server Error \(resolving main in acme\/web\)$/);
+      await expect(gh.resolveRef('acme/web', 'main')).rejects.toThrow(
+        /^GitHub said 502 Server Error \(resolving main in acme\/web\) — GitHub is having trouble; try again in a few minutes$/,
+      );
     });
 
     it('reports an unreachable GitHub in one line', async () => {
@@ -413,7 +417,7 @@ describe('createGitHub against a GitHub-shaped server', () => {
       try {
         const port = (silent.address() as { port: number }).port;
         const client = createGitHub({ token: 't', baseUrl: `http://127.0.0.1:${port}`, retries: 0, timeoutMs: 300 });
-        await expect(client.resolveRef('acme/web', 'main')).rejects.toThrow(/^GitHub did not answer within 300 ms \(resolving main in acme\/web\)$/);
+        await expect(client.resolveRef('acme/web', 'main')).rejects.toThrow(/^GitHub did not answer within 300 ms \(resolving main in acme\/web\) — try again/);
       } finally {
         silent.close();
       }

@@ -130,6 +130,29 @@ export async function lookUpChange(sources: ChangeSources, subject: Subject): Pr
   const sha = await repo.resolve(subject.sha);
   if (!sha) throw new Refusal(`no commit ${subject.sha} in the ${gh ? gh.repo : 'push'} repository (fetched just now) — check the SHA, or push it first`);
   const git = await repo.commitInfo(sha);
+  const inTrunk = await repo.isAncestor(sha, `refs/remotes/origin/${repo.trunk}`);
+  // A squash merge (or a commit of a PR's branch) belongs to a PR: its discussion, author and, for the commit
+  // that merged it, its size come from the PR.
+  const pr = gh ? await gh.api.pullRequestOfCommit(gh.repo, sha) : null;
+  if (pr) {
+    const merged = pr.mergeCommitSha === sha;
+    return {
+      subject: merged ? `#${pr.number}` : sha,
+      prNumber: pr.number,
+      sha,
+      title: merged ? pr.title : firstLine(git.subject),
+      url: pr.url,
+      authorLogin: pr.author,
+      authorName: pr.author,
+      authorEmail: git.authorEmail,
+      additions: merged ? pr.additions : git.additions,
+      deletions: merged ? pr.deletions : git.deletions,
+      files: merged ? pr.changedFiles : git.files,
+      comments: pr.comments,
+      reviewComments: pr.reviewComments,
+      inTrunk,
+    };
+  }
   const commit = gh ? await gh.api.commit(gh.repo, sha) : null;
   return {
     subject: sha,
@@ -144,10 +167,10 @@ export async function lookUpChange(sources: ChangeSources, subject: Subject): Pr
     additions: git.additions,
     deletions: git.deletions,
     files: git.files,
-    // Discussion belongs to PRs: a bare commit has none to count.
+    // Discussion belongs to PRs: a commit that is in none has none to count.
     comments: null,
     reviewComments: null,
-    inTrunk: await repo.isAncestor(sha, `refs/remotes/origin/${repo.trunk}`),
+    inTrunk,
   };
 }
 

@@ -8,7 +8,7 @@
 import { formatDuration } from '../duration.js';
 import { stars, when, who } from '../format.js';
 import type { PickRow, PushRow } from '../store/push.js';
-import { assessRisk, type Risk, type RiskThresholds } from './risk.js';
+import { assessRisk, type Risk, type RiskThresholds, riskText } from './risk.js';
 
 const STATE_ICON: Record<string, string> = {
   requested: '📝',
@@ -54,13 +54,24 @@ export function lookCloselyText(risk: Risk, thresholds: RiskThresholds): string 
 export function pickLine(pick: PickRow, thresholds: RiskThresholds, authorStars: number, provider?: string): string {
   const risk = assessRisk(pick, thresholds);
   const author = `${who(pick.author, provider)}${pick.authorName && pick.authorName !== who(pick.author, provider) ? ` (${pick.authorName})` : ''}`;
-  let line = `${STATE_ICON[pick.state] ?? '•'} ${pickName(pick)} · ${subjectText(pick)} by ${author} ${stars(authorStars)} · ${sizeText(pick)} · ${pick.state}`;
+  let line = `${STATE_ICON[pick.state] ?? '•'} ${pickName(pick)} · ${subjectText(pick)} by ${author} ${stars(authorStars)} · ${pickRiskText(pick)}${sizeText(pick)} · ${pick.state}`;
+  if (pick.state === 'approved' && pick.decidedById === null && pick.reason) line += ` (${pick.reason})`;
   if (pick.state === 'rejected' && pick.reason) line += ` — "${pick.reason}"`;
   if (pick.state === 'conflict') line += pick.conflictFiles ? ` in ${pick.conflictFiles.split('\n').join(', ')}` : pick.reason ? ` — ${pick.reason}` : '';
   if ((pick.state === 'picked' || pick.state === 'shipped') && pick.pickedSha) line += ` as ${short(pick.pickedSha)}`;
   if (pick.state === 'deferred' && pick.reason) line += ` — ${pick.reason}`;
   if (risk.lookClosely) line += `\n    ${lookCloselyText(risk, thresholds)}`;
   return line;
+}
+
+/** 'risk 72/100: 840 lines, 31 comments · ', or '' for a pick from before scoring. */
+export function pickRiskText(pick: Pick<PickRow, 'risk' | 'riskReasons'>): string {
+  return pick.risk === null ? '' : `${riskText(pick.risk, pick.riskReasons ? pick.riskReasons.split('\n') : [])} · `;
+}
+
+/** Highest risk first (unscored last), then in request order: what a release manager should read first. */
+export function byRisk(picks: PickRow[]): PickRow[] {
+  return [...picks].sort((a, b) => (b.risk ?? -1) - (a.risk ?? -1) || a.id - b.id);
 }
 
 export function pushName(push: Pick<PushRow, 'id' | 'branch'>): string {
@@ -84,7 +95,7 @@ export function pushStateText(push: PushRow, now: Date): string {
 type Author = PickRow['author'];
 type Mention = (user: Author) => string;
 
-/** The reply to `cherry-pick`: what was requested, how big and discussed, by whom with how many stars. */
+/** The reply to `cherry-pick`: what was requested, its risk, by whom with how many stars, and who confirms it. */
 export function requestedText(input: {
   pick: PickRow;
   push: PushRow;
@@ -93,6 +104,10 @@ export function requestedText(input: {
   trunk: string;
   authorStars: number;
   thresholds: RiskThresholds;
+  /** Why the bot approved it, when push.auto_approve did. */
+  autoApproved?: string | null | undefined;
+  /** How to mention the author so they are notified; absent: their name. */
+  mention?: Mention | undefined;
   provider?: string | undefined;
 }): string {
   const { pick, push, provider } = input;
@@ -101,8 +116,8 @@ export function requestedText(input: {
   const name = who(pick.author, provider);
   const alias = pick.authorName && pick.authorName !== name ? ` (${pick.authorName})` : '';
   const lines = [
-    `📝 ${pickName(pick)} requested for ${pushName(push)}: ${subjectText(pick)} by ${name}${alias}${asked} ${stars(input.authorStars)}`,
-    `   ${sizeText(pick)}`,
+    `📝 ${pickName(pick)} requested for ${pushName(push)}: ${subjectText(pick)} by ${name}${alias} ${stars(input.authorStars)}${asked}`,
+    `   ${pickRiskText(pick)}${sizeText(pick)}`,
   ];
   if (risk.lookClosely) lines.push(`   ${lookCloselyText(risk, input.thresholds)}`);
   if (!input.inTrunk) lines.push(`   ⚠️ not in ${input.trunk} yet — land it there too, or the next push will not have it`);
@@ -110,7 +125,15 @@ export function requestedText(input: {
     lines.push(
       `   (${pushName(push)} opened with ${input.carried.length} pick${input.carried.length === 1 ? '' : 's'} deferred from the last push: ${input.carried.map(pickName).join(', ')})`,
     );
-  lines.push(`   a release manager decides: \`approve ${pick.id}\` or \`reject ${pick.id} [reason]\``);
+  if (pick.author.identities.length === 0) {
+    const login = pick.author.githubLogin ?? pick.authorName;
+    lines.push(`   ⚠️ ${login} has not linked chat — the pick waits for them to say \`iam github ${login}\` and then confirm with \`here\``);
+  } else if (pick.requesterId !== pick.authorId) {
+    const mention = input.mention ? input.mention(pick.author) : name;
+    lines.push(`   ${mention}: ${who(pick.requester, provider)} asked for your change — you confirm it (\`here\`) when the push starts`);
+  }
+  if (input.autoApproved) lines.push(`   👍 approved by the bot: ${input.autoApproved} — a release manager can still \`reject ${pick.id} [reason]\``);
+  else lines.push(`   a release manager decides: \`approve ${pick.id}\` or \`reject ${pick.id} [reason]\``);
   return lines.join('\n');
 }
 
@@ -130,13 +153,24 @@ export function picksText(
   for (const p of picks) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
   const closely = picks.filter((p) => assessRisk(p, thresholds).lookClosely).length;
   const summary = `${picks.length} pick${picks.length === 1 ? '' : 's'}: ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ')}${closely ? ` · ${closely} to look at closely` : ''}`;
-  return [head, ...picks.map((p) => `  ${pickLine(p, thresholds, starsOf.get(p.authorId) ?? 0, provider)}`), summary].join('\n');
+  return [head, ...byRisk(picks).map((p) => `  ${pickLine(p, thresholds, starsOf.get(p.authorId) ?? 0, provider)}`), summary].join('\n');
 }
 
-/** Asks authors to confirm. */
+/** Asks authors to confirm; authors known only by GitHub login are told how to link chat first. */
 export function askText(push: PushRow, authors: Author[], mention: Mention, now: Date): string {
   const until = push.confirmBy ? ` by ${when(push.confirmBy, now)}` : '';
-  return `🙋 ${authors.map(mention).join(' ')}: ${pushName(push)} has your approved picks — say \`here\`${until} to confirm you are online to support it, or they are deferred to the next push`;
+  const inChat = authors.filter((a) => a.identities.length > 0);
+  const notInChat = authors.filter((a) => a.identities.length === 0).map((a) => a.githubLogin ?? a.name);
+  const lines: string[] = [];
+  if (inChat.length)
+    lines.push(
+      `🙋 ${inChat.map(mention).join(' ')}: ${pushName(push)} has your approved picks — say \`here\`${until} to confirm you are online to support it, or they are deferred to the next push`,
+    );
+  if (notInChat.length)
+    lines.push(
+      `🙋 ${notInChat.join(', ')} ${notInChat.length === 1 ? 'has' : 'have'} not linked chat: their picks wait for \`iam github <login>\` and \`here\`${until}, or they are deferred to the next push`,
+    );
+  return lines.join('\n');
 }
 
 function brief(p: PickRow, provider?: string): string {

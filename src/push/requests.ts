@@ -11,9 +11,11 @@ import { stars, who } from '../format.js';
 import type { GitHub } from '../github.js';
 import type { PickRow, PushRow } from '../store/push.js';
 import type { KnownUser } from '../store/users.js';
-import { type Change, loginFromEmail, lookUpChange, type Subject } from './change.js';
+import { authorOf } from './author.js';
+import { type Change, lookUpChange, type Subject } from './change.js';
 import type { PushCore } from './core.js';
 import { pickName, pushName, subjectText } from './messages.js';
+import { autoApproval, scoreChange } from './scoring.js';
 
 export interface RequestResult {
   push: PushRow;
@@ -21,6 +23,8 @@ export interface RequestResult {
   change: Change;
   /** Picks deferred from an earlier push that opened this one with it. */
   carried: PickRow[];
+  /** Why the bot approved it (push.auto_approve), or null. */
+  autoApproved: string | null;
 }
 
 export interface ApproveResult {
@@ -74,23 +78,6 @@ export class PushRequests {
     return api && this.options.githubRepo ? { api, repo: this.options.githubRepo } : null;
   }
 
-  /** Who answers for a change: the chat user linked to its GitHub author, else one whose name matches, else the requester. */
-  private async accountable(change: Change, requester: KnownUser): Promise<KnownUser> {
-    const users = this.options.store.users;
-    const login = change.authorLogin ?? loginFromEmail(change.authorEmail);
-    if (login) {
-      const linked = await users.resolveLogin(login);
-      if (linked) return linked;
-    }
-    const local = change.authorEmail?.split('@')[0];
-    for (const name of [login, local, change.authorName]) {
-      if (!name || !/^[A-Za-z0-9._-]+$/.test(name)) continue;
-      const found = await users.resolve(name);
-      if (found) return found;
-    }
-    return requester;
-  }
-
   private async refuseIfBlocked(user: Pick<KnownUser, 'id' | 'name' | 'identities'>, role: string, provider?: string): Promise<void> {
     const n = await this.stars(user.id);
     if (n <= this.options.config.karma.block_at) {
@@ -109,8 +96,9 @@ export class PushRequests {
       throw new Refusal(`${pushName(existingPush)} is shipping right now — ask again in a minute and your pick goes into the next push`);
     const gh = this.gitHub;
     const change = await lookUpChange({ repo: this.repo, github: gh?.api, githubRepo: gh?.repo }, subject);
-    const author = await this.accountable(change, requester);
+    const author = await authorOf(this.options.store.users, change, requester);
     if (author.id !== requester.id) await this.refuseIfBlocked(author, 'the author', provider);
+    const risk = await scoreChange({ dir: this.repo.dir, trunk: this.repo.trunk, change, stars: await this.stars(author.id), now: this.now() });
     const { push, carried } = await this.store.openOrCurrent(this.app, this.now());
     const added = await this.store.addPick({
       pushId: push.id,
@@ -127,6 +115,8 @@ export class PushRequests {
       files: change.files,
       comments: change.comments,
       reviewComments: change.reviewComments,
+      risk: risk.score,
+      riskReasons: risk.reasons.join('\n') || null,
       requestedAt: this.now(),
     });
     if (!added.ok) {
@@ -135,7 +125,10 @@ export class PushRequests {
         `${subjectText(e)} is already requested for ${pushName(push)} as ${pickName(e)} (${e.state}, by ${who(e.requester, provider)}) — see \`picks\``,
       );
     }
-    return { push, pick: added.pick, change, carried };
+    const why = autoApproval(risk.score, this.options.config.push.auto_approve);
+    if (why && (await this.store.movePicks([added.pick.id], ['requested'], 'approved', { decidedAt: this.now(), reason: `approved by the bot: ${why}` })))
+      return { push, pick: (await this.store.pick(added.pick.id)) as PickRow, change, carried, autoApproved: why };
+    return { push, pick: added.pick, change, carried, autoApproved: null };
   }
 
   /** `picks`: the current push (or, between pushes, the last one) and its requests. */

@@ -38,6 +38,8 @@ export interface NewPick {
   files: number;
   comments: number | null;
   reviewComments: number | null;
+  risk?: number | null;
+  riskReasons?: string | null;
   requestedAt: Date;
 }
 
@@ -96,6 +98,8 @@ export class PushStore {
               files: d.files,
               comments: d.comments,
               reviewComments: d.reviewComments,
+              risk: d.risk,
+              riskReasons: d.riskReasons,
               state: 'requested',
               carriedFromId: d.id,
               requestedAt: d.requestedAt,

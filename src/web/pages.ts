@@ -68,12 +68,13 @@ function pushSection(push: PushBoard | null | undefined, now: Date): Html {
 ${
   push.picks.length === 0
     ? html`<p class="empty">no picks requested yet</p>`
-    : html`<table class="grid"><thead><tr><th>pick</th><th>change</th><th>author</th><th>karma</th><th class="num">lines</th><th class="num">comments</th><th>state</th><th>here?</th></tr></thead><tbody>
+    : html`<table class="grid"><thead><tr><th>pick</th><th>change</th><th>author</th><th>karma</th><th class="num">risk</th><th class="num">lines</th><th class="num">comments</th><th>state</th><th>here?</th></tr></thead><tbody>
 ${push.picks.map(
   (
     p,
   ) => html`<tr class="${p.risky ? 'risky' : ''}"><td>${p.id}</td><td>${p.title}${p.risky ? html` <span class="tag bad">risky</span>` : ''}</td><td>${p.author}</td>
 <td class="stars" title="${p.stars ?? 'unknown'}/5">${p.stars === null ? '?' : '★'.repeat(p.stars) + '☆'.repeat(Math.max(0, 5 - p.stars))}</td>
+<td class="num risk" title="${p.riskReasons?.join(', ') ?? ''}">${p.risk === null || p.risk === undefined ? '?' : `${p.risk}/100`}</td>
 <td class="num">${p.lines ?? '?'}</td><td class="num">${p.comments ?? '?'}</td><td>${stateBadge(p.state)}</td><td>${p.confirmed ? html`<span class="ok">✔ confirmed</span>` : html`<span class="warn">waiting</span>`}</td></tr>`,
 )}</tbody></table>`
 }</section>`;

@@ -1,12 +1,13 @@
 /**
  * The dashboard's window on the current push: read from the push workflow registered as `services.push`
- * (its status(): picks with size, discussion, author stars, confirmations). Without a push open (or without
+ * (its status(): picks with risk score, size, discussion, author stars, confirmations). Without a push open (or without
  * the workflow) the dashboard says "no push open".
  *
  *   const source = pushBoardSource(services, config.push.risk);
  *   const board = source ? await source.board() : null;
  */
 import { who } from '../format.js';
+import { byRisk } from '../push/messages.js';
 import { assessRisk, type RiskThresholds } from '../push/risk.js';
 import type { PushService } from '../push/service.js';
 
@@ -26,6 +27,9 @@ export interface PushPick {
   /** Whether the author confirmed they are online for the push. */
   confirmed: boolean;
   risky?: boolean;
+  /** Risk score 0..100 and its leading reasons (src/push/risk.ts); absent or null for unscored picks. */
+  risk?: number | null;
+  riskReasons?: string[];
 }
 
 export interface PushBoard {
@@ -57,7 +61,8 @@ export async function boardFromPushService(push: PushStatusSource, risk: RiskThr
     state: status.push.state,
     startedAt: status.push.startedAt,
     confirmDeadline: status.push.confirmBy,
-    picks: status.picks.map((p) => {
+    // Highest risk first, as `picks` lists them.
+    picks: byRisk(status.picks).map((p) => {
       const r = assessRisk(p, risk);
       return {
         id: p.id,
@@ -69,6 +74,8 @@ export async function boardFromPushService(push: PushStatusSource, risk: RiskThr
         state: p.state,
         confirmed: confirmed.has(p.authorId),
         risky: r.lookClosely,
+        risk: p.risk,
+        riskReasons: p.riskReasons ? p.riskReasons.split('\n') : [],
       };
     }),
   };

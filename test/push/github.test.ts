@@ -84,10 +84,10 @@ describe('cherry-pick risk and CI from GitHub', () => {
     const reply = await t.chat.say('bob', 'cherry-pick #7');
     expect(reply).toMatch(
       new RegExp(
-        `pick \\d+ requested for push 1: #7 "Rework the session store" \\(${merges[7]!.slice(0, 7)}\\) by alice \\(alice-gh\\), asked by bob ★★★★☆ \\(4/5\\)`,
+        `pick \\d+ requested for push 1: #7 "Rework the session store" \\(${merges[7]!.slice(0, 7)}\\) by alice \\(alice-gh\\) ★★★★☆ \\(4/5\\), asked by bob`,
       ),
     );
-    expect(reply).toContain('+420 −80 in 12 files · 23 comments (9 + 14 review)');
+    expect(reply).toContain('risk 70/100: 500 lines, 23 comments · +420 −80 in 12 files · 23 comments (9 + 14 review)');
     expect(reply).toContain('👀 look closely: 500 lines changed (> 50) and 23 comments (> 5)');
     const row = await t.store.db.cherryPick.findFirstOrThrow({ where: { prNumber: 7 } });
     expect(row).toMatchObject({

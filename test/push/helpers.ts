@@ -26,7 +26,7 @@ import { createGitRemote, type GitRemote } from '../support/git-repos.js';
 
 export const PEOPLE = ['alice', 'bob', 'carol', 'dave', 'erin'];
 
-export function pushConfig(remote: string, deployTo = './deploy', production = '{ hosts: [localhost], allowed_roles: [release_manager] }'): string {
+export function pushConfig(remote: string, deployTo = './deploy', production = '{ hosts: [localhost], allowed_roles: [release_manager] }', autoApprove?: number): string {
   return `
 release_managers: ["irc:rm"]
 developers: ["irc:alice", "irc:bob", "irc:carol", "irc:dave", "irc:erin", "irc:rm"]
@@ -37,7 +37,7 @@ push:
   trunk: main
   confirm_window: 30m
   reminder_interval: 10m
-  risk: { lines: 50, comments: 5 }
+  risk: { lines: 50, comments: 5 }${autoApprove === undefined ? '' : `\n  auto_approve: { max_risk: ${autoApprove} }`}
 apps:
   web:
     repo: acme/web
@@ -85,6 +85,8 @@ export interface PushBotOptions {
   production?: string;
   /** Test seam of push ship (a crash mid-ship). */
   hooks?: ShipHooks;
+  /** push.auto_approve.max_risk */
+  autoApprove?: number;
 }
 
 export async function pushBot(options: PushBotOptions = {}): Promise<PushBot> {
@@ -94,7 +96,7 @@ export async function pushBot(options: PushBotOptions = {}): Promise<PushBot> {
   // What wire() creates besides the services: the deploy event stream and log store, closed by close().
   const events = new DeployEvents();
   const made: { lines?: LogLineStore; stopSinks?: () => void } = {};
-  const t = await testBot(pushConfig(git.remote, deployTo, options.production), {
+  const t = await testBot(pushConfig(git.remote, deployTo, options.production, options.autoApprove), {
     wire: (base) => {
       const notifier = adapterNotifier([base.chat]);
       let deployer: Deployer | null = null;

@@ -42,7 +42,7 @@ describe('push ship on real git', () => {
     expect(picks).toMatch(/push 1 — open/);
     expect(picks).toMatch(
       new RegExp(
-        `pick ${ids.alice} · #1 "Add feature A" \\(${shas.alice!.slice(0, 7)}\\) by alice ★★★★☆ \\(4/5\\) · \\+1 −0 in 1 file · discussion unknown \\(no GitHub token\\) · requested`,
+        `pick ${ids.alice} · #1 "Add feature A" \\(${shas.alice!.slice(0, 7)}\\) by alice ★★★★☆ \\(4/5\\) · risk 15/100: no tests changed, author has 4 stars · \\+1 −0 in 1 file · discussion unknown \\(no GitHub token\\) · requested`,
       ),
     );
     expect(picks).toMatch(/5 picks: 5 requested/);

@@ -160,6 +160,25 @@ export interface FakeDeviceAuthorization {
   token: string | null;
 }
 
+export interface FaultInput {
+  kind: 'status' | 'hang' | 'malformed' | 'html';
+  /** For 'status' and 'html'; default 500 (502 is GitHub's usual HTML page). */
+  status?: number;
+  message?: string;
+  headers?: Record<string, string>;
+  method?: string;
+  /** Matched against the raw path. */
+  path?: RegExp;
+  /** Carry the request out, then answer with the fault. */
+  after?: boolean;
+  /** How many matching requests get it; default 1. */
+  count?: number;
+}
+
+/** GitHub's 5xx page, abridged. */
+const UNICORN =
+  '<html>\n<head><title>Unicorn! &middot; GitHub</title></head>\n<body><h1>No server is currently available to service your request.</h1><p>Sorry about that. Please try refreshing and contact us if the problem persists.</p></body>\n</html>\n';
+
 export interface RecordedRequest {
   method: string;
   /** The raw path as sent (percent-encoding intact), without the query. */
@@ -394,6 +413,7 @@ export class FakeGitHub {
   /** When set with remaining 0, every request gets GitHub's 403 rate-limit answer. */
   rateLimit: { limit: number; remaining: number; reset: number } = { limit: 5000, remaining: 4999, reset: Math.floor(clock / 1000) + 3600 };
   private failures: { status: number; message: string; headers: Record<string, string> }[] = [];
+  private faults: (FaultInput & { left: number })[] = [];
   url = '';
   /** OAuth apps (client ids) with the device flow enabled; others get incorrect_client_credentials. */
   readonly oauthApps = new Set<string>();
@@ -449,8 +469,20 @@ export class FakeGitHub {
   }
 
   /** Drops errors queued with failNext that were not served yet. */
+  /**
+   * The next `count` requests matching method/path get this fault instead of their answer: an error status
+   * (GitHub's JSON error body), a hang (no answer at all), a 200 with cut-off JSON, or an HTML error page
+   * (GitHub's "Unicorn!"). With `after: true` the request is carried out first (a POST creates its object) and
+   * only the answer is replaced, as when GitHub fails after doing the work.
+   */
+  fault(input: FaultInput): void {
+    this.faults.push({ ...input, left: input.count ?? 1 });
+  }
+
+  /** Drops errors queued with failNext and fault that were not served yet. */
   recover(): void {
     this.failures = [];
+    this.faults = [];
   }
 
   /** Exhausts the primary rate limit until `resetEpochSeconds`. */
@@ -565,7 +597,27 @@ export class FakeGitHub {
       status: 0,
     };
     this.requests.push(record);
+    let after: FaultInput | null = null;
+    const serveFault = (f: FaultInput): boolean => {
+      if (f.kind === 'hang') return true; // never answered; close() ends the connection
+      record.status = f.kind === 'malformed' ? 200 : (f.status ?? 500);
+      if (f.kind === 'html') {
+        res.writeHead(record.status, { 'content-type': 'text/html; charset=utf-8' });
+        res.end(UNICORN);
+      } else if (f.kind === 'malformed') {
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+        res.end('{"number": 14, "title": "Fix log');
+      } else {
+        res.writeHead(record.status, { 'content-type': 'application/json; charset=utf-8', ...(f.headers ?? {}) });
+        res.end(JSON.stringify({ message: f.message ?? 'Server Error', documentation_url: 'https://docs.github.com/rest', status: String(record.status) }));
+      }
+      return true;
+    };
     const reply = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      if (after) {
+        serveFault(after);
+        return;
+      }
       record.status = status;
       const text = typeof body === 'string' ? body : JSON.stringify(body);
       res.writeHead(status, {
@@ -603,6 +655,15 @@ export class FakeGitHub {
     this.rateLimit.remaining--;
     const failure = this.failures.shift();
     if (failure) return error(failure.status, failure.message, 'https://docs.github.com/rest', failure.headers);
+    const fault = this.faults.find((f) => f.left > 0 && (!f.method || f.method === record.method) && (!f.path || f.path.test(record.path)));
+    if (fault) {
+      fault.left--;
+      if (fault.after) after = fault;
+      else {
+        serveFault(fault);
+        return;
+      }
+    }
 
     let segments: string[];
     try {

@@ -210,7 +210,19 @@ describe('web API and pages without auth', () => {
       branch: 'push/2026-11-23',
       state: 'confirming',
       picks: [
-        { id: 7, title: '#123 Fix <login>', author: 'carol', stars: 3, lines: 420, comments: 12, state: 'approved', confirmed: true, risky: true },
+        {
+          id: 7,
+          title: '#123 Fix <login>',
+          author: 'carol',
+          stars: 3,
+          lines: 420,
+          comments: 12,
+          state: 'approved',
+          confirmed: true,
+          risky: true,
+          risk: 72,
+          riskReasons: ['420 lines', '12 comments'],
+        },
         { id: 8, title: '#124 Typo', author: 'dave', stars: 5, lines: 2, comments: null, state: 'approved', confirmed: false },
       ],
     };
@@ -220,6 +232,7 @@ describe('web API and pages without auth', () => {
     expect(page).toContain('#123 Fix &lt;login&gt;');
     expect(page).toContain('1/2 authors confirmed');
     expect(page).toContain('★★★☆☆');
+    expect(page).toContain('<td class="num risk" title="420 lines, 12 comments">72/100</td>');
     pushBoard = null;
   });
 
