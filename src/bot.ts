@@ -13,6 +13,7 @@ import { failed, refused, unknownCommand, usage } from './format.js';
 import { closest, parse } from './parse.js';
 import { type Role, rolesOf, ROLE_LABEL } from './roles.js';
 import type { Outcome } from './store/audit.js';
+import { isConnectionError } from './store/db.js';
 import type { Store } from './store/index.js';
 
 export interface BotOptions {
@@ -36,6 +37,9 @@ export function buildRegistry(commands: readonly Command[]): Map<string, Command
   }
   return table;
 }
+
+/** The answer to any command while the database cannot be reached. */
+export const DATABASE_DOWN = 'the database is not answering; try again in a minute';
 
 interface Waiter {
   resolve(text: string | null): void;
@@ -61,7 +65,7 @@ export class Bot {
       user = await store.users.identify(message.user);
     } catch (err) {
       logger.error({ err, identity }, 'could not identify user');
-      await reply(failed('the database is not answering; nothing was changed')).catch(() => {});
+      await reply(failed(DATABASE_DOWN)).catch(() => {});
       return;
     }
 
@@ -145,7 +149,9 @@ export class Bot {
         outcome = 'error';
         detail = (err as Error)?.message ?? String(err);
         logger.error({ err, identity, text: message.text }, 'command failed');
-        await reply(failed(detail.split('\n')[0] ?? 'unknown error')).catch(() => {});
+        // A lost database (restart, network) gets one plain line, not the driver's message; the pool
+        // reconnects on the next query, so asking again once it is back works.
+        await reply(failed(isConnectionError(err) ? DATABASE_DOWN : (detail.split('\n')[0] ?? 'unknown error'))).catch(() => {});
       }
     } finally {
       await store.audit

@@ -5,7 +5,7 @@
  *   IRC_SERVER=irc.example IRC_CHANNELS=#deploys npm start
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { commands } from '../commands/index.js';
@@ -24,9 +24,8 @@ import { deployThrough } from './push/deploy.js';
 import { adapterNotifier } from './push/notifier.js';
 import { createPushService } from './push/setup.js';
 import { pushStatusSection } from './push/status-section.js';
-import { openDatabase } from './store/db.js';
+import { dataDir, openDatabase } from './store/db.js';
 import { createStore } from './store/index.js';
-import { LogLineStore } from './store/log-lines.js';
 import { bindingProblem } from './web/auth.js';
 import { createWebServer, type WebServer, WebConfigError } from './web/server.js';
 
@@ -61,8 +60,12 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     config.env.SLACK_BOT_TOKEN ? import('./adapters/slack.js') : null,
     config.env.IRC_SERVER ? import('./adapters/irc.js') : null,
   ]);
-  const { prisma, path, applied } = await openDatabase(config.env.DATABASE_URL);
+  const database = await openDatabase(config.env.DATABASE_URL, {
+    onConnectionError: (err) => logger.warn({ err: err.message }, 'database connection lost; reconnecting on the next query'),
+  });
+  const { prisma, path, applied } = database;
   if (applied.length) logger.info({ path, applied }, 'database migrated');
+  const files = dataDir(config.env.DATABASE_URL, config.env);
   const store = createStore(prisma, { karmaInitial: config.karma.initial });
   const services: Record<string, unknown> = {};
   const bot = new Bot({ commands, config, store, clock: systemClock, logger, services });
@@ -79,7 +82,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
         logger: logger.child({ component: 'github' }),
       })
     : null;
-  const lineStore = new LogLineStore(path);
+  const lineStore = database.lines();
   const deployer = new Deployer({
     config,
     store,
@@ -87,7 +90,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     masker: new Masker(secretsFromEnv(env)),
     lines: lineStore,
     github,
-    gitCacheDir: join(dirname(path), 'git-cache'),
+    gitCacheDir: join(files, 'git-cache'),
     chat: {
       send: async (provider, target, text) => {
         const adapter = adapters.find((a) => a.name === provider);
@@ -119,7 +122,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     config,
     store,
     clock: systemClock,
-    dataDir: dirname(path),
+    dataDir: files,
     github,
     notifier: adapterNotifier(adapters),
     deploy: deployThrough(deployer, store),
@@ -145,6 +148,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     services,
     teams: Object.keys(config.teams),
     pushRisk: config.push.risk,
+    health: { database: () => database.ping(), chats: () => adapters },
   });
 
   let stopping: Promise<void> | undefined;

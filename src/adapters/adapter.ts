@@ -39,4 +39,6 @@ export interface Adapter {
   stop(): Promise<void>;
   /** How to mention someone on this network so they get notified. */
   mention(identity: { externalId: string; handle: string }): string;
+  /** False while the connection to the chat is down (for /readyz); absent means always connected (the shell). */
+  readonly ready?: boolean;
 }

@@ -11,14 +11,14 @@
  *   const r = await deployer.request({ app: 'web', environment: 'staging', ref: 'main', sha, requester, provider: 'irc', room });
  */
 import { setMaxListeners } from 'node:events';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Target } from '../adapters/adapter.js';
 import type { Config } from '../config.js';
 import { expandHome } from '../config.js';
 import type { DeploymentState, GitHub } from '../github.js';
 import { deployTitle, deployUrl } from '../format.js';
-import { sqlitePath } from '../store/db.js';
+import { dataDir } from '../store/db.js';
 import type { FullDeploy, HostState, RequestResult } from '../store/deploys.js';
 import type { Store } from '../store/index.js';
 import type { LineSink } from '../store/log-lines.js';
@@ -295,8 +295,7 @@ export class Deployer {
   /** Shepherd's own known_hosts: `<data dir>/known_hosts`, beside the database (as the git cache is). */
   private knownHostsFile(): string {
     if (this.options.knownHostsFile) return this.options.knownHostsFile;
-    const db = sqlitePath(this.options.config.env.DATABASE_URL);
-    return join(db === ':memory:' ? dirname(this.options.gitCacheDir) : dirname(db), 'known_hosts');
+    return join(dataDir(this.options.config.env.DATABASE_URL, this.options.config.env), 'known_hosts');
   }
 
   private async run(deploy: FullDeploy, entry: Active): Promise<void> {

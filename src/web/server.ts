@@ -17,6 +17,7 @@ import type { Store } from '../store/index.js';
 import { bindingProblem, createAuthCheck } from './auth.js';
 import { computeDora, type DeployFact } from './dora.js';
 import { LiveLog, type LiveLogOptions } from './live-log.js';
+import { type HealthOptions, healthRoutes } from './health.js';
 import { dashboardPage, deployPage, notFoundPage } from './pages.js';
 import { pushBoardSource } from './push-board.js';
 import { BOT_HOST, DEPLOY_STATES, ReadModel } from './read-model.js';
@@ -41,6 +42,8 @@ export interface WebServerOptions {
   /** push.risk from shepherd.yml: when a pick is flagged "look closely" on the dashboard. */
   pushRisk?: { lines: number; comments: number };
   now?: () => Date;
+  /** /readyz checks; by default the store's database alone. */
+  health?: HealthOptions;
   /** Tuning for the live log (tests and the benchmark). */
   live?: Partial<Omit<LiveLogOptions, 'events' | 'readModel' | 'redactor' | 'logger'>>;
 }
@@ -142,7 +145,7 @@ export function createWebServer(options: WebServerOptions): WebServer {
   });
 
   app.addHook('onRequest', async (req, reply) => {
-    if (authorized(req.headers.authorization)) return;
+    if (authorized(req.headers.authorization) || (req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
     reply.header('www-authenticate', 'Basic realm="Shepherd", charset="UTF-8"');
     const api = req.url.startsWith('/api/');
     return reply
@@ -203,6 +206,8 @@ export function createWebServer(options: WebServerOptions): WebServer {
     });
     return computeDora(deploys, { now: to, weeks: filter.weeks });
   }
+
+  app.register(healthRoutes, options.health ?? { database: () => options.store.db.$queryRawUnsafe('SELECT 1').then(() => true) });
 
   // ---- pages ----
   app.get('/', async (_req, reply) => {

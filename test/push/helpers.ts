@@ -16,8 +16,7 @@ import type { GitHub } from '../../src/github.js';
 import { deployThrough } from '../../src/push/deploy.js';
 import { adapterNotifier } from '../../src/push/notifier.js';
 import { pushStatusSection } from '../../src/push/status-section.js';
-import { sqlitePath } from '../../src/store/db.js';
-import { LogLineStore } from '../../src/store/log-lines.js';
+import type { LineSink } from '../../src/store/log-lines.js';
 import type { PushService, Timers } from '../../src/push/service.js';
 import { createPushService } from '../../src/push/setup.js';
 import { type TestBot, testBot } from '../support/bot.js';
@@ -83,10 +82,10 @@ export async function pushBot(options: { github?: GitHub; deployer?: boolean; gi
   const t = await testBot(pushConfig(git.remote, deployTo), services);
   const notifier = adapterNotifier([t.chat]);
   let deployer: Deployer | null = null;
-  let lines: LogLineStore | null = null;
+  let lines: LineSink | null = null;
   if (options.deployer) {
     // Wired as main.ts wires it.
-    lines = new LogLineStore(sqlitePath(t.url));
+    lines = await t.lines();
     deployer = new Deployer({
       config: t.config,
       store: t.store,

@@ -56,7 +56,7 @@ export async function testBot(yaml = TEST_CONFIG, services: Record<string, unkno
   const t = await tempStore();
   const path = join(mkdtempSync(join(tmpdir(), 'shepherd-cfg-')), 'shepherd.yml');
   writeFileSync(path, yaml);
-  const config = loadConfig({ SHEPHERD_CONFIG: path, DATABASE_URL: t.url });
+  const config = loadConfig({ SHEPHERD_CONFIG: path, ...t.env });
   const clock = new TestClock();
   const bot = new Bot({ commands, config, store: t.store, clock, logger: pino({ level: 'silent' }), services });
   return { ...t, bot, chat: new FakeAdapter(bot, 'irc'), clock, config };
