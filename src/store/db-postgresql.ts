@@ -13,9 +13,14 @@ import type { Db, OpenedDatabase, OpenOptions } from './db.js';
 import { describeUrl } from './db.js';
 import { PgLogLineStore } from './log-lines-postgresql.js';
 import { applyPostgresMigrations } from './migrate.js';
+import { markPostgres } from './serialize.js';
 
 /** How long connecting may take before we say the server is not answering. */
 export const CONNECT_TIMEOUT_MS = 5_000;
+
+/** Connections per instance, and how long a query may wait for one of them. */
+const POOL_SIZE = 10;
+const POOL_WAIT_MS = 20_000;
 
 export class DatabaseUnreachableError extends Error {
   override name = 'DatabaseUnreachableError';
@@ -38,10 +43,17 @@ export async function openPostgres(url: string, options: OpenOptions & { migrati
     await client.end().catch(() => {});
   }
   const onError = options.onConnectionError ?? (() => {});
-  // A pool reconnects by itself: after a PostgreSQL restart the next query gets a fresh connection.
-  const adapter = new PrismaPg({ connectionString: url, connectionTimeoutMillis: CONNECT_TIMEOUT_MS }, { onPoolError: onError, onConnectionError: onError });
+  // A pool reconnects by itself: after a PostgreSQL restart the next query gets a fresh connection. pg's
+  // connect timeout also bounds the wait for a free pooled connection, so it is longer than the start check:
+  // a burst of commands (20 deploys asked at once) queues for connections rather than failing.
+  const adapter = new PrismaPg(
+    { connectionString: url, connectionTimeoutMillis: POOL_WAIT_MS, max: POOL_SIZE },
+    { onPoolError: onError, onConnectionError: onError },
+  );
   // Both clients come from one schema.prisma, so the PostgreSQL client has the SQLite client's API.
-  const prisma = new PrismaClient({ adapter }) as unknown as Db;
+  // Transactions wait for a connection as long as the pool does (Prisma's default is 2 s).
+  const prisma = new PrismaClient({ adapter, transactionOptions: { maxWait: POOL_WAIT_MS, timeout: POOL_WAIT_MS } }) as unknown as Db;
+  markPostgres(prisma);
   return {
     prisma,
     kind: 'postgresql',

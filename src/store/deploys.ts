@@ -9,6 +9,7 @@
 import type { Db } from './db.js';
 import type { HeldLock } from './locks.js';
 import { ALL_APPS } from './locks.js';
+import { serializeEnvironment } from './serialize.js';
 import type { DeployState, HostState } from '../deploy/events.js';
 
 // The state names are the event stream's: one definition for the engine, the store and the viewer.
@@ -78,6 +79,7 @@ export class Deploys {
     let result: { outcome: 'started' | 'queued' | 'locked'; id?: number; aheadId?: number; position?: number; held?: HeldLock };
     try {
       result = await this.db.$transaction(async (tx) => {
+        await serializeEnvironment(this.db, tx, input.environment);
         const held = await tx.lock.findFirst({ where: conflicts(input.app, input.environment), include: includeHolder, orderBy: { id: 'asc' } });
         if (held && held.deployId === null) return { outcome: 'locked' as const, held };
         const created = await tx.deploy.create({
@@ -134,6 +136,7 @@ export class Deploys {
       return await this.db.$transaction(async (tx) => {
         const deploy = await tx.deploy.findUnique({ where: { id } });
         if (deploy?.state !== 'queued') return false;
+        await serializeEnvironment(this.db, tx, deploy.environment);
         const earlier = await tx.deploy.count({ where: { app: deploy.app, environment: deploy.environment, state: 'queued', id: { lt: id } } });
         if (earlier > 0) return false;
         const held = await tx.lock.findFirst({ where: conflicts(deploy.app, deploy.environment) });

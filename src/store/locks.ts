@@ -7,6 +7,7 @@
  *   if (!r.ok) console.log(`held by ${r.held.holderId}`);
  */
 import type { Db } from './db.js';
+import { serializeEnvironment } from './serialize.js';
 
 export const ALL_APPS = '*';
 
@@ -57,6 +58,7 @@ export class Locks {
   async acquire(request: LockRequest): Promise<AcquireResult> {
     try {
       return await this.db.$transaction(async (tx) => {
+        await serializeEnvironment(this.db, tx, request.environment);
         const held = await tx.lock.findFirst({ where: conflictsWith(request.app, request.environment), include: includeHolder, orderBy: { id: 'asc' } });
         if (held) return { ok: false as const, held };
         const lock = await tx.lock.create({
