@@ -3,6 +3,9 @@ import { PostgresMissing, postgresAvailable } from './test/support/postgres.js';
 
 /** The tests that touch the database run twice: on SQLite and on PostgreSQL (the test matrix). */
 const MATRIX = ['test/store/**/*.test.ts', 'test/deploy/**/*.test.ts', 'test/push/**/*.test.ts', 'test/web/**/*.test.ts'];
+/** In those folders but with no database of the matrix's (a scripted shell session, a refused start, a
+ * pure translation): a second run would repeat the first. */
+const NOT_MATRIX = ['test/push/session.test.ts', 'test/web/main-web.test.ts', 'test/store/translate-migration.test.ts'];
 
 // Without PostgreSQL installed the second half is left out with a message; in CI that is a failure.
 const withPostgres = postgresAvailable();
@@ -27,6 +30,10 @@ export default defineConfig({
               test: {
                 name: 'postgresql',
                 include: MATRIX,
+                exclude: NOT_MATRIX,
+                // Every query crosses a socket: on two busy cores the slowest tests need more than SQLite's minute.
+                testTimeout: 120_000,
+                hookTimeout: 120_000,
                 env: { SHEPHERD_TEST_DB: 'postgresql' },
                 globalSetup: ['test/support/postgres-global.ts'],
               },
