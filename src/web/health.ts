@@ -12,7 +12,7 @@ export interface HealthOptions {
   database: () => Promise<boolean>;
   /** The chat connections; one without a `ready` flag (the shell) counts as connected. */
   chats?: () => readonly { name: string; ready?: boolean }[];
-  /** How long the database may take to answer before it counts as down (default 2 s). */
+  /** How long the database may take to answer before it counts as down (default 5 s). */
   timeoutMs?: number;
 }
 
@@ -23,7 +23,7 @@ export const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, optio
   app.get('/healthz', { config: PUBLIC_ROUTE }, async () => ({ status: 'alive' }));
 
   app.get('/readyz', { config: PUBLIC_ROUTE }, async (_req, reply) => {
-    const timeoutMs = options.timeoutMs ?? 2_000;
+    const timeoutMs = options.timeoutMs ?? 5_000;
     let timer: NodeJS.Timeout | undefined;
     const database = await Promise.race([
       options.database().catch(() => false),

@@ -78,7 +78,7 @@ describe.skipIf(skip)('PostgreSQL unreachable or restarted', () => {
       store,
       events: new DeployEvents(),
       logger: pino({ level: 'silent' }),
-      health: { database: () => database.ping(), chats: () => [chat] },
+      health: { database: () => database.ping(), chats: () => [chat], timeoutMs: 60_000 },
     });
     await web.start();
 

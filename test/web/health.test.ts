@@ -27,7 +27,8 @@ describe(`health endpoints (${TEST_DB})`, () => {
       store,
       events: new DeployEvents(),
       logger: pino({ level: 'silent' }),
-      health: { database: () => store.db.$queryRawUnsafe('SELECT 1').then(() => true), chats: () => chats },
+      // A generous timeout: this test is about the answers, not about a slow database.
+      health: { database: () => store.db.$queryRawUnsafe('SELECT 1').then(() => true), chats: () => chats, timeoutMs: 60_000 },
     });
     await web.start();
     return web;
