@@ -16,6 +16,7 @@ import { closest, parse } from './parse.js';
 import { type Role, rolesOf, ROLE_LABEL } from './roles.js';
 import type { Outcome } from './store/audit.js';
 import { createServices, type Services } from './services.js';
+import { isConnectionError } from './store/db.js';
 import type { Store } from './store/index.js';
 
 export interface BotOptions {
@@ -42,6 +43,9 @@ export function buildRegistry(commands: readonly Command[]): Map<string, Command
   }
   return table;
 }
+
+/** The answer to any command while the database cannot be reached. */
+export const DATABASE_DOWN = 'the database is not answering; try again in a minute';
 
 /** A question waiting for its answer; resolve() settles it (once). */
 interface Waiter {
@@ -83,7 +87,7 @@ export class Bot {
       user = await store.users.identify(message.user);
     } catch (err) {
       logger.error({ err, identity }, 'could not identify user');
-      await reply(failed('the database is not answering; nothing was changed')).catch(() => {});
+      await reply(failed(DATABASE_DOWN)).catch(() => {});
       return;
     }
 
@@ -160,7 +164,9 @@ export class Bot {
         outcome = 'error';
         detail = (err as Error)?.message ?? String(err);
         logger.error({ err, identity, text: message.text }, 'command failed');
-        await reply(failed(detail.split('\n')[0] ?? 'unknown error')).catch(() => {});
+        // A lost database (restart, network) gets one plain line, not the driver's message; the pool
+        // reconnects on the next query, so asking again once it is back works.
+        await reply(failed(isConnectionError(err) ? DATABASE_DOWN : (detail.split('\n')[0] ?? 'unknown error'))).catch(() => {});
       }
     } finally {
       await store.audit

@@ -259,8 +259,10 @@ export const envSchema = z.object({
   SHEPHERD_CONFIG: z.string().default(DEFAULT_CONFIG_FILE),
   DATABASE_URL: z
     .string()
-    .regex(/^file:/, 'expected a SQLite URL like file:./data/shepherd.db')
+    .regex(/^(file:|postgres(ql)?:\/\/)/, 'expected file:./data/shepherd.db (SQLite) or postgresql://user:pass@host:5432/db')
     .default('file:./data/shepherd.db'),
+  // Files beside the database (git cache, push clone, known_hosts) when it is PostgreSQL; SQLite uses its folder.
+  SHEPHERD_DATA_DIR: optional,
   SLACK_BOT_TOKEN: optional,
   SLACK_APP_TOKEN: optional,
   SLACK_SIGNING_SECRET: optional,

@@ -5,7 +5,7 @@
  *   IRC_SERVER=irc.example IRC_CHANNELS=#deploys npm start
  */
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { commands } from '../commands/index.js';
@@ -26,9 +26,8 @@ import { deployThrough } from './push/deploy.js';
 import { adapterNotifier } from './push/notifier.js';
 import { createPushService } from './push/setup.js';
 import { createServices } from './services.js';
-import { openDatabase } from './store/db.js';
+import { dataDir, openDatabase } from './store/db.js';
 import { createStore } from './store/index.js';
-import { LogLineStore } from './store/log-lines.js';
 import { bindingProblem } from './web/auth.js';
 import { createWebServer, type WebServer, WebConfigError } from './web/server.js';
 
@@ -66,13 +65,20 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     config.env.SLACK_BOT_TOKEN ? import('./adapters/slack.js') : null,
     config.env.IRC_SERVER ? import('./adapters/irc.js') : null,
   ]);
-  const { prisma, path, applied } = await openDatabase(config.env.DATABASE_URL);
+  const database = await openDatabase(config.env.DATABASE_URL, {
+    onConnectionError: (err) => logger.warn({ err: err.message }, 'database connection lost; reconnecting on the next query'),
+  });
+  const { prisma, path, applied } = database;
   if (applied.length) logger.info({ path, applied }, 'database migrated');
   const store = createStore(prisma, { karmaInitial: config.karma.initial, mask });
   // Filled in below once the deployer and the push exist; the viewer reads it per request.
   const services = createServices();
   const events = new DeployEvents(mask);
-  const lineStore = new LogLineStore(path);
+  const lineStore = database.lines();
+  // Files beside the database (git cache, push clone, known_hosts): its folder, or SHEPHERD_DATA_DIR on PostgreSQL.
+  const files = dataDir(config.env.DATABASE_URL, config.env);
+  // The chat connections, started further down; /readyz reports on them.
+  const adapters: Adapter[] = [];
 
   // The log viewer and dashboard on WEB_HOST:WEB_PORT, reading the same database and deploy event stream. It
   // listens first, so that links in chat name the port it really bound (WEB_PORT=0 picks a free one).
@@ -89,6 +95,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     teams: Object.keys(config.teams),
     pushRisk: config.push.risk,
     policy: config,
+    health: { database: () => database.ping(), chats: () => adapters },
   });
   try {
     await web.start();
@@ -99,7 +106,6 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   }
   const linked: Readonly<Config> = config.env.WEB_BASE_URL ? config : Object.freeze({ ...config, webBaseUrl: web.baseUrl });
 
-  const adapters: Adapter[] = [];
   // Deploys: one event stream (log store, chat sink, GitHub statuses, viewer), secrets masked before anything
   // sees a line, GitHub when GITHUB_TOKEN is set (else git resolves refs), chat through the adapter a deploy
   // came from. The scheduler publishes; the sinks below subscribe.
@@ -119,7 +125,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     masker,
     lines: lineStore,
     github,
-    gitCacheDir: join(dirname(path), 'git-cache'),
+    gitCacheDir: join(files, 'git-cache'),
     logger: logger.child({ component: 'deploy' }),
   });
   const sinks = startDeploySinks({
@@ -165,7 +171,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     config: linked,
     store,
     clock: systemClock,
-    dataDir: dirname(path),
+    dataDir: files,
     github,
     notifier: adapterNotifier(adapters),
     deploy: deployThrough(deployer),

@@ -30,4 +30,6 @@ export interface Adapter {
   ask?(target: Target, question: Question): Promise<MessageRef>;
   /** Optional: shows on the question's message how it ended (Slack: the buttons give way to the outcome). */
   settled?(ref: MessageRef, question: Question, answer: Answer): Promise<void>;
+  /** False while the connection to the chat is down (for /readyz); absent means always connected (the shell). */
+  readonly ready?: boolean;
 }

@@ -178,6 +178,11 @@ export class SlackAdapter implements Adapter {
     if (app) await this.stopApp(app);
   }
 
+  /** Started and not between Socket Mode connections (for /readyz). */
+  get ready(): boolean {
+    return this.app !== undefined && !this.reconnecting;
+  }
+
   mention(identity: { externalId: string }): string {
     return `<@${identity.externalId}>`;
   }

@@ -15,13 +15,13 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Target } from '../adapters/adapter.js';
 import type { Config } from '../config.js';
 import { expandHome } from '../config.js';
 import type { GitHub } from '../github.js';
-import { sqlitePath } from '../store/db.js';
+import { dataDir } from '../store/db.js';
 import type { FullDeploy, RequestResult } from '../store/deploys.js';
 import type { Store } from '../store/index.js';
 import type { LineSink } from '../store/log-lines.js';
@@ -383,7 +383,6 @@ export class Scheduler {
   /** Shepherd's own known_hosts: `<data dir>/known_hosts`, beside the database (as the git cache is). */
   private knownHostsFile(): string {
     if (this.options.knownHostsFile) return this.options.knownHostsFile;
-    const db = sqlitePath(this.options.config.env.DATABASE_URL);
-    return join(db === ':memory:' ? dirname(this.options.gitCacheDir) : dirname(db), 'known_hosts');
+    return join(dataDir(this.options.config.env.DATABASE_URL, this.options.config.env), 'known_hosts');
   }
 }

@@ -1,8 +1,9 @@
 /**
- * Opens the SQLite database named by DATABASE_URL: creates the file and folder, applies pending migrations,
- * and returns a Prisma client on the better-sqlite3 driver adapter (no Prisma engine binary needed).
+ * Opens the database named by DATABASE_URL, applies pending migrations and returns a Prisma client on a driver
+ * adapter (no Prisma engine binary needed): SQLite (`file:…`, the default; file and folder created) through
+ * better-sqlite3, or PostgreSQL (`postgresql://…` / `postgres://…`) through pg (see db-postgresql.ts).
  *
- *   const prisma = await openDatabase('file:./data/shepherd.db');
+ *   const { prisma, lines } = await openDatabase('file:./data/shepherd.db');
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
@@ -10,11 +11,26 @@ import { fileURLToPath } from 'node:url';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
 import Database from 'better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { type LineSink, LogLineStore } from './log-lines.js';
 import { applyMigrations } from './migrate.js';
 
 export type Db = InstanceType<typeof PrismaClient>;
 
-export const MIGRATIONS_DIR = fileURLToPath(new URL('../../prisma/migrations', import.meta.url));
+export type DatabaseKind = 'sqlite' | 'postgresql';
+
+/** Prisma's layout, one folder per provider; the PostgreSQL one is translated from the SQLite one (translate-migration.ts). */
+export const MIGRATIONS_DIRS: Record<DatabaseKind, string> = {
+  sqlite: fileURLToPath(new URL('../../prisma/migrations', import.meta.url)),
+  postgresql: fileURLToPath(new URL('../../prisma/migrations-postgresql', import.meta.url)),
+};
+export const MIGRATIONS_DIR = MIGRATIONS_DIRS.sqlite;
+
+/** 'file:…' → sqlite, 'postgresql://…' or 'postgres://…' → postgresql; anything else is refused. */
+export function databaseKind(url: string): DatabaseKind {
+  if (/^file:/.test(url)) return 'sqlite';
+  if (/^postgres(ql)?:\/\//.test(url)) return 'postgresql';
+  throw new Error('DATABASE_URL: expected file:./data/shepherd.db (SQLite) or postgresql://user:pass@host:5432/db');
+}
 
 /** 'file:./data/shepherd.db' → absolute path (relative to cwd), or ':memory:'. */
 export function sqlitePath(url: string, cwd = process.cwd()): string {
@@ -32,13 +48,50 @@ export class DatabaseLockedError extends Error {
   }
 }
 
-export interface OpenedDatabase {
-  prisma: Db;
-  path: string;
-  applied: string[];
+/**
+ * Where Shepherd keeps its files (git cache, push clone, known_hosts): beside the SQLite file, or
+ * SHEPHERD_DATA_DIR (default ./data) when the database is PostgreSQL and so has no folder of its own.
+ */
+export function dataDir(url: string, env: { SHEPHERD_DATA_DIR?: string } = process.env, cwd = process.cwd()): string {
+  if (databaseKind(url) === 'sqlite') {
+    const path = sqlitePath(url, cwd);
+    if (path !== ':memory:') return dirname(path);
+  }
+  return resolve(cwd, env.SHEPHERD_DATA_DIR || 'data');
 }
 
-export async function openDatabase(url: string, migrationsDir = MIGRATIONS_DIR): Promise<OpenedDatabase> {
+/** PostgreSQL 'user:pass@host:5432/db' → 'host:5432/db' (never the password), for logs and errors. */
+export function describeUrl(url: string): string {
+  if (databaseKind(url) === 'sqlite') return sqlitePath(url);
+  const u = new URL(url);
+  return `${u.hostname || 'localhost'}:${u.port || 5432}${u.pathname}`;
+}
+
+export interface OpenedDatabase {
+  prisma: Db;
+  kind: DatabaseKind;
+  /** The SQLite file, or host:port/db for PostgreSQL (for logs). */
+  path: string;
+  applied: string[];
+  /** A writer for deploy log lines on a connection of its own (see log-lines.ts). */
+  lines(): LineSink;
+  /** Whether the database answers a trivial query now (for /readyz). */
+  ping(): Promise<boolean>;
+}
+
+export interface OpenOptions {
+  migrationsDir?: string;
+  /** Told about connection errors the driver sees outside a query (PostgreSQL restarted, network cut). */
+  onConnectionError?: (err: Error) => void;
+}
+
+export async function openDatabase(url: string, options: string | OpenOptions = {}): Promise<OpenedDatabase> {
+  const opts = typeof options === 'string' ? { migrationsDir: options } : options;
+  if (databaseKind(url) === 'postgresql') {
+    // Loaded only when used, so a SQLite start does not pay for pg.
+    const { openPostgres } = await import('./db-postgresql.js');
+    return openPostgres(url, { ...opts, migrationsDir: opts.migrationsDir ?? MIGRATIONS_DIRS.postgresql });
+  }
   const path = sqlitePath(url);
   if (path === ':memory:') throw new Error('DATABASE_URL must name a file (an in-memory database would not be shared with Prisma)');
   mkdirSync(dirname(path), { recursive: true });
@@ -51,7 +104,7 @@ export async function openDatabase(url: string, migrationsDir = MIGRATIONS_DIR):
     // A write transaction proves we can write at all (BEGIN IMMEDIATE takes the write lock or times out).
     raw.exec('BEGIN IMMEDIATE');
     raw.exec('COMMIT');
-    applied = applyMigrations(raw, migrationsDir);
+    applied = applyMigrations(raw, opts.migrationsDir ?? MIGRATIONS_DIRS.sqlite);
   } catch (err) {
     if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY') || (err as { code?: string }).code?.startsWith('SQLITE_LOCKED'))
       throw new DatabaseLockedError(path);
@@ -61,7 +114,45 @@ export async function openDatabase(url: string, migrationsDir = MIGRATIONS_DIR):
   }
   const prisma = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${path}`, timeout: 5000 }) });
   await prisma.$executeRawUnsafe('PRAGMA busy_timeout = 5000');
-  return { prisma, path, applied };
+  return {
+    prisma,
+    kind: 'sqlite',
+    path,
+    applied,
+    lines: () => new LogLineStore(path),
+    ping: () =>
+      prisma.$queryRawUnsafe('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+  };
+}
+
+/** A log line writer for DATABASE_URL without opening Prisma (tests, tools); the database must be migrated. */
+export async function openLineSink(url: string): Promise<LineSink> {
+  if (databaseKind(url) === 'sqlite') return new LogLineStore(sqlitePath(url));
+  const { PgLogLineStore } = await import('./log-lines-postgresql.js');
+  return new PgLogLineStore(url);
+}
+
+/**
+ * True when err means the database could not be reached or the connection broke (as opposed to a bad query):
+ * the bot answers "the database is not answering" for these, and they pass once the database is back.
+ */
+export function isConnectionError(err: unknown): boolean {
+  for (let e = err as { code?: unknown; message?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    // Prisma: P1001 can't reach, P1002 timed out, P1017 server closed the connection, P2024 pool timeout.
+    if (/^(P1001|P1002|P1017|P2024|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|ENOTFOUND|EHOSTUNREACH|57P01|57P02|57P03|08\w{3})$/.test(code)) return true;
+    const message = typeof e.message === 'string' ? e.message : '';
+    if (
+      /Connection terminated|connection (is )?(closed|terminated)|ECONNREFUSED|ECONNRESET|terminating connection|the database system is (starting up|shutting down)|Can't reach database server|Server has closed the connection|timeout exceeded when trying to connect|SQLITE_BUSY|database is locked/i.test(
+        message,
+      )
+    )
+      return true;
+  }
+  return false;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { HeldLock } from './locks.js';
 import { ALL_APPS } from './locks.js';
 import { type DeployState, type FinalDeployState, fromStates, type HostState, hostFromStates } from '../deploy/lifecycle.js';
 import { type MaskText, maskPatterns } from '../deploy/mask.js';
+import { serializeEnvironment } from './serialize.js';
 
 // The state names are the lifecycle table's: one definition for the engine, the store and the viewer.
 export type { DeployState, FinalDeployState, HostState };
@@ -84,6 +85,7 @@ export class Deploys {
     try {
       result = await retryBusy(() =>
         this.db.$transaction(async (tx) => {
+          await serializeEnvironment(this.db, tx, input.environment);
           const held = await tx.lock.findFirst({ where: conflicts(input.app, input.environment), include: includeHolder, orderBy: { id: 'asc' } });
           if (held && held.deployId === null) return { outcome: 'locked' as const, held };
           const created = await tx.deploy.create({
@@ -146,6 +148,7 @@ export class Deploys {
         this.db.$transaction(async (tx) => {
           const deploy = await tx.deploy.findUnique({ where: { id } });
           if (deploy?.state !== 'queued') return false;
+          await serializeEnvironment(this.db, tx, deploy.environment);
           const earlier = await tx.deploy.count({ where: { app: deploy.app, environment: deploy.environment, state: 'queued', id: { lt: id } } });
           if (earlier > 0) return false;
           const held = await tx.lock.findFirst({ where: conflicts(deploy.app, deploy.environment) });

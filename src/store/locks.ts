@@ -8,6 +8,7 @@
  */
 import { type MaskText, maskPatterns } from '../deploy/mask.js';
 import { type Db, retryBusy } from './db.js';
+import { serializeEnvironment } from './serialize.js';
 
 export const ALL_APPS = '*';
 
@@ -70,6 +71,7 @@ export class Locks {
     try {
       return await retryBusy(() =>
         this.db.$transaction(async (tx) => {
+          await serializeEnvironment(this.db, tx, request.environment);
           const held = await tx.lock.findFirst({ where: conflictsWith(request.app, request.environment), include: includeHolder, orderBy: { id: 'asc' } });
           if (held) return { ok: false as const, held };
           const lock = await tx.lock.create({
@@ -116,6 +118,7 @@ export class Locks {
   async takeOver(lock: HeldLock, request: LockRequest): Promise<HeldLock> {
     return retryBusy(() =>
       this.db.$transaction(async (tx) => {
+        await serializeEnvironment(this.db, tx, request.environment);
         await tx.lock.deleteMany({ where: { id: lock.id } });
         return tx.lock.create({
           data: lockData(request, this.mask),

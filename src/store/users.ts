@@ -65,12 +65,13 @@ export class Users {
   async resolve(mention: string, provider?: string): Promise<KnownUser | null> {
     const name = mention.replace(/^@/, '').replace(/[:,]$/, '');
     if (!name) return null;
-    const byLogin = await this.db.$queryRaw<{ id: number }[]>`SELECT id FROM "User" WHERE lower(githubLogin) = lower(${name}) LIMIT 1`;
+    // Quoted names and CAST: the same SQL must read alike on SQLite and PostgreSQL (which folds bare names).
+    const byLogin = await this.db.$queryRaw<{ id: number }[]>`SELECT "id" FROM "User" WHERE lower("githubLogin") = lower(CAST(${name} AS TEXT)) LIMIT 1`;
     const loginUser = byLogin[0] ? await this.byId(byLogin[0].id) : null;
     if (loginUser && loginUser.identities.length > 0) return loginUser;
     const rows = await this.db.$queryRaw<{ userId: number; provider: string }[]>`
-      SELECT DISTINCT userId, provider FROM "Identity"
-      WHERE lower(externalId) = lower(${name}) OR lower(handle) = lower(${name})`;
+      SELECT DISTINCT "userId", "provider" FROM "Identity"
+      WHERE lower("externalId") = lower(CAST(${name} AS TEXT)) OR lower("handle") = lower(CAST(${name} AS TEXT))`;
     const local = [...new Set(rows.filter((r) => r.provider === provider).map((r) => r.userId))];
     const any = [...new Set(rows.map((r) => r.userId))];
     const pick = local.length === 1 ? local[0] : local.length === 0 && any.length === 1 ? any[0] : undefined;

@@ -1,7 +1,7 @@
 /**
  * The web viewer: dashboard, deploy pages with live logs, raw logs and a JSON API, on Fastify, as one plugin
- * per area (src/web/plugins/: auth, pages, logs, assets, api, audit). Bound to loopback unless WEB_AUTH is set; with
- * WEB_AUTH every route (pages, API, events, raw, static) asks for it.
+ * per area (src/web/plugins/: auth, pages, logs, assets, api, audit, health). Bound to loopback unless WEB_AUTH is
+ * set; with WEB_AUTH every route (pages, API, events, raw, static) asks for it, but /healthz and /readyz.
  *
  *   const web = createWebServer({ host: '127.0.0.1', port: 8080, store, events, logger });
  *   await web.start(); console.log(web.url); ...; await web.stop();
@@ -19,6 +19,7 @@ import { assetsPlugin } from './plugins/assets.js';
 import { auditPlugin } from './plugins/audit.js';
 import { authPlugin } from './plugins/auth.js';
 import type { WebContext } from './plugins/context.js';
+import { type HealthOptions, healthPlugin } from './plugins/health.js';
 import { logsPlugin } from './plugins/logs.js';
 import { pagesPlugin } from './plugins/pages.js';
 import type { PushBoardServices } from './push-board.js';
@@ -46,6 +47,8 @@ export interface WebServerOptions {
   /** timezone, freezes and apps from shepherd.yml: the dashboard's freezes and environments, /audit's clock. */
   policy?: PolicyConfig | undefined;
   now?: () => Date;
+  /** /readyz checks; by default the store's database alone. */
+  health?: HealthOptions;
   /** Tuning for the live log (tests and the benchmark). */
   live?: Partial<Omit<LiveLogOptions, 'events' | 'readModel' | 'redactor' | 'logger'>>;
 }
@@ -125,6 +128,7 @@ export function createWebServer(options: WebServerOptions): WebServer {
   app.register(assetsPlugin);
   app.register(apiPlugin, context);
   app.register(auditPlugin, context);
+  app.register(healthPlugin, options.health ?? { database: () => options.store.db.$queryRawUnsafe('SELECT 1').then(() => true) });
 
   let listening: string | null = null;
   let stopped: Promise<void> | null = null;

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { queryRows, type TempDatabase, tempDatabase } from '../support/db.js';
 import { makeRepo } from './harness.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -36,7 +36,11 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'shepherd-crash-'));
   const repo = makeRepo();
   let orphan: number | null = null;
-  afterAll(() => {
+  let database: TempDatabase;
+  beforeAll(async () => {
+    database = await tempDatabase();
+  });
+  afterAll(async () => {
     // The step outlived the bot (local transport runs it in its own process group): end it.
     if (orphan) {
       try {
@@ -44,6 +48,7 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
       } catch {}
     }
     repo.close();
+    await database.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -68,7 +73,7 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
     );
     const env = {
       SHEPHERD_CONFIG: config,
-      DATABASE_URL: `file:${join(dir, 'shepherd.db')}`,
+      ...database.env,
       LOG_LEVEL: 'warn',
       WEB_BASE_URL: 'http://viewer.test',
       WEB_PORT: '0',
@@ -79,28 +84,22 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
     const pidFile = join(dir, 'deploy', 'step.pid');
     await until('the step to run', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim());
     orphan = Number(readFileSync(pidFile, 'utf8'));
-    const db = new Database(join(dir, 'shepherd.db'), { readonly: true });
-    try {
-      // Lines are stored in batches (every 100 ms): wait until they are, as a viewer would see them.
-      await until('the lines to be stored', () => (db.prepare("SELECT count(*) AS n FROM LogLine WHERE text LIKE 'line %'").get() as { n: number }).n === 5);
-      expect((db.prepare('SELECT state FROM Deploy').get() as { state: string }).state).toBe('running');
-      expect((db.prepare('SELECT count(*) AS n FROM Lock').get() as { n: number }).n).toBe(1);
-    } finally {
-      db.close();
-    }
+    const rows = (query: string) => queryRows(database.url, query);
+    // Lines are stored in batches (every 100 ms): wait until they are, as a viewer would see them.
+    const count = `SELECT CAST(count(*) AS INTEGER) AS n FROM "LogLine" WHERE "text" LIKE 'line %'`;
+    await vi.waitFor(async () => expect(await rows(count)).toEqual([{ n: 5 }]), { timeout: 60_000, interval: 100 });
+    expect(await rows('SELECT "state" FROM "Deploy"')).toEqual([{ state: 'running' }]);
+    expect(await rows('SELECT CAST(count(*) AS INTEGER) AS n FROM "Lock"')).toEqual([{ n: 1 }]);
     first.child.kill('SIGKILL');
     await first.exited;
     // Only a deploy whose heartbeat is stale (3 intervals) is taken for dead: wait until it is.
-    const beat = new Database(join(dir, 'shepherd.db'), { readonly: true });
-    try {
-      const lastBeat = () => {
-        const v = (beat.prepare('SELECT heartbeatAt FROM Deploy').get() as { heartbeatAt: string | number }).heartbeatAt;
-        return typeof v === 'number' ? v : Date.parse(v);
-      };
-      await until('the heartbeat to go stale', () => Date.now() - lastBeat() > 3_500);
-    } finally {
-      beat.close();
-    }
+    // SQLite hands back a number or a text, PostgreSQL a Date.
+    const lastBeat = async () => {
+      const [row] = await rows('SELECT "heartbeatAt" FROM "Deploy"');
+      const v = row?.heartbeatAt as string | number | Date;
+      return v instanceof Date ? v.getTime() : typeof v === 'number' ? v : Date.parse(v);
+    };
+    await vi.waitFor(async () => expect(Date.now() - (await lastBeat())).toBeGreaterThan(3_500), { timeout: 60_000, interval: 100 });
 
     const second = startBot(env);
     second.child.stdin?.end('deploys\nlocks\n');
@@ -110,15 +109,10 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
     expect(out).toMatch(/#1 ⚠️ slow\/HEAD .* interrupted/);
     expect(out).toContain('no locks: every environment is free');
 
-    const after = new Database(join(dir, 'shepherd.db'), { readonly: true });
-    try {
-      expect(after.prepare('SELECT state, error FROM Deploy').get()).toEqual({ state: 'interrupted', error: 'the bot stopped while this deploy ran' });
-      expect((after.prepare('SELECT count(*) AS n FROM Lock').get() as { n: number }).n).toBe(0);
-      const lines = after.prepare("SELECT text FROM LogLine WHERE stream = 'stdout' ORDER BY seq").all() as { text: string }[];
-      expect(lines.map((l) => l.text)).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
-      expect(after.prepare('SELECT state FROM DeployHost').all()).toEqual([{ state: 'cancelled' }]);
-    } finally {
-      after.close();
-    }
+    expect(await rows('SELECT "state", "error" FROM "Deploy"')).toEqual([{ state: 'interrupted', error: 'the bot stopped while this deploy ran' }]);
+    expect(await rows('SELECT CAST(count(*) AS INTEGER) AS n FROM "Lock"')).toEqual([{ n: 0 }]);
+    const lines = await rows(`SELECT "text" FROM "LogLine" WHERE "stream" = 'stdout' ORDER BY "seq"`);
+    expect(lines.map((l) => l.text)).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
+    expect(await rows('SELECT "state" FROM "DeployHost"')).toEqual([{ state: 'cancelled' }]);
   }, 180_000);
 });

@@ -1,6 +1,6 @@
 /**
  * What the deploy tests share: a real git repository (a bare repo the steps clone), a real Bot on a temp
- * SQLite file with the real Deployer wired as main.ts wires it, and chat through FakeAdapter.
+ * database (SQLite or PostgreSQL, test/support/db.ts) with the real Deployer wired as main.ts wires it, and chat through FakeAdapter.
  *
  *   const repo = makeRepo(); const sha = repo.commit('first');
  *   const h = await deployHarness(yaml({ ... }));
@@ -19,8 +19,7 @@ import { Masker } from '../../src/deploy/mask.js';
 import type { SchedulerOptions } from '../../src/deploy/scheduler.js';
 import { type DeploySinks, startDeploySinks } from '../../src/deploy/sinks.js';
 import type { GitHub } from '../../src/github.js';
-import { sqlitePath } from '../../src/store/db.js';
-import { LogLineStore } from '../../src/store/log-lines.js';
+import type { LineSink } from '../../src/store/log-lines.js';
 import type { TempStore } from '../support/db.js';
 import type { FakeAdapter } from '../support/fake-adapter.js';
 import { type TestClock, testBot } from '../support/bot.js';
@@ -109,7 +108,7 @@ export async function deployHarness(yaml: string, options: HarnessOptions = {}):
   const events = new DeployEvents(mask);
   const seen: DeployEvent[] = [];
   events.subscribe((e) => seen.push(e));
-  let lines: LogLineStore | undefined;
+  let lines: LineSink | undefined;
   let deployer: Deployer | undefined;
   let sinks: DeploySinks | undefined;
   // Wired as main.ts wires it: the scheduler publishes, the sinks post through the chat the bot answers on.
@@ -118,8 +117,8 @@ export async function deployHarness(yaml: string, options: HarnessOptions = {}):
     confirmTimeoutMs: options.confirmTimeoutMs,
     env: { WEB_BASE_URL: 'http://viewer.test' },
     mask,
-    wire: ({ url, dir, store, config, chat }) => {
-      lines = new LogLineStore(sqlitePath(url));
+    wire: async ({ dir, store, config, chat, lines: openLines }) => {
+      lines = await openLines();
       deployer = new Deployer({
         config,
         store,

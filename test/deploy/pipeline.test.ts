@@ -5,8 +5,6 @@ import { DeployEvents, type LogLineEvent } from '../../src/deploy/events.js';
 import { LineSplitter, TRUNCATED } from '../../src/deploy/line-splitter.js';
 import { DeployLog, LogWriter } from '../../src/deploy/log-pipeline.js';
 import { Masker, MASK } from '../../src/deploy/mask.js';
-import { sqlitePath } from '../../src/store/db.js';
-import { LogLineStore } from '../../src/store/log-lines.js';
 import { startedDeploy, tempStore, type TempStore } from '../support/db.js';
 
 describe('LineSplitter', () => {
@@ -87,7 +85,7 @@ describe('DeployLog → LogWriter → LogLineStore', () => {
     const events = new DeployEvents();
     const published: LogLineEvent[] = [];
     events.subscribe((e) => e.type === 'line' && published.push(e.line));
-    const sink = new LogLineStore(sqlitePath(t.url));
+    const sink = await t.lines();
     const writer = new LogWriter(sink, undefined, { intervalMs: 10, batchLines: 3 });
     const log = new DeployLog(id, { events, masker: new Masker(['s3cr3t-value']), writer });
     const a = log.host('web-1');
@@ -114,7 +112,7 @@ describe('DeployLog → LogWriter → LogLineStore', () => {
   it('GIVEN more lines waiting than the high-water mark THEN room() asks the source to wait until they are written', async () => {
     t = await tempStore();
     const id = await startedDeploy(t);
-    const sink = new LogLineStore(sqlitePath(t.url));
+    const sink = await t.lines();
     const writer = new LogWriter(sink, undefined, { intervalMs: 1000, batchLines: 100_000, highWater: 50 });
     for (let i = 1; i <= 60; i++) writer.add({ deployId: id, seq: i, host: 'h', stream: 'stdout', text: `l${i}`, at: new Date() });
     const wait = writer.room();

@@ -16,8 +16,7 @@ import { Masker } from '../../src/deploy/mask.js';
 import type { GitHub } from '../../src/github.js';
 import { deployThrough } from '../../src/push/deploy.js';
 import { adapterNotifier } from '../../src/push/notifier.js';
-import { sqlitePath } from '../../src/store/db.js';
-import { LogLineStore } from '../../src/store/log-lines.js';
+import type { LineSink } from '../../src/store/log-lines.js';
 import type { PushService, Timers } from '../../src/push/service.js';
 import type { ShipHooks } from '../../src/push/ship.js';
 import { createPushService } from '../../src/push/setup.js';
@@ -95,14 +94,14 @@ export async function pushBot(options: PushBotOptions = {}): Promise<PushBot> {
   mkdirSync(deployTo, { recursive: true });
   // What wire() creates besides the services: the deploy event stream and log store, closed by close().
   const events = new DeployEvents();
-  const made: { lines?: LogLineStore; stopSinks?: () => void } = {};
+  const made: { lines?: LineSink; stopSinks?: () => void } = {};
   const t = await testBot(pushConfig(git.remote, deployTo, options.production, options.autoApprove), {
-    wire: (base) => {
+    wire: async (base) => {
       const notifier = adapterNotifier([base.chat]);
       let deployer: Deployer | null = null;
       if (options.deployer) {
         // Wired as main.ts wires it: the scheduler publishes, the sinks post.
-        const lines = new LogLineStore(sqlitePath(base.url));
+        const lines = await base.lines();
         made.lines = lines;
         deployer = new Deployer({
           config: base.config,

@@ -4,13 +4,11 @@
  * writable and readable through the generated client with every field set.
  */
 import { readFileSync } from 'node:fs';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelName } from '../../src/generated/prisma/internal/prismaNamespace.js';
-import { sqlitePath } from '../../src/store/db.js';
+import { MIGRATIONS_DIRS } from '../../src/store/db.js';
 import { readMigrations } from '../../src/store/migrate.js';
-import { MIGRATIONS_DIR } from '../../src/store/db.js';
-import { tempStore, type TempStore } from '../support/db.js';
+import { queryRows, TEST_DB, tempStore, type TempStore } from '../support/db.js';
 
 interface SchemaField {
   name: string;
@@ -36,23 +34,45 @@ function schemaModels(): Map<string, SchemaField[]> {
   return models;
 }
 
-describe('schema.prisma and migrations agree', () => {
+interface Column {
+  name: string;
+  nullable: boolean;
+}
+
+/** The table's columns as the database reports them (SQLite: PRAGMA table_info; PostgreSQL: information_schema). */
+async function columnsOf(url: string, table: string): Promise<Column[]> {
+  if (TEST_DB === 'sqlite') {
+    const rows = await queryRows<{ name: string; notnull: number; pk: number }>(url, `PRAGMA table_info("${table}")`);
+    return rows.map((c) => ({ name: c.name, nullable: c.notnull === 0 && c.pk === 0 }));
+  }
+  const rows = await queryRows<{ name: string; nullable: string }>(
+    url,
+    `SELECT column_name AS name, is_nullable AS nullable FROM information_schema.columns WHERE table_schema = 'public' AND table_name = '${table}'`,
+  );
+  return rows.map((c) => ({ name: c.name, nullable: c.nullable === 'YES' }));
+}
+
+async function tablesOf(url: string): Promise<string[]> {
+  const query =
+    TEST_DB === 'sqlite'
+      ? "SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations'"
+      : "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public' AND table_name <> '_prisma_migrations'";
+  return (await queryRows<{ name: string }>(url, query)).map((r) => r.name);
+}
+
+describe(`schema.prisma and migrations agree (${TEST_DB})`, () => {
   let t: TempStore;
   beforeAll(async () => {
     t = await tempStore();
   });
   afterAll(async () => t.close());
 
-  it('records every migration as Prisma does', () => {
-    const db = new Database(sqlitePath(t.url));
-    const rows = db.prepare('SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name').all() as {
-      migration_name: string;
-      checksum: string;
-      finished_at: unknown;
-      applied_steps_count: number;
-    }[];
-    db.close();
-    const files = readMigrations(MIGRATIONS_DIR);
+  it('records every migration as Prisma does', async () => {
+    const rows = await queryRows<{ migration_name: string; checksum: string; finished_at: unknown; applied_steps_count: number }>(
+      t.url,
+      'SELECT migration_name, checksum, finished_at, applied_steps_count FROM _prisma_migrations ORDER BY migration_name',
+    );
+    const files = readMigrations(MIGRATIONS_DIRS[TEST_DB]);
     expect(rows.map((r) => r.migration_name)).toEqual(files.map((f) => f.name));
     expect(rows.map((r) => r.checksum)).toEqual(files.map((f) => f.checksum));
     for (const r of rows) {
@@ -61,24 +81,19 @@ describe('schema.prisma and migrations agree', () => {
     }
   });
 
-  it('gives every model exactly its columns, with the same nullability', () => {
-    const db = new Database(sqlitePath(t.url));
+  it('gives every model exactly its columns, with the same nullability', async () => {
     const models = schemaModels();
     expect([...models.keys()].sort()).toEqual(Object.keys(ModelName).sort());
     for (const [model, fields] of models) {
-      const columns = db.prepare(`PRAGMA table_info("${model}")`).all() as { name: string; notnull: number; pk: number }[];
+      const columns = await columnsOf(t.url, model);
       expect(columns.length, `table ${model} exists`).toBeGreaterThan(0);
       expect(columns.map((c) => c.name).sort(), `columns of ${model}`).toEqual(fields.map((f) => f.name).sort());
       for (const f of fields) {
         const column = columns.find((c) => c.name === f.name)!;
-        expect(column.notnull === 0 && column.pk === 0, `${model}.${f.name} nullable`).toBe(f.optional);
+        expect(column.nullable, `${model}.${f.name} nullable`).toBe(f.optional);
       }
     }
-    const tables = (
-      db.prepare("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' AND name <> '_prisma_migrations'").all() as { name: string }[]
-    ).map((r) => r.name);
-    expect(tables.sort()).toEqual(Object.keys(ModelName).sort());
-    db.close();
+    expect((await tablesOf(t.url)).sort()).toEqual(Object.keys(ModelName).sort());
   });
 
   it('writes and reads every model through the client with every field set', async () => {

@@ -1,5 +1,5 @@
 /**
- * A real Bot over a real SQLite file, a test config and a clock the test moves; chat through FakeAdapter. The
+ * A real Bot over a real database (SQLite, or PostgreSQL in that half of the test matrix), a test config and a clock the test moves; chat through FakeAdapter. The
  * services are built by createServices() from what `wire` creates, as main.ts builds them.
  *
  *   const t = await testBot(); await t.chat.say('boss', 'lock staging'); await t.close();
@@ -79,7 +79,7 @@ export async function testBot(yaml = TEST_CONFIG, options: TestBotOptions = {}):
   const t = await tempStore(4, options.mask);
   const path = join(mkdtempSync(join(tmpdir(), 'shepherd-cfg-')), 'shepherd.yml');
   writeFileSync(path, yaml);
-  const config = loadConfig({ SHEPHERD_CONFIG: path, DATABASE_URL: t.url, ...options.env });
+  const config = loadConfig({ SHEPHERD_CONFIG: path, ...t.env, ...options.env });
   const base: TestBase = { ...t, chat: options.mask ? maskChat(new FakeAdapter(options.provider ?? 'irc'), options.mask) : new FakeAdapter(options.provider ?? 'irc'), clock: new TestClock(), config };
   const services = createServices(options.wire ? await options.wire(base) : {});
   const bot = new Bot({

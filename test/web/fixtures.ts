@@ -9,6 +9,7 @@
  */
 import type { DeployEvents, LogStream } from '../../src/deploy/events.js';
 import type { Store } from '../../src/store/index.js';
+import { TEST_DB } from '../support/db.js';
 
 export interface SeedOptions {
   app?: string;
@@ -70,13 +71,17 @@ export async function seedDeploy(store: Store, o: SeedOptions = {}) {
  * createMany takes ~15 s for 100k rows here, this takes a fraction of that.
  */
 export async function seedLines(store: Store, deployId: number, count: number, hosts = ['web-1', 'web-2'], text = (seq: number) => `line ${seq}`) {
-  const at = new Date().toISOString();
+  // SQLite: the ISO text Prisma's SQLite adapter stores, `?` placeholders; PostgreSQL: a Date, `$n`.
+  const pg = TEST_DB === 'postgresql';
+  const at = pg ? new Date() : new Date().toISOString();
   const CHUNK = 2000;
   for (let start = 1; start <= count; start += CHUNK) {
     const values: unknown[] = [];
     const end = Math.min(count, start + CHUNK - 1);
     for (let seq = start; seq <= end; seq++) values.push(deployId, seq, hosts[seq % hosts.length] ?? null, 'stdout', text(seq), at);
-    const rows = Array.from({ length: end - start + 1 }, () => '(?, ?, ?, ?, ?, ?)').join(', ');
+    const rows = Array.from({ length: end - start + 1 }, (_, i) =>
+      pg ? `(${[1, 2, 3, 4, 5, 6].map((k) => `$${i * 6 + k}`).join(', ')})` : '(?, ?, ?, ?, ?, ?)',
+    ).join(', ');
     await store.db.$executeRawUnsafe(`INSERT INTO "LogLine" ("deployId", "seq", "host", "stream", "text", "at") VALUES ${rows}`, ...values);
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Access to the whole viewer: with WEB_AUTH every route (pages, API, events, raw, static) asks for it, and
- * every answer carries the security headers. Wrapped with fastify-plugin so its hooks hold for the routes of
+ * Access to the whole viewer: with WEB_AUTH every route (pages, API, events, raw, static) asks for it, except
+ * routes marked `config: PUBLIC_ROUTE` (the health checks, which reveal nothing but up/down); every answer
+ * carries the security headers. Wrapped with fastify-plugin so its hooks hold for the routes of
  * every other plugin, not only its own.
  *
  *   app.register(authPlugin, { auth: 'ops:secret' });
@@ -13,7 +14,7 @@ import { SECURITY_HEADERS } from './context.js';
 const auth: FastifyPluginAsync<{ auth?: string | undefined }> = async (app, options) => {
   const authorized = createAuthCheck(options.auth);
   app.addHook('onRequest', async (req, reply) => {
-    if (authorized(req.headers.authorization)) return;
+    if (authorized(req.headers.authorization) || (req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
     reply.header('www-authenticate', 'Basic realm="Shepherd", charset="UTF-8"');
     const api = req.url.startsWith('/api/');
     return reply

@@ -1,0 +1,21 @@
+/**
+ * One environment's lock and queue decisions, one at a time. SQLite runs write transactions one after
+ * another anyway; PostgreSQL (READ COMMITTED) lets two run side by side, so a deploy asked at the same moment
+ * as another could miss it and queue behind the wrong one. A transaction-scoped advisory lock on the
+ * environment restores SQLite's order there, and holds across instances sharing the database.
+ *
+ *   await this.db.$transaction(async (tx) => { await serializeEnvironment(this.db, tx, 'staging'); … });
+ */
+import type { Db } from './db.js';
+
+const postgres = new WeakSet<object>();
+
+/** Marks a client as PostgreSQL (db-postgresql.ts does, for each client it opens). */
+export function markPostgres(db: Db): void {
+  postgres.add(db);
+}
+
+export async function serializeEnvironment(db: Db, tx: Pick<Db, '$executeRaw'>, environment: string): Promise<void> {
+  if (!postgres.has(db)) return;
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`shepherd:environment:${environment}`}))`;
+}
