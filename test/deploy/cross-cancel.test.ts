@@ -10,8 +10,6 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DeployEvents } from '../../src/deploy/events.js';
 import { Masker } from '../../src/deploy/mask.js';
 import { Scheduler } from '../../src/deploy/scheduler.js';
-import { sqlitePath } from '../../src/store/db.js';
-import { LogLineStore } from '../../src/store/log-lines.js';
 import { type DeployHarness, deployHarness, makeRepo, type TestRepo } from './harness.js';
 
 describe('cancel across instances', () => {
@@ -47,7 +45,7 @@ describe('cancel across instances', () => {
   it('GIVEN a deploy run by instance A WHEN instance B is asked to cancel it THEN B records the request and A stops it', async () => {
     await h.chat.say('boss', 'deploy web/main to staging');
     await vi.waitFor(() => expect(existsSync(join(dir, 'started'))).toBe(true), { timeout: 60_000 });
-    const lines = new LogLineStore(sqlitePath(h.url));
+    const lines = await h.lines();
     const other = new Scheduler({
       config: h.config,
       store: h.store,

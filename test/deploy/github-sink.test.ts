@@ -37,7 +37,7 @@ describe('the GitHub sink', () => {
       file,
       JSON.stringify({ apps: { web: { repo: 'acme/web', repo_url: repo.bare, deploy_to: '/srv/web', environments: { staging: { hosts: ['a'] } } } } }),
     );
-    const config = loadConfig({ SHEPHERD_CONFIG: file, DATABASE_URL: t.url, WEB_BASE_URL: 'http://viewer.test' });
+    const config = loadConfig({ SHEPHERD_CONFIG: file, ...t.env, WEB_BASE_URL: 'http://viewer.test' });
     const github = createGitHub({ token: gh.token, baseUrl: gh.url, retries: 0 });
     const revisions = new Revisions(github, join(t.dir, 'git'));
     new GitHubSink({ config, store: t.store, events, revisions, logger: pino({ level: 'silent' }), webBaseUrl: 'http://viewer.test', retryMs: 5 }).start();

@@ -5,9 +5,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type BotProcess, startBotProcess } from '../support/bot-process.js';
+import { queryRows, type TempDatabase, tempDatabase } from '../support/db.js';
 import { type Sshd, skipWithoutSshd, startSshd } from '../support/sshd.js';
 import { makeRepo, type TestRepo } from './harness.js';
 
@@ -26,8 +26,10 @@ describe.skipIf(skipWithoutSshd())('SIGTERM mid-deploy (real sshd)', () => {
   let repo: TestRepo;
   let bot: BotProcess | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'shepherd-sigterm-'));
+  let database: TempDatabase | undefined;
 
   beforeAll(async () => {
+    database = await tempDatabase();
     sshd = await startSshd({ hosts: 1 });
     repo = makeRepo();
     repo.commit('first');
@@ -36,6 +38,7 @@ describe.skipIf(skipWithoutSshd())('SIGTERM mid-deploy (real sshd)', () => {
     if (bot && bot.child.exitCode === null) bot.child.kill('SIGKILL');
     repo?.close();
     await sshd?.stop();
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -59,8 +62,8 @@ describe.skipIf(skipWithoutSshd())('SIGTERM mid-deploy (real sshd)', () => {
         },
       }),
     );
-    const dbPath = join(dir, 'shepherd.db');
-    bot = startBotProcess({ SHEPHERD_CONFIG: config, DATABASE_URL: `file:${dbPath}`, LOG_LEVEL: 'warn', WEB_BASE_URL: 'http://viewer.test', WEB_PORT: '0' });
+    const url = database!.url;
+    bot = startBotProcess({ SHEPHERD_CONFIG: config, ...database!.env, LOG_LEVEL: 'warn', WEB_BASE_URL: 'http://viewer.test', WEB_PORT: '0' });
     bot.say('deploy web to staging');
     const pidFile = join(sshd.hosts[0]!.root, 'step.pid');
     await vi.waitFor(() => expect(existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim()).toBeTruthy(), { timeout: 60_000, interval: 50 });
@@ -71,13 +74,10 @@ describe.skipIf(skipWithoutSshd())('SIGTERM mid-deploy (real sshd)', () => {
     expect(await bot.exited).toBe(0);
     expect(alive(pid)).toBe(false);
     expect(bot.output()).toMatch(/⚠️ #1 web\/HEAD \([0-9a-f]{7}\) → staging was interrupted: the bot stopped while it ran\. The lock is free/);
-    const db = new Database(dbPath, { readonly: true });
-    try {
-      expect(db.prepare('SELECT state, error FROM Deploy').get()).toEqual({ state: 'interrupted', error: 'Shepherd was stopped while this deploy ran' });
-      expect(db.prepare('SELECT count(*) AS n FROM Lock').get()).toEqual({ n: 0 });
-      expect(db.prepare('SELECT state FROM DeployHost').all()).toEqual([{ state: 'cancelled' }]);
-    } finally {
-      db.close();
-    }
+    expect(await queryRows(url, 'SELECT "state", "error" FROM "Deploy"')).toEqual([
+      { state: 'interrupted', error: 'Shepherd was stopped while this deploy ran' },
+    ]);
+    expect(await queryRows(url, 'SELECT CAST(count(*) AS INTEGER) AS n FROM "Lock"')).toEqual([{ n: 0 }]);
+    expect(await queryRows(url, 'SELECT "state" FROM "DeployHost"')).toEqual([{ state: 'cancelled' }]);
   }, 180_000);
 });

@@ -25,7 +25,12 @@ import { createGitRemote, type GitRemote } from '../support/git-repos.js';
 
 export const PEOPLE = ['alice', 'bob', 'carol', 'dave', 'erin'];
 
-export function pushConfig(remote: string, deployTo = './deploy', production = '{ hosts: [localhost], allowed_roles: [release_manager] }', autoApprove?: number): string {
+export function pushConfig(
+  remote: string,
+  deployTo = './deploy',
+  production = '{ hosts: [localhost], allowed_roles: [release_manager] }',
+  autoApprove?: number,
+): string {
   return `
 release_managers: ["irc:rm"]
 developers: ["irc:alice", "irc:bob", "irc:carol", "irc:dave", "irc:erin", "irc:rm"]
@@ -119,7 +124,10 @@ export async function pushBot(options: PushBotOptions = {}): Promise<PushBot> {
           store: base.store,
           events,
           revisions: deployer.revisions,
-          chat: { send: (provider, target, text) => notifier.say(provider, target, text).then(() => ({ ...target })), mention: (p, u) => notifier.mention(p, u) },
+          chat: {
+            send: (provider, target, text) => notifier.say(provider, target, text).then(() => ({ ...target })),
+            mention: (p, u) => notifier.mention(p, u),
+          },
           logger: pino({ level: 'silent' }),
           chatIntervalMs: 20,
         });

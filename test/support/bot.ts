@@ -80,7 +80,12 @@ export async function testBot(yaml = TEST_CONFIG, options: TestBotOptions = {}):
   const path = join(mkdtempSync(join(tmpdir(), 'shepherd-cfg-')), 'shepherd.yml');
   writeFileSync(path, yaml);
   const config = loadConfig({ SHEPHERD_CONFIG: path, ...t.env, ...options.env });
-  const base: TestBase = { ...t, chat: options.mask ? maskChat(new FakeAdapter(options.provider ?? 'irc'), options.mask) : new FakeAdapter(options.provider ?? 'irc'), clock: new TestClock(), config };
+  const base: TestBase = {
+    ...t,
+    chat: options.mask ? maskChat(new FakeAdapter(options.provider ?? 'irc'), options.mask) : new FakeAdapter(options.provider ?? 'irc'),
+    clock: new TestClock(),
+    config,
+  };
   const services = createServices(options.wire ? await options.wire(base) : {});
   const bot = new Bot({
     commands,

@@ -111,6 +111,9 @@ export async function startedDeploy(t: TempStore): Promise<number> {
   return r.deploy.id;
 }
 
+/** PostgreSQL's type id of TIMESTAMP (without time zone). */
+const TIMESTAMP_OID = 1114;
+
 /**
  * Rows of a read-only query on the database at `url`, on a connection of its own (as another process would
  * read it). Write the SQL for both: quoted names, CAST(count(*) AS INTEGER).
@@ -127,7 +130,12 @@ export async function queryRows<T = Record<string, unknown>>(url: string, query:
       db.close();
     }
   }
-  const client = new pg.Client({ connectionString: url });
+  // Prisma stores DateTime as TIMESTAMP(3) in UTC; pg would read it in the local time zone.
+  const types = {
+    getTypeParser: (oid: number, format?: string) =>
+      oid === TIMESTAMP_OID ? (v: string) => new Date(`${v.replace(' ', 'T')}Z`) : pg.types.getTypeParser(oid, format as 'text'),
+  };
+  const client = new pg.Client({ connectionString: url, types: types as pg.CustomTypesConfig });
   await client.connect();
   try {
     return (await client.query(query)).rows as T[];

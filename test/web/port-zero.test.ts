@@ -4,17 +4,23 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeRepo } from '../deploy/harness.js';
 import { type BotProcess, startBotProcess } from '../support/bot-process.js';
+import { type TempDatabase, tempDatabase } from '../support/db.js';
 
 describe('WEB_PORT=0', () => {
   const dir = mkdtempSync(join(tmpdir(), 'shepherd-port0-'));
   const repo = makeRepo();
   let bot: BotProcess | undefined;
-  afterAll(() => {
+  let database: TempDatabase | undefined;
+  beforeAll(async () => {
+    database = await tempDatabase();
+  });
+  afterAll(async () => {
     if (bot && bot.child.exitCode === null) bot.child.kill('SIGKILL');
     repo.close();
+    await database?.drop();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -36,7 +42,7 @@ describe('WEB_PORT=0', () => {
         },
       }),
     );
-    bot = startBotProcess({ SHEPHERD_CONFIG: config, DATABASE_URL: `file:${join(dir, 'shepherd.db')}`, LOG_LEVEL: 'warn', WEB_PORT: '0', WEB_BASE_URL: '' });
+    bot = startBotProcess({ SHEPHERD_CONFIG: config, ...database!.env, LOG_LEVEL: 'warn', WEB_PORT: '0', WEB_BASE_URL: '' });
     bot.say('deploy quick');
     await bot.waitFor(/http:\/\/127\.0\.0\.1:\d+\/deploys\/1/);
     const url = /http:\/\/127\.0\.0\.1:\d+\/deploys\/1/.exec(bot.output())![0];

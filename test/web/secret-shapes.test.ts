@@ -1,7 +1,7 @@
 /**
  * The masking table: every secret shape below is printed by a real deploy (transport local, real shell steps)
  * plain, right after an ANSI colour code and split in two by one, and its failing step quotes secrets in its
- * command text. None may reach any output: the SQLite file's bytes, /api/deploys/<id>, /api/deploys/<id>/lines,
+ * command text. None may reach any output: the database (the SQLite file's bytes, or every PostgreSQL row), /api/deploys/<id>, /api/deploys/<id>/lines,
  * the raw download, the live stream (SSE), the HTML page, chat (every text the bot sent) or the pino log.
  * Near-misses (PWD=/path, a SHA, a UUID, ordinary words) must come out unchanged.
  */
@@ -18,7 +18,7 @@ import { createLogger } from '../../src/logger.js';
 import { sqlitePath } from '../../src/store/db.js';
 import { createWebServer, type WebServer } from '../../src/web/server.js';
 import { type DeployHarness, deployHarness, makeRepo, type TestRepo } from '../deploy/harness.js';
-import { startedDeploy, tempStore } from '../support/db.js';
+import { queryRows, startedDeploy, TEST_DB, tempStore } from '../support/db.js';
 import { openSse, type SseEvent } from './sse-client.js';
 
 /** The environment the bot runs with: its secret values are masked wherever they appear, whatever their shape. */
@@ -259,7 +259,18 @@ describe('a real deploy printing every shape: no output shows any of them', () =
     expect(stored).toBeGreaterThan(2 * (SHAPES.length * 3 + NEAR_MISSES.length));
   });
 
-  it('the database file holds none of them (log lines, Deploy.error, DeployHost.error, audit rows, lock reasons)', () => {
+  it('the database holds none of them (log lines, Deploy.error, DeployHost.error, audit rows, lock reasons)', async () => {
+    if (TEST_DB === 'postgresql') {
+      // No one file to read: every row of every table, as text.
+      const tables = await queryRows<{ name: string }>(h.url, "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'");
+      expect(tables.map((t) => t.name)).toContain('LogLine');
+      const rows: string[] = [];
+      for (const { name } of tables) {
+        for (const r of await queryRows<{ r: string }>(h.url, `SELECT CAST(t AS TEXT) AS r FROM "${name}" t`)) rows.push(r.r);
+      }
+      expect(leaks('postgresql rows', rows.join('\n'))).toEqual([]);
+      return;
+    }
     const path = sqlitePath(h.url);
     const bytes = [path, `${path}-wal`].filter(existsSync).map((p) => readFileSync(p).toString('latin1'));
     expect(leaks('sqlite file', bytes.join('\n'))).toEqual([]);
@@ -340,7 +351,10 @@ describe('each boundary masks on its own, whatever its caller forgot', () => {
     events.publish({ type: 'host', deployId: 1, host: 'web-1', state: 'failed', error: raw });
     events.publish({ type: 'state', deployId: 1, state: 'failed', error: `web-1: ${raw}` });
     expect(JSON.stringify(heard)).not.toContain(SECRET);
-    expect(heard.map((e) => (e.type === 'state' || e.type === 'host' ? e.error : null))).toEqual([`mysql --password ${MASK} -e x`, `web-1: mysql --password ${MASK} -e x`]);
+    expect(heard.map((e) => (e.type === 'state' || e.type === 'host' ? e.error : null))).toEqual([
+      `mysql --password ${MASK} -e x`,
+      `web-1: mysql --password ${MASK} -e x`,
+    ]);
   });
 
   it('chat: every send of a wrapped adapter, its own methods still working', async () => {
