@@ -218,9 +218,16 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     return stopping;
   };
 
+  // Recovery tells channels, so the adapters start first; but a command that arrives meanwhile waits for it, so
+  // that it sees (and acts on) the state after recovery, not a dead process's lock.
+  let recovered: () => void = () => {};
+  const recovery = new Promise<void>((resolve) => {
+    recovered = resolve;
+  });
   try {
     for (const adapter of adapters)
       await adapter.start(async (message) => {
+        await recovery;
         if (accepting) await bot.handle(adapter, message);
       });
     // Deploys whose owner stopped heartbeating become interrupted (lock freed, channel told); then the queue moves.
@@ -232,9 +239,13 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     const reset = await push?.recover();
     if (reset) logger.warn({ push: reset.id }, 'push left shipping by a crash put back to confirming');
   } catch (err) {
-    await stop();
+    // stop() refuses new work at once; then commands waiting for recovery are let go (and dropped).
+    const stopped = stop();
+    recovered();
+    await stopped;
     throw err;
   }
+  recovered();
   logger.info({ adapters: adapters.map((a) => a.name), config: config.configPath, web: web.baseUrl }, 'ready');
   return { config: linked, bot, adapters, logger, web, stop };
 }

@@ -192,7 +192,7 @@ export class Scheduler {
         releaseId: input.releaseId,
         hosts: plan.hosts.map((h) => ({ label: h.label, port: h.port, user: h.user, stage: h.stage })),
       },
-      new Date(),
+      undefined,
       this.instanceId,
     );
     if (result.outcome !== 'locked') {

@@ -79,8 +79,10 @@ export class Deploys {
   /**
    * Records a deploy and, in the same transaction, takes the environment's lock when it is free and nobody is
    * queued before it. Held by another deploy → queued. Held by hand → nothing recorded, 'locked'.
+   * `now` (default: the clock) is when it was asked; when it starts, startedAt is read once the lock is seen free.
    */
-  async request(input: NewDeploy, now = new Date(), owner: string | null = null): Promise<RequestResult> {
+  async request(input: NewDeploy, now?: Date, owner: string | null = null): Promise<RequestResult> {
+    const asked = now ?? new Date();
     let result: { outcome: 'started' | 'queued' | 'locked'; id?: number; aheadId?: number; position?: number; held?: HeldLock };
     try {
       result = await retryBusy(() =>
@@ -103,11 +105,11 @@ export class Deploys {
               threadRef: input.threadRef ?? null,
               force: input.force ?? false,
               releaseId: input.releaseId ?? '',
-              createdAt: now,
+              createdAt: asked,
               hosts: { create: input.hosts.map((h) => ({ host: h.label, port: h.port, user: h.user ?? null, stage: h.stage, state: 'pending' })) },
             },
           });
-          if (!input.releaseId) await tx.deploy.update({ where: { id: created.id }, data: { releaseId: `${releaseStamp(now)}-${created.id}` } });
+          if (!input.releaseId) await tx.deploy.update({ where: { id: created.id }, data: { releaseId: `${releaseStamp(asked)}-${created.id}` } });
           const waiting = await tx.deploy.findMany({
             where: { app: input.app, environment: input.environment, state: 'queued', id: { lt: created.id } },
             orderBy: { id: 'desc' },
@@ -117,9 +119,12 @@ export class Deploys {
             return { outcome: 'queued' as const, id: created.id, aheadId: waiting[0]?.id ?? (held?.deployId as number), position: waiting.length + 1 };
           }
           await tx.lock.create({ data: { app: input.app, environment: input.environment, holderId: input.requesterId, deployId: created.id } });
+          // Read the clock now, not when asked: waiting for the transaction (a connection, the environment's
+          // turn) can outlast the deploy before, and a start must never predate the previous finish.
+          const startedAt = now ?? new Date();
           await tx.deploy.updateMany({
             where: { id: created.id, state: { in: fromStates('running') } },
-            data: { state: 'running', startedAt: now, heartbeatAt: now, ownerId: owner },
+            data: { state: 'running', startedAt, heartbeatAt: startedAt, ownerId: owner },
           });
           return { outcome: 'started' as const, id: created.id };
         }),
@@ -140,9 +145,10 @@ export class Deploys {
   /**
    * Claims a queued deploy for instance `owner` if it is first in line for its environment and the lock is
    * free: takes the lock, marks it running and sets its owner and heartbeat in one transaction. false when it
-   * has to keep waiting, or lost the race (cancelled meanwhile, claimed by another instance).
+   * has to keep waiting, or lost the race (cancelled meanwhile, claimed by another instance). startedAt is
+   * `now`, by default the clock read once the lock is seen free.
    */
-  async claim(id: number, owner: string, now = new Date()): Promise<boolean> {
+  async claim(id: number, owner: string, now?: Date): Promise<boolean> {
     try {
       return await retryBusy(() =>
         this.db.$transaction(async (tx) => {
@@ -153,9 +159,12 @@ export class Deploys {
           if (earlier > 0) return false;
           const held = await tx.lock.findFirst({ where: conflicts(deploy.app, deploy.environment) });
           if (held) return false;
+          // The clock is read here, not when claim() was called: the transaction may have waited (for a
+          // connection, for the environment's turn) while the deploy before finished.
+          const startedAt = now ?? new Date();
           const { count } = await tx.deploy.updateMany({
             where: { id, state: { in: fromStates('running') } },
-            data: { state: 'running', startedAt: now, heartbeatAt: now, ownerId: owner },
+            data: { state: 'running', startedAt, heartbeatAt: startedAt, ownerId: owner },
           });
           if (count !== 1) return false;
           await tx.lock.create({ data: { app: deploy.app, environment: deploy.environment, holderId: deploy.requesterId, deployId: id } });
@@ -169,7 +178,7 @@ export class Deploys {
   }
 
   /** Claims for an anonymous owner (tests and tools that run no heartbeat). */
-  async startQueued(id: number, now = new Date()): Promise<boolean> {
+  async startQueued(id: number, now?: Date): Promise<boolean> {
     return this.claim(id, 'unowned', now);
   }
 
