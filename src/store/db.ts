@@ -114,6 +114,9 @@ export async function openDatabase(url: string, options: string | OpenOptions = 
   }
   const prisma = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${path}`, timeout: 5000 }) });
   await prisma.$executeRawUnsafe('PRAGMA busy_timeout = 5000');
+  // In WAL mode NORMAL syncs at checkpoints, not at every commit: still consistent after a crash (a power cut
+  // may lose the last commits), and each small write (a heartbeat, a state change) stops costing an fsync.
+  await prisma.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
   return {
     prisma,
     kind: 'sqlite',

@@ -59,7 +59,7 @@ describe('confirmations at the terminal (piped input, the example config)', () =
   it('GIVEN `no` THEN nothing deploys and the shell says so; lines after an answered question wait for its command', () => {
     const { status, stdout } = start('deploy demo to production\nno\ndeploys\n', { SHEPHERD_CONFIG: exampleConfig() });
     expect(status).toBe(0);
-    const cancelledAt = stdout.indexOf('cancelled: not confirmed — nothing was deployed to production');
+    const cancelledAt = stdout.indexOf('cancelled: not confirmed — demo/production stays on what it runs now, nothing was deployed');
     expect(cancelledAt).toBeGreaterThanOrEqual(0);
     expect(stdout).not.toContain('🚀');
     // `deploys` ran after the deploy command had finished (its answer comes after the cancel line).

@@ -83,7 +83,7 @@ describe('answers to a confirmation', () => {
     const asking = h.chat.say('boss', 'deploy web/main to production');
     await asked(h, 2);
     await h.chat.say('boss', 'n');
-    expect(await asking).toContain('cancelled: not confirmed — nothing was deployed to production');
+    expect(await asking).toMatch(/cancelled: not confirmed — web\/production stays on [0-9a-f]{7}, nothing was deployed/);
     expect(await h.store.deploys.recent({})).toHaveLength(before);
   });
 
@@ -91,7 +91,7 @@ describe('answers to a confirmation', () => {
     const reply = await shortWait.chat.say('boss', 'deploy web/main to production');
     expect(reply).toContain(QUESTION);
     expect(reply).toContain('⌛ no answer within 300ms — taken as no');
-    expect(reply).toContain('cancelled: not confirmed — nothing was deployed to production');
+    expect(reply).toContain('cancelled: no answer in time — web/production stays on what it runs now, nothing was deployed');
     expect(await shortWait.store.deploys.recent({})).toEqual([]);
     // The question is gone: a late yes answers nothing.
     expect(await shortWait.chat.say('boss', 'yes')).toContain('there is no question waiting');

@@ -26,8 +26,7 @@ describe('iam github with GITHUB_CLIENT_ID (device flow)', () => {
   let slept: number[];
 
   const start = async (clientId = CLIENT_ID) => {
-    const services: Record<string, unknown> = {};
-    t = await testBot(undefined, services);
+    t = await testBot();
     slept = [];
     const flow = new GitHubDeviceFlow({
       clientId,
@@ -38,7 +37,7 @@ describe('iam github with GITHUB_CLIENT_ID (device flow)', () => {
       },
     });
     verification = new GitHubVerification({ flow, users: t.store.users, clock: t.clock });
-    services.githubVerification = verification;
+    t.services.githubVerification = verification;
     for (const who of ['alice', 'bob']) await t.chat.say(who, 'whoami');
   };
   beforeEach(async () => start());

@@ -40,11 +40,13 @@ describe('races the lifecycle wins every time', () => {
   let repo: TestRepo;
   let dir: string;
   let h: DeployHarness;
+  /** A commit the repository really has: lookups about it (commit time, what ships) are answered from the mirror. */
+  let sha: string;
   const gates = new Gates();
 
   beforeAll(async () => {
     repo = makeRepo();
-    repo.commit('first');
+    sha = repo.commit('first');
     dir = mkdtempSync(join(tmpdir(), 'shepherd-races-'));
     h = await deployHarness(
       JSON.stringify({
@@ -77,7 +79,7 @@ describe('races the lifecycle wins every time', () => {
         app: 'web',
         environment: 'staging',
         ref: 'main',
-        sha: 'a'.repeat(40),
+        sha,
         kind: 'deploy',
         requesterId: userId,
         provider: 'irc',
@@ -92,7 +94,7 @@ describe('races the lifecycle wins every time', () => {
       app: 'web',
       environment: 'staging',
       ref: 'main',
-      sha: 'a'.repeat(40),
+      sha,
       requester: { id: userId },
       provider: 'irc',
       room,
