@@ -52,6 +52,10 @@ const environmentSchema = z
     url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
     /** Promotion order: only SHAs that succeeded in this environment (of the same app) deploy here. */
     requires: name('environment').optional(),
+    /** Whether unmerged pull requests may deploy here (`deploy web/#22`); default: see allowsPullRequests(). */
+    allow_prs: z.boolean().optional(),
+    /** Refuse an open PR behind its base by more than this many commits ("merge main first"); unset: no limit. */
+    outdated: z.number().int().min(0).optional(),
   })
   .strict();
 
@@ -286,6 +290,8 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,100}$/, 'expected an OAuth app client id like Ov23liAbCdEf12345678')
     .optional(),
+  // Signs webhook deliveries (X-Hub-Signature-256); without it POST /github/webhook refuses every delivery.
+  GITHUB_WEBHOOK_SECRET: optional,
   WEB_HOST: z.string().min(1).default('127.0.0.1'),
   WEB_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   WEB_BASE_URL: optional,
@@ -315,6 +321,16 @@ export type EnvConfig = z.infer<typeof envSchema>;
 export type AppConfig = FileConfig['apps'][string];
 export type EnvironmentConfig = AppConfig['environments'][string];
 export type RoleName = z.infer<typeof roleName>;
+
+/**
+ * allow_prs with its default: unmerged PRs may deploy everywhere except where only release managers may deploy.
+ *
+ *   allowsPullRequests({ allowed_roles: ['release_manager'] }) // false
+ */
+export function allowsPullRequests(env: Pick<EnvironmentConfig, 'allow_prs' | 'allowed_roles'>): boolean {
+  if (env.allow_prs !== undefined) return env.allow_prs;
+  return !(env.allowed_roles.length > 0 && env.allowed_roles.every((r) => r === 'release_manager'));
+}
 
 export interface Config extends FileConfig {
   env: EnvConfig;
