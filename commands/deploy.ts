@@ -9,7 +9,13 @@ export default defineCommand({
   name: 'deploy',
   summary: 'deploy an app (a branch, tag or SHA) to an environment, streaming progress here',
   usage: ['deploy <app>[/<ref>] [to <env>] [--dry-run] [--force]', 'deploy <app>/#<PR> [to <env>]'],
-  examples: ['deploy web', 'deploy web/main to production', 'deploy web/#22 to staging', 'deploy web/v1.4.2 to staging --dry-run', 'deploy web/3f78685 to production --force'],
+  examples: [
+    'deploy web',
+    'deploy web/main to production',
+    'deploy web/#22 to staging',
+    'deploy web/v1.4.2 to staging --dry-run',
+    'deploy web/3f78685 to production --force',
+  ],
   roles: ['developer', 'release_manager'],
   async run(ctx) {
     checkFlags(ctx, ['dry-run', 'force']);

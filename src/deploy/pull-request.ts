@@ -45,7 +45,9 @@ export async function resolvePullRequestDeploy(
   const app = plan.app;
   const pr = await revisions.pullRequest(plan, number);
   if (pr === undefined) {
-    throw new PullRequestRefusal(`${app} does not go through GitHub, so it has no pull requests — set GITHUB_TOKEN and \`repo:\` for ${app}, or deploy a branch or SHA`);
+    throw new PullRequestRefusal(
+      `${app} does not go through GitHub, so it has no pull requests — set GITHUB_TOKEN and \`repo:\` for ${app}, or deploy a branch or SHA`,
+    );
   }
   if (pr === null) throw new PullRequestRefusal(`${plan.appConfig.repo} has no pull request #${number} — check the number`);
   const ref = `#${number}`;
