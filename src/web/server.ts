@@ -17,6 +17,7 @@ import type { Store } from '../store/index.js';
 import { bindingProblem, createAuthCheck } from './auth.js';
 import { computeDora, type DeployFact } from './dora.js';
 import { LiveLog, type LiveLogOptions } from './live-log.js';
+import { type GitHubWebhookOptions, registerGitHubWebhook } from './github-webhook.js';
 import { dashboardPage, deployPage, notFoundPage } from './pages.js';
 import { AUDIT_OUTCOMES, type AuditFilter } from '../store/audit.js';
 import { auditEvents, type PolicyConfig, policyBoard } from './policy-board.js';
@@ -47,6 +48,8 @@ export interface WebServerOptions {
   /** timezone, freezes and apps from shepherd.yml: the dashboard's freezes and environments, /audit's clock. */
   policy?: PolicyConfig | undefined;
   now?: () => Date;
+  /** POST /github/webhook (src/web/github-webhook.ts); absent: no such route. */
+  webhook?: Omit<GitHubWebhookOptions, 'logger'> | undefined;
   /** Tuning for the live log (tests and the benchmark). */
   live?: Partial<Omit<LiveLogOptions, 'events' | 'readModel' | 'redactor' | 'logger'>>;
 }
@@ -170,6 +173,8 @@ export function createWebServer(options: WebServerOptions): WebServer {
   });
 
   app.addHook('onRequest', async (req, reply) => {
+    // Routes with their own check (the webhook's signature) opt out with `config: { webAuth: false }`.
+    if ((req.routeOptions.config as { webAuth?: boolean } | undefined)?.webAuth === false) return;
     if (authorized(req.headers.authorization)) return;
     reply.header('www-authenticate', 'Basic realm="Shepherd", charset="UTF-8"');
     const api = req.url.startsWith('/api/');
@@ -231,6 +236,8 @@ export function createWebServer(options: WebServerOptions): WebServer {
     });
     return computeDora(deploys, { now: to, weeks: filter.weeks });
   }
+
+  if (options.webhook) registerGitHubWebhook(app, { ...options.webhook, logger });
 
   // ---- pages ----
   app.get('/', async (_req, reply) => {
