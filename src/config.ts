@@ -87,6 +87,16 @@ const appSchema = z
     connect_timeout: duration.default(10_000),
     rollback_on_failure: z.boolean().default(true),
     environments: z.record(name('environment'), environmentSchema),
+    /** Continuous delivery: when `branch`'s head turns green, it deploys to `to` (webhooks; `poll` as a fallback). */
+    auto_deploy: z
+      .object({
+        branch: z.string().regex(/^[A-Za-z0-9._/+-]{1,200}$/, 'expected a branch name'),
+        to: name('environment'),
+        when: z.literal('green').default('green'),
+        poll: duration.refine((ms) => ms >= 5000, 'poll accepts 5s and up').optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   // Cross-key checks run even when other keys are bad (`when`), so every problem is reported at once;
@@ -103,6 +113,10 @@ const appSchema = z
           path: ['default_environment'],
           message: `"${app.default_environment}" is not one of its environments (${environments.join(', ')})`,
         });
+      }
+      const auto = app.auto_deploy as { to?: unknown } | undefined;
+      if (auto && typeof auto.to === 'string' && environments.length > 0 && !environments.includes(auto.to)) {
+        ctx.addIssue({ code: 'custom', path: ['auto_deploy', 'to'], message: `"${auto.to}" is not one of its environments (${environments.join(', ')})` });
       }
       if (app.environments && typeof app.environments === 'object') requiresProblems(app.environments as Record<string, unknown>, ctx);
       if (!app.repo && !app.repo_url) ctx.addIssue({ code: 'custom', path: ['repo'], message: 'give repo (owner/name) or repo_url' });
