@@ -88,10 +88,15 @@ export class AutoDeployer {
     for (const [app, c] of Object.entries(this.options.config.apps)) {
       const poll = c.auto_deploy?.poll;
       if (!poll) continue;
-      const timer = setInterval(() => void this.consider(app, null, 'poll').catch(() => {}), poll);
+      const timer = setInterval(() => void this.poll(app), poll);
       timer.unref();
       this.timers.push(timer);
     }
+  }
+
+  /** One poll round for `app` (what its timer runs): the branch head deploys if green and not there yet. */
+  poll(app: string): Promise<void> {
+    return this.consider(app, null, 'poll');
   }
 
   stop(): void {

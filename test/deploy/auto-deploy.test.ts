@@ -186,6 +186,21 @@ describe.skipIf(skipWithoutSshd())('auto_deploy: green main deploys to staging f
     await h.chat.say('alice', 'unlock web/staging');
   });
 
+  it('GIVEN no webhook (poll fallback) THEN a poll round deploys the green head, and nothing while CI is still running', async () => {
+    const before = (await deploys()).length;
+    const sha = repo.commit('polled');
+    await sync();
+    gh.repo('acme/web').checkRun(sha, { name: 'build', status: 'in_progress' });
+    await auto.poll('web');
+    expect(await deploys()).toHaveLength(before);
+    gh.repo('acme/web').checkRun(sha, { name: 'build', conclusion: 'success' });
+    await auto.poll('web');
+    await h.deployer.idle();
+    const added = (await deploys()).slice(before);
+    expect(added.map((d) => [d.sha, d.state])).toEqual([[sha, 'succeeded']]);
+    expect(h.texts().find((t) => t.startsWith(`🚀 #${added[0]!.id}`))).toContain('automatic: main is green (poll)');
+  });
+
   it('GIVEN bad signature, missing signature, replayed delivery, malformed JSON, unknown repository THEN nothing deployed, 4xx with a reason, the bot still running', async () => {
     const sha = repo.commit('not via bad hooks');
     await sync();

@@ -56,4 +56,17 @@ describe('GitHub-driven configuration', () => {
     expect(text).toMatch(/apps\.web\.environments\.staging\.allow_prs/);
     expect(text).toMatch(/apps\.web\.environments\.staging\.outdated/);
   });
+
+  it('loads auto_deploy with when: green by default and poll in ms; names every bad key', () => {
+    const c = loadConfig({
+      SHEPHERD_CONFIG: path(yml('      staging: { hosts: [stg-1] }', '    auto_deploy: { branch: main, to: staging, poll: 60s }\n')),
+    });
+    expect(c.apps.web!.auto_deploy).toEqual({ branch: 'main', to: 'staging', when: 'green', poll: 60_000 });
+    const text = problems(yml('      staging: { hosts: [stg-1] }', `    auto_deploy: { branch: "a b", to: prod, when: always, poll: 2s, extra: 1 }\n`));
+    expect(text).toMatch(/apps\.web\.auto_deploy\.branch/);
+    expect(text).toMatch(/apps\.web\.auto_deploy\.to: "prod" is not one of its environments \(staging\)/);
+    expect(text).toMatch(/apps\.web\.auto_deploy\.when/);
+    expect(text).toMatch(/apps\.web\.auto_deploy\.poll: poll accepts 5s and up/);
+    expect(text).toMatch(/apps\.web\.auto_deploy.*extra/);
+  });
 });
