@@ -108,4 +108,14 @@ describe.skipIf(skipWithoutSshd())('deploy <app>/#<PR>: pull request deploys thr
     expect(await h.store.deploys.recent({})).toHaveLength(before);
     expect(await h.chat.say('alice', 'deploys')).toMatch(/#22/);
   });
+
+  it('GIVEN GitHub failing (500, 401) THEN one line naming GitHub and the status, nothing deployed', async () => {
+    const before = (await h.store.deploys.recent({})).length;
+    gh.failNext(500, 'Server Error');
+    expect(await h.chat.say('alice', 'deploy web/#30 to staging')).toMatch(/^✋ could not read pull request #30 of web: GitHub said 500 Server Error/);
+    gh.failNext(401, 'Bad credentials');
+    expect(await h.chat.say('alice', 'deploy web/#30 to staging')).toMatch(/^✋ could not read pull request #30 of web: GitHub said 401 Bad credentials/);
+    expect(await h.store.deploys.recent({})).toHaveLength(before);
+    expect(await h.store.locks.blocking('web', 'staging')).toBeNull();
+  });
 });
