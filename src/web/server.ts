@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { DeployEvents } from '../deploy/events.js';
 import type { Store } from '../store/index.js';
 import { bindingProblem } from './auth.js';
+import { type GitHubWebhookOptions, registerGitHubWebhook } from './github-webhook.js';
 import { LiveLog, type LiveLogOptions } from './live-log.js';
 import { notFoundPage } from './pages.js';
 import type { PolicyConfig } from './policy-board.js';
@@ -46,6 +47,8 @@ export interface WebServerOptions {
   /** timezone, freezes and apps from shepherd.yml: the dashboard's freezes and environments, /audit's clock. */
   policy?: PolicyConfig | undefined;
   now?: () => Date;
+  /** POST /github/webhook (src/web/github-webhook.ts); absent: no such route. */
+  webhook?: Omit<GitHubWebhookOptions, 'logger'> | undefined;
   /** Tuning for the live log (tests and the benchmark). */
   live?: Partial<Omit<LiveLogOptions, 'events' | 'readModel' | 'redactor' | 'logger'>>;
 }
@@ -125,6 +128,7 @@ export function createWebServer(options: WebServerOptions): WebServer {
   app.register(assetsPlugin);
   app.register(apiPlugin, context);
   app.register(auditPlugin, context);
+  if (options.webhook) registerGitHubWebhook(app, { ...options.webhook, logger });
 
   let listening: string | null = null;
   let stopped: Promise<void> | null = null;

@@ -216,6 +216,10 @@ describe('schema.prisma and migrations agree', () => {
     await roundTrip('CherryPick', pick, await db.cherryPick.findUnique({ where: { id: pick.id } }));
     const confirmation = await db.confirmation.create({ data: { pushId: push.id, userId: user.id, createdAt: at } });
     await roundTrip('Confirmation', confirmation, await db.confirmation.findUnique({ where: { id: confirmation.id } }));
+    const delivery = await db.webhookDelivery.create({
+      data: { id: '72d3162e-cc78-11e3-81ab-4c9367dc0958', event: 'check_suite', repository: 'acme/web', receivedAt: at },
+    });
+    await roundTrip('WebhookDelivery', delivery, await db.webhookDelivery.findUnique({ where: { id: delivery.id } }));
     expect([...touched].sort()).toEqual(Object.keys(ModelName).sort());
   });
 });
