@@ -52,6 +52,8 @@ const environmentSchema = z
     url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
     /** Promotion order: only SHAs that succeeded in this environment (of the same app) deploy here. */
     requires: name('environment').optional(),
+    /** A successful rollback leaves the environment locked by its requester until someone runs `unlock`. */
+    lock_after_rollback: z.boolean().default(true),
   })
   .strict();
 

@@ -55,6 +55,7 @@ ${app(GOOD_ENVS)}`),
     const c = loadConfig({ SHEPHERD_CONFIG: config(app(GOOD_ENVS)) });
     expect(c.timezone).toBe(machineTimeZone());
     expect(c.freezes).toEqual([]);
+    expect(c.apps.web?.environments.production?.lock_after_rollback).toBe(true);
   });
 
   it.each([
@@ -97,6 +98,11 @@ ${app(GOOD_ENVS)}`),
       /apps\.web\.environments\.production\.url: expected an http:\/\/ or https:\/\/ URL/,
     ],
     ['url (not a URL)', app(`      production: { hosts: [web-1], url: "www.example.com" }`), /apps\.web\.environments\.production\.url/],
+    [
+      'lock_after_rollback',
+      app('      production: { hosts: [web-1], lock_after_rollback: "no" }'),
+      /apps\.web\.environments\.production\.lock_after_rollback: .*expected boolean/,
+    ],
     [
       'requires (unknown)',
       app('      production: { hosts: [web-1], requires: stagign }'),
