@@ -3,6 +3,7 @@ import { dryRun, lockLine, lockScope, shortSha, deployQueued } from '../src/form
 import { checkFlags, deployerOf, parseAppTarget, requireDeployRole, sourceRefusal } from './support/app-target.js';
 import { passGates } from './support/gates.js';
 import { planDeploy } from '../src/deploy/plan.js';
+import { awaitingApproval } from '../src/approval-messages.js';
 
 export default defineCommand({
   name: 'deploy',
@@ -89,5 +90,6 @@ export default defineCommand({
       );
     }
     if (result.outcome === 'queued') await ctx.reply(deployQueued(result.deploy, result.ahead, result.position, ctx.provider));
+    if (result.outcome === 'awaiting') await ctx.reply(awaitingApproval(result.deploy, ctx.deps.clock.now(), config.timezone, ctx.provider));
   },
 });

@@ -3,6 +3,7 @@
  *
  *   const store = createStore(prisma, { karmaInitial: 4 });
  */
+import { Approvals } from './approvals.js';
 import { Audit } from './audit.js';
 import type { Db } from './db.js';
 import { Deploys } from './deploys.js';
@@ -25,6 +26,7 @@ export interface Store {
   deploys: Deploys;
   freezes: Freezes;
   promotion: Promotion;
+  approvals: Approvals;
 }
 
 export function createStore(db: Db, options: { karmaInitial: number }): Store {
@@ -39,5 +41,6 @@ export function createStore(db: Db, options: { karmaInitial: number }): Store {
     deploys: new Deploys(db),
     freezes: new Freezes(db),
     promotion: new Promotion(db),
+    approvals: new Approvals(db),
   };
 }

@@ -127,6 +127,8 @@ export async function deployHarness(yaml: string, options: HarnessOptions = {}):
     gitCacheDir: join(t.dir, 'git-cache'),
     logger: pino({ level: 'silent' }),
     heartbeatMs: options.heartbeatMs ?? 200,
+    // Approval windows run on the test's clock, so a test expires one by advancing it.
+    now: () => clock.now(),
     ...(options.seam ? { seam: options.seam } : {}),
   });
   // The sinks as main.ts wires them: the scheduler publishes, they listen.
