@@ -7,7 +7,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createWebServer } from '../../src/web/server.js';
 import { type DeployHarness, deployHarness, makeRepo, type TestRepo } from './harness.js';
 
 describe('approvals', () => {
@@ -71,6 +73,16 @@ describe('approvals', () => {
     expect(h.texts().some((t) => t.startsWith('🚀 #1'))).toBe(true);
     expect(await say('carol', 'deploys web in production')).toMatch(/#1 .*succeeded.*\n {3}approved by rm2, rm3$/);
     expect(await say('rm2', 'approve deploy 1')).toMatch(/✋ #1 is not waiting for approval \(it is succeeded\)/);
+
+    // The viewer's deploy page shows who approved.
+    const web = createWebServer({ host: '127.0.0.1', port: 0, store: h.store, events: h.events, logger: pino({ level: 'silent' }) });
+    await web.start();
+    try {
+      const page = await (await fetch(`${web.url}/deploys/1`)).text();
+      expect(page).toMatch(/<dt>approved by<\/dt><dd id="approved-by">rm2, rm3 <span class="muted">\(2\/2\)<\/span><\/dd>/);
+    } finally {
+      await web.stop();
+    }
   }, 180_000);
 
   it('GIVEN nobody approves within approval_window THEN the tick cancels it ("approval expired"), the room is told, and a late approval is refused', async () => {
