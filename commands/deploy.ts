@@ -4,6 +4,7 @@ import { checkFlags, deployerOf, parseAppTarget, requireDeployRole, sourceRefusa
 import { passGates } from './support/gates.js';
 import { planDeploy } from '../src/deploy/plan.js';
 import { PullRequestRefusal, pullRequestNumber, resolvePullRequestDeploy } from '../src/deploy/pull-request.js';
+import { awaitingApproval } from '../src/approval-messages.js';
 
 export default defineCommand({
   name: 'deploy',
@@ -108,5 +109,6 @@ export default defineCommand({
       );
     }
     if (result.outcome === 'queued') await ctx.reply(deployQueued(result.deploy, result.ahead, result.position, ctx.provider));
+    if (result.outcome === 'awaiting') await ctx.reply(awaitingApproval(result.deploy, ctx.deps.clock.now(), config.timezone, ctx.provider));
   },
 });

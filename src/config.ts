@@ -56,6 +56,12 @@ const environmentSchema = z
     allow_prs: z.boolean().optional(),
     /** Refuse an open PR behind its base by more than this many commits ("merge main first"); unset: no limit. */
     outdated: z.number().int().min(0).optional(),
+    /** A successful rollback leaves the environment locked by its requester until someone runs `unlock`. */
+    lock_after_rollback: z.boolean().default(true),
+    /** Release managers other than the requester who must `approve deploy <id>` before a deploy starts. */
+    approvals: z.number().int().min(0).max(10).default(0),
+    /** How long a deploy waits for its approvals before it is cancelled ("approval expired"). */
+    approval_window: duration.default(1_800_000),
   })
   .strict();
 

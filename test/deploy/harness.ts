@@ -118,7 +118,7 @@ export async function deployHarness(yaml: string, options: HarnessOptions = {}):
     confirmTimeoutMs: options.confirmTimeoutMs,
     env: { WEB_BASE_URL: 'http://viewer.test' },
     mask,
-    wire: ({ url, dir, store, config, chat }) => {
+    wire: ({ url, dir, store, config, chat, clock }) => {
       lines = new LogLineStore(sqlitePath(url));
       deployer = new Deployer({
         config,
@@ -130,6 +130,8 @@ export async function deployHarness(yaml: string, options: HarnessOptions = {}):
         gitCacheDir: join(dir, 'git-cache'),
         logger: pino({ level: 'silent' }),
         heartbeatMs: options.heartbeatMs ?? 200,
+        // Approval windows run on the test's clock, so a test expires one by advancing it.
+        now: () => clock.now(),
         ...(options.seam ? { seam: options.seam } : {}),
       });
       sinks = startDeploySinks({

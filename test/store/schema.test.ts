@@ -118,6 +118,8 @@ describe('schema.prisma and migrations agree', () => {
         startedAt: at,
         finishedAt: at,
         heartbeatAt: at,
+        approvalsNeeded: 2,
+        approvalExpiresAt: at,
       },
     });
     await roundTrip('Deploy', deploy, await db.deploy.findUnique({ where: { id: deploy.id } }));
@@ -149,6 +151,8 @@ describe('schema.prisma and migrations agree', () => {
       data: { environment: 'production', reason: 'weekend', until: at, createdById: actor.id, createdAt: at, endedAt: at, endedById: user.id },
     });
     await roundTrip('Freeze', freeze, await db.freeze.findUnique({ where: { id: freeze.id } }));
+    const approval = await db.approval.create({ data: { deployId: deploy.id, userId: actor.id, createdAt: at } });
+    await roundTrip('Approval', approval, await db.approval.findUnique({ where: { id: approval.id } }));
     const host = await db.deployHost.create({
       data: {
         deployId: deploy.id,
