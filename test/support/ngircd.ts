@@ -182,6 +182,7 @@ export async function startNgircd(options: NgircdOptions = {}): Promise<Ngircd> 
     },
     async restart(downMs = 0) {
       await halt();
+      // Not a wait for a condition: the server staying down for downMs IS the behaviour the caller asks for.
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       await launch();
     },
