@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeRepo } from './harness.js';
+import { waitUntil } from '../support/wait.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -20,16 +21,6 @@ function startBot(env: Record<string, string>): { child: ChildProcess; output: (
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
-}
-
-async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
@@ -77,12 +68,16 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
     const first = startBot(env);
     first.child.stdin?.write('deploy slow\n');
     const pidFile = join(dir, 'deploy', 'step.pid');
-    await until('the step to run', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim());
+    await waitUntil('the step to run', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim(), 60_000);
     orphan = Number(readFileSync(pidFile, 'utf8'));
     const db = new Database(join(dir, 'shepherd.db'), { readonly: true });
     try {
       // Lines are stored in batches (every 100 ms): wait until they are, as a viewer would see them.
-      await until('the lines to be stored', () => (db.prepare("SELECT count(*) AS n FROM LogLine WHERE text LIKE 'line %'").get() as { n: number }).n === 5);
+      await waitUntil(
+        'the lines to be stored',
+        () => (db.prepare("SELECT count(*) AS n FROM LogLine WHERE text LIKE 'line %'").get() as { n: number }).n === 5,
+        60_000,
+      );
       expect((db.prepare('SELECT state FROM Deploy').get() as { state: string }).state).toBe('running');
       expect((db.prepare('SELECT count(*) AS n FROM Lock').get() as { n: number }).n).toBe(1);
     } finally {
@@ -97,7 +92,7 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
         const v = (beat.prepare('SELECT heartbeatAt FROM Deploy').get() as { heartbeatAt: string | number }).heartbeatAt;
         return typeof v === 'number' ? v : Date.parse(v);
       };
-      await until('the heartbeat to go stale', () => Date.now() - lastBeat() > 3_500);
+      await waitUntil('the heartbeat to go stale', () => Date.now() - lastBeat() > 3_500, 60_000);
     } finally {
       beat.close();
     }
