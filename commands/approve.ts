@@ -1,17 +1,52 @@
-import { defineCommand, UsageError } from '../src/command.js';
+import { type Ctx, defineCommand, Refusal, UsageError } from '../src/command.js';
 import { who } from '../src/format.js';
 import { pushService } from '../src/push/context.js';
 import { askText, pickName } from '../src/push/messages.js';
 import { parsePickId } from '../src/push/service.js';
+import { deployerOf } from './support/app-target.js';
+
+/**
+ * `approve deploy <id>`: a release manager other than the requester approves a deploy awaiting approval;
+ * the last approval needed lets it go ahead (queued, then started as usual).
+ */
+async function approveDeploy(ctx: Ctx, arg: string | undefined): Promise<void> {
+  const id = arg && /^#?\d{1,9}$/.test(arg) ? Number(arg.replace('#', '')) : null;
+  if (ctx.args.length !== 2 || id === null)
+    throw new UsageError(arg ? `"${arg.slice(0, 40)}" is not a deploy id (see \`deploys\`)` : 'name the deploy: `approve deploy <id>`');
+  const deploy = await ctx.deps.store.deploys.get(id);
+  if (!deploy) throw new Refusal(`there is no deploy #${id} — see \`deploys\``);
+  if (deploy.requesterId === ctx.user.id) {
+    throw new Refusal(`you asked for #${id} yourself: another release manager has to approve it (\`approve deploy ${id}\`)`);
+  }
+  const r = await deployerOf(ctx).approve(id, ctx.user.id);
+  const me = who(ctx.user, ctx.provider);
+  switch (r.outcome) {
+    case 'unknown':
+      throw new Refusal(`there is no deploy #${id} — see \`deploys\``);
+    case 'not-waiting':
+      throw new Refusal(`#${id} is not waiting for approval (it is ${r.state.replace('_', ' ')})`);
+    case 'expired':
+      throw new Refusal(`the approval window of #${id} has passed — ask for the deploy again`);
+    case 'already':
+      throw new Refusal(`you already approved #${id} (${r.count}/${r.needed}) — another release manager has to approve it too`);
+    case 'recorded':
+      await ctx.reply(`👍 ${me} approved deploy #${id} (${r.count}/${r.needed}) — waiting for ${r.needed - r.count} more`);
+      return;
+    case 'ready':
+      await ctx.reply(`👍 ${me} approved deploy #${id} (${r.count}/${r.needed}) — it goes ahead now`);
+      return;
+  }
+}
 
 export default defineCommand({
   name: 'approve',
-  summary: 'approve a cherry-pick request (or all waiting ones) for the current push',
-  usage: ['approve <pick-id|all>'],
-  examples: ['approve 3', 'approve all'],
+  summary: 'approve a cherry-pick request (or all waiting ones) for the current push, or a deploy awaiting approval',
+  usage: ['approve <pick-id|all>', 'approve deploy <id>'],
+  examples: ['approve 3', 'approve all', 'approve deploy 42'],
   roles: ['release_manager'],
   async run(ctx) {
     const arg = ctx.args[0];
+    if (arg?.toLowerCase() === 'deploy') return approveDeploy(ctx, ctx.args[1]);
     const id = arg?.toLowerCase() === 'all' ? 'all' : parsePickId(arg);
     if (ctx.args.length !== 1 || id === null) throw new UsageError(arg ? `"${arg.slice(0, 40)}" is not a pick id (see \`picks\`)` : '');
     const r = await pushService(ctx).approve(ctx.user, id);

@@ -3,12 +3,20 @@ import { dryRun, lockLine, lockScope, shortSha, deployQueued } from '../src/form
 import { checkFlags, deployerOf, parseAppTarget, requireDeployRole, sourceRefusal } from './support/app-target.js';
 import { passGates } from './support/gates.js';
 import { planDeploy } from '../src/deploy/plan.js';
+import { PullRequestRefusal, pullRequestNumber, resolvePullRequestDeploy } from '../src/deploy/pull-request.js';
+import { awaitingApproval } from '../src/approval-messages.js';
 
 export default defineCommand({
   name: 'deploy',
   summary: 'deploy an app (a branch, tag or SHA) to an environment, streaming progress here',
-  usage: ['deploy <app>[/<ref>] [to <env>] [--dry-run] [--force]'],
-  examples: ['deploy web', 'deploy web/main to production', 'deploy web/v1.4.2 to staging --dry-run', 'deploy web/3f78685 to production --force'],
+  usage: ['deploy <app>[/<ref>] [to <env>] [--dry-run] [--force]', 'deploy <app>/#<PR> [to <env>]'],
+  examples: [
+    'deploy web',
+    'deploy web/main to production',
+    'deploy web/#22 to staging',
+    'deploy web/v1.4.2 to staging --dry-run',
+    'deploy web/3f78685 to production --force',
+  ],
   roles: ['developer', 'release_manager'],
   async run(ctx) {
     checkFlags(ctx, ['dry-run', 'force']);
@@ -29,9 +37,20 @@ export default defineCommand({
     // Resolve the ref to a SHA first: from here on only the SHA is used (branches move).
     const ref = target.ref ?? 'HEAD';
     const revisions = deployer.revisions;
-    const sha = await revisions.resolve(plan, ref).catch((err) => {
-      throw sourceRefusal(err, `look up ${ref} in ${app}`);
-    });
+    // `#22` is a pull request: its head (or merge commit), with allow_prs and outdated applied before the gates.
+    const prNumber = pullRequestNumber(ref);
+    const pr =
+      prNumber === null
+        ? null
+        : await resolvePullRequestDeploy(revisions, plan, environment, envConfig, prNumber).catch((err) => {
+            if (err instanceof PullRequestRefusal) throw new Refusal(err.message);
+            throw sourceRefusal(err, `read pull request ${ref} of ${app}`);
+          });
+    const sha =
+      pr?.sha ??
+      (await revisions.resolve(plan, ref).catch((err) => {
+        throw sourceRefusal(err, `look up ${ref} in ${app}`);
+      }));
     if (!sha) throw new Refusal(`${app} has no branch, tag or commit "${ref}" — check the name (or push it first)`);
 
     if (dry) {
@@ -72,7 +91,7 @@ export default defineCommand({
 
     // The gates (roles, lock, CI, direction, confirmation), in SPEC's order; questions go through ctx.confirm.
     const { notes } = await passGates(ctx, revisions, {
-      entry: 'deploy',
+      entry: pr ? 'pr deploy' : 'deploy',
       app,
       environment,
       plan,
@@ -82,12 +101,14 @@ export default defineCommand({
       retry: `deploy ${app}/${ref} to ${environment}`,
     });
 
-    const result = await deployer.request({ app, environment, ref, sha, requester: ctx.user, provider: ctx.provider, room: ctx.room, force, notes });
+    const allNotes = pr ? [pr.note, ...notes] : notes;
+    const result = await deployer.request({ app, environment, ref, sha, requester: ctx.user, provider: ctx.provider, room: ctx.room, force, notes: allNotes });
     if (result.outcome === 'locked') {
       throw new Refusal(
         `${lockLine(result.held, ctx.deps.clock.now(), ctx.provider)} — deploys wait until it is unlocked (\`unlock ${lockScope(result.held)}\`)`,
       );
     }
     if (result.outcome === 'queued') await ctx.reply(deployQueued(result.deploy, result.ahead, result.position, ctx.provider));
+    if (result.outcome === 'awaiting') await ctx.reply(awaitingApproval(result.deploy, ctx.deps.clock.now(), config.timezone, ctx.provider));
   },
 });

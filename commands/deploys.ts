@@ -1,6 +1,6 @@
 import { defineCommand, Refusal, UsageError } from '../src/command.js';
 import { configEntry } from '../src/config.js';
-import { deployListLine } from '../src/format.js';
+import { deployListLine, who } from '../src/format.js';
 import { nameProblem, shown } from '../src/deploy/validate.js';
 import { knownEnvironments } from '../src/targets.js';
 
@@ -37,6 +37,15 @@ export default defineCommand({
       return;
     }
     const now = clock.now();
-    await ctx.reply(deploys.map((d) => deployListLine(d, now, config.webBaseUrl, ctx.provider)).join('\n'));
+    // Who approved (environments with `approvals`), after the line it belongs to.
+    const approvers = await store.approvals.of(deploys.filter((d) => d.approvalsNeeded > 0).map((d) => d.id));
+    const line = (d: (typeof deploys)[number]) => {
+      const base = deployListLine(d, now, config.webBaseUrl, ctx.provider);
+      if (d.approvalsNeeded === 0) return base;
+      const by = approvers.get(d.id) ?? [];
+      const waiting = d.state === 'awaiting_approval' ? ` (${by.length}/${d.approvalsNeeded}: \`approve deploy ${d.id}\`)` : '';
+      return `${base}\n   approved by ${by.length ? by.map((u) => who(u, ctx.provider)).join(', ') : 'nobody yet'}${waiting}`;
+    };
+    await ctx.reply(deploys.map(line).join('\n'));
   },
 });

@@ -7,11 +7,13 @@ import { passGates } from './support/gates.js';
 export default defineCommand({
   name: 'rollback',
   summary: 'switch an environment back to its previous successful release (no rebuild)',
-  usage: ['rollback <app> [in <env>]'],
-  examples: ['rollback web', 'rollback web in production'],
+  usage: ['rollback <app> [in <env>] [--force]'],
+  examples: ['rollback web', 'rollback web in production', 'rollback web in production --force'],
   roles: ['developer', 'release_manager'],
   async run(ctx) {
-    checkFlags(ctx, []);
+    // --force only matters to a freeze: a release manager may roll back through one (recorded as an override).
+    checkFlags(ctx, ['force']);
+    const force = ctx.command.flags.force === true;
     const target = parseAppTarget(ctx, 'in', { ref: false });
     const { app, environment } = target;
     requireDeployRole(ctx, target, 'rollback');
@@ -34,9 +36,9 @@ export default defineCommand({
       environment,
       plan,
       sha: previous.sha,
-      force: false,
+      force,
       subject: `roll ${app}/${environment} back from ${shortSha(current.sha)} to ${shortSha(previous.sha)} (#${previous.id})`,
-      retry: null,
+      retry: `rollback ${app} in ${environment}`,
     });
     const result = await deployer.request({
       app,
@@ -48,6 +50,7 @@ export default defineCommand({
       requester: ctx.user,
       provider: ctx.provider,
       room: ctx.room,
+      force,
       notes: [`back from ${shortSha(current.sha)} (#${current.id}) to the release of #${previous.id}`, ...notes],
     });
     if (result.outcome === 'locked')

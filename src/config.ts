@@ -52,6 +52,16 @@ const environmentSchema = z
     url: z.url({ protocol: /^https?$/, error: 'expected an http:// or https:// URL' }).optional(),
     /** Promotion order: only SHAs that succeeded in this environment (of the same app) deploy here. */
     requires: name('environment').optional(),
+    /** Whether unmerged pull requests may deploy here (`deploy web/#22`); default: see allowsPullRequests(). */
+    allow_prs: z.boolean().optional(),
+    /** Refuse an open PR behind its base by more than this many commits ("merge main first"); unset: no limit. */
+    outdated: z.number().int().min(0).optional(),
+    /** A successful rollback leaves the environment locked by its requester until someone runs `unlock`. */
+    lock_after_rollback: z.boolean().default(true),
+    /** Release managers other than the requester who must `approve deploy <id>` before a deploy starts. */
+    approvals: z.number().int().min(0).max(10).default(0),
+    /** How long a deploy waits for its approvals before it is cancelled ("approval expired"). */
+    approval_window: duration.default(1_800_000),
   })
   .strict();
 
@@ -83,6 +93,16 @@ const appSchema = z
     connect_timeout: duration.default(10_000),
     rollback_on_failure: z.boolean().default(true),
     environments: z.record(name('environment'), environmentSchema),
+    /** Continuous delivery: when `branch`'s head turns green, it deploys to `to` (webhooks; `poll` as a fallback). */
+    auto_deploy: z
+      .object({
+        branch: z.string().regex(/^[A-Za-z0-9._/+-]{1,200}$/, 'expected a branch name'),
+        to: name('environment'),
+        when: z.literal('green').default('green'),
+        poll: duration.refine((ms) => ms >= 5000, 'poll accepts 5s and up').optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict()
   // Cross-key checks run even when other keys are bad (`when`), so every problem is reported at once;
@@ -99,6 +119,10 @@ const appSchema = z
           path: ['default_environment'],
           message: `"${app.default_environment}" is not one of its environments (${environments.join(', ')})`,
         });
+      }
+      const auto = app.auto_deploy as { to?: unknown } | undefined;
+      if (auto && typeof auto.to === 'string' && environments.length > 0 && !environments.includes(auto.to)) {
+        ctx.addIssue({ code: 'custom', path: ['auto_deploy', 'to'], message: `"${auto.to}" is not one of its environments (${environments.join(', ')})` });
       }
       if (app.environments && typeof app.environments === 'object') requiresProblems(app.environments as Record<string, unknown>, ctx);
       if (!app.repo && !app.repo_url) ctx.addIssue({ code: 'custom', path: ['repo'], message: 'give repo (owner/name) or repo_url' });
@@ -293,6 +317,8 @@ export const envSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,100}$/, 'expected an OAuth app client id like Ov23liAbCdEf12345678')
     .optional(),
+  // Signs webhook deliveries (X-Hub-Signature-256); without it POST /github/webhook refuses every delivery.
+  GITHUB_WEBHOOK_SECRET: optional,
   WEB_HOST: z.string().min(1).default('127.0.0.1'),
   WEB_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   WEB_BASE_URL: optional,
@@ -322,6 +348,16 @@ export type EnvConfig = z.infer<typeof envSchema>;
 export type AppConfig = FileConfig['apps'][string];
 export type EnvironmentConfig = AppConfig['environments'][string];
 export type RoleName = z.infer<typeof roleName>;
+
+/**
+ * allow_prs with its default: unmerged PRs may deploy everywhere except where only release managers may deploy.
+ *
+ *   allowsPullRequests({ allowed_roles: ['release_manager'] }) // false
+ */
+export function allowsPullRequests(env: Pick<EnvironmentConfig, 'allow_prs' | 'allowed_roles'>): boolean {
+  if (env.allow_prs !== undefined) return env.allow_prs;
+  return !(env.allowed_roles.length > 0 && env.allowed_roles.every((r) => r === 'release_manager'));
+}
 
 export interface Config extends FileConfig {
   env: EnvConfig;

@@ -125,7 +125,15 @@ export interface CommitView {
   author: string;
 }
 
-const STATE_ICON: Record<string, string> = { queued: '⏳', running: '🚀', succeeded: '✅', failed: '❌', cancelled: '🛑', interrupted: '⚠️' };
+const STATE_ICON: Record<string, string> = {
+  awaiting_approval: '⏸️',
+  queued: '⏳',
+  running: '🚀',
+  succeeded: '✅',
+  failed: '❌',
+  cancelled: '🛑',
+  interrupted: '⚠️',
+};
 
 export function shortSha(sha: string): string {
   return sha.slice(0, 7);

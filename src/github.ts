@@ -83,6 +83,33 @@ export interface Comparison {
   commits: CommitSummary[];
 }
 
+/** What a PR deploy needs to know of a pull request (`deploy web/#22`). */
+export interface PullRequestRef {
+  number: number;
+  /** 'open' | 'closed'. */
+  state: string;
+  merged: boolean;
+  headSha: string;
+  /** The head branch name (in headRepo). */
+  headRef: string;
+  /** 'owner/name' of the head branch's repository; null when the fork was deleted. */
+  headRepo: string | null;
+  baseRef: string;
+  mergeCommitSha: string | null;
+  url: string;
+}
+
+/** The fields of GET /pulls/{n} a PR deploy reads, checked: a malformed answer is a GitHubError, not a crash. */
+const pullRequestRefShape = z.object({
+  number: z.number().int(),
+  state: z.string(),
+  merged: z.boolean().nullish(),
+  merge_commit_sha: z.string().nullish(),
+  html_url: z.string(),
+  head: z.object({ sha: z.string().regex(/^[0-9a-f]{40}$/), ref: z.string(), repo: z.object({ full_name: z.string() }).nullish() }),
+  base: z.object({ ref: z.string() }),
+});
+
 export type DeploymentState = 'in_progress' | 'success' | 'failure' | 'error' | 'inactive';
 
 /**
@@ -100,7 +127,13 @@ export interface GitHub {
   /** compare() with the relation and counts, e.g. to say "and 12 more" or to notice a rollback (status 'behind'). */
   comparison(repo: string, base: string, head: string, limit?: number): Promise<Comparison>;
   /** Creates a GitHub Deployment (auto_merge: false, required_contexts: [] because Shepherd checks CI itself); returns its id. */
-  createDeployment(repo: string, input: { sha: string; environment: string; description: string }): Promise<number>;
+  /**
+   * `ref` (default the SHA) is what GitHub shows as the deployed ref, e.g. a PR's head branch; `payload` is stored with it.
+   */
+  createDeployment(
+    repo: string,
+    input: { sha: string; environment: string; description: string; ref?: string; payload?: Record<string, unknown> },
+  ): Promise<number>;
   /** Posts a deployment status: 'in_progress' | 'success' | 'failure' | 'error' | 'inactive', with log_url. */
   setDeploymentStatus(
     repo: string,
@@ -113,6 +146,8 @@ export interface GitHub {
   pullRequest(repo: string, number: number): Promise<PullRequestRisk | null>;
   /** The PR a commit came from (a squash or merge commit, or a commit of its branch), preferring a merged one; null when none. */
   pullRequestOfCommit(repo: string, sha: string): Promise<PullRequestRisk | null>;
+  /** A pull request's head, base and merge state for a PR deploy; null when the PR does not exist. */
+  pullRequestRef(repo: string, number: number): Promise<PullRequestRef | null>;
   /** Commit data by SHA (cherry-pick risk, a deploy's commit time): additions/deletions/files, author login, committer date; null if unknown. */
   commit(repo: string, sha: string): Promise<CommitRisk | null>;
 }
@@ -386,7 +421,8 @@ export function createGitHub(options: GitHubOptions): GitHub {
           const response = await octokit.rest.repos.createDeployment({
             owner: repo.owner,
             repo: repo.name,
-            ref: input.sha,
+            ref: input.ref ?? input.sha,
+            ...(input.payload ? { payload: input.payload } : {}),
             environment: input.environment,
             description,
             auto_merge: false,
@@ -457,6 +493,29 @@ export function createGitHub(options: GitHubOptions): GitHub {
         });
         return number ? pullRequest(repoName, number) : null;
       });
+    },
+
+    async pullRequestRef(repoName, number) {
+      const repo = parseRepo(repoName);
+      if (!Number.isSafeInteger(number) || number <= 0) return null;
+      const doing = `reading pull request #${number} in ${repo.full}`;
+      return bounded(doing, () =>
+        orNull(repo, async () => {
+          const { data } = await octokit.rest.pulls.get({ owner: repo.owner, repo: repo.name, pull_number: number });
+          const pr = readShape(pullRequestRefShape, data, doing);
+          return {
+            number: pr.number,
+            state: pr.state,
+            merged: pr.merged === true,
+            headSha: pr.head.sha,
+            headRef: pr.head.ref,
+            headRepo: pr.head.repo?.full_name ?? null,
+            baseRef: pr.base.ref,
+            mergeCommitSha: pr.merge_commit_sha ?? null,
+            url: pr.html_url,
+          };
+        }),
+      );
     },
 
     async commit(repoName, sha) {

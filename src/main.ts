@@ -30,6 +30,8 @@ import { dataDir, openDatabase } from './store/db.js';
 import { createStore } from './store/index.js';
 import { bindingProblem } from './web/auth.js';
 import { createWebServer, type WebServer, WebConfigError } from './web/server.js';
+import { AutoDeployer } from './deploy/auto-deploy.js';
+import { WebhookDeliveries } from './store/webhook-deliveries.js';
 
 export interface Shepherd {
   config: Readonly<Config>;
@@ -79,6 +81,11 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   const files = dataDir(config.env.DATABASE_URL, config.env);
   // The chat connections, started further down; /readyz reports on them.
   const adapters: Adapter[] = [];
+  // Webhook deliveries that come before the deployer exists wait for it (the route answers at once anyway).
+  let autoDeployReady: (auto: AutoDeployer) => void = () => {};
+  const autoDeployer = new Promise<AutoDeployer>((resolve) => {
+    autoDeployReady = resolve;
+  });
 
   // The log viewer and dashboard on WEB_HOST:WEB_PORT, reading the same database and deploy event stream. It
   // listens first, so that links in chat name the port it really bound (WEB_PORT=0 picks a free one).
@@ -96,6 +103,12 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     pushRisk: config.push.risk,
     policy: config,
     health: { database: () => database.ping(), chats: () => adapters },
+    webhook: {
+      secret: config.env.GITHUB_WEBHOOK_SECRET,
+      knowsRepository: (name) => Object.values(config.apps).some((a) => a.repo?.toLowerCase() === name.toLowerCase()),
+      deliveries: new WebhookDeliveries(prisma),
+      onEvent: async (event) => (await autoDeployer).handle(event),
+    },
   });
   try {
     await web.start();
@@ -147,6 +160,20 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     },
     logger: logger.child({ component: 'deploy-sinks' }),
   });
+  // Continuous delivery (auto_deploy): webhook events and the poll fallback; notes go to the first chat network.
+  const autoDeploy = new AutoDeployer({
+    config: linked,
+    store,
+    deployer,
+    chat: {
+      get provider() {
+        return adapters[0]?.name ?? 'shell';
+      },
+      say: async (target, text) => void (await adapters[0]?.send(target, text)),
+    },
+    logger: logger.child({ component: 'auto-deploy' }),
+  });
+  autoDeployReady(autoDeploy);
   const [slack, irc] = await chatModules;
   if (slack) adapters.push(maskChat(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' })), mask));
   if (irc) adapters.push(maskChat(new irc.IrcAdapter(config.env, logger.child({ adapter: 'irc' })), mask));
@@ -203,6 +230,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     stopping ??= (async () => {
       accepting = false;
       stopPushTimer?.();
+      autoDeploy.stop();
       const interrupted = await deployer.shutdown(config.shutdown_grace).catch((err) => {
         logger.error({ err }, 'could not stop running deploys cleanly');
         return [];
@@ -235,6 +263,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     const interrupted = await deployer.recover();
     if (interrupted.length) logger.warn({ deploys: interrupted.map((d) => d.id) }, 'marked interrupted deploys');
     deployer.start();
+    autoDeploy.start();
     // A push a crash left `shipping` goes back to `confirming`; its channel is told (the adapters are up).
     const reset = await push?.recover();
     if (reset) logger.warn({ push: reset.id }, 'push left shipping by a crash put back to confirming');

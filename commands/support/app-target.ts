@@ -35,7 +35,8 @@ export function parseAppTarget(ctx: Ctx, preposition: 'to' | 'in', options: { re
   if (!appConfig) throw new Refusal(`unknown app "${app}" — known apps: ${Object.keys(apps).join(', ') || 'none (add apps to shepherd.yml)'}`);
   if (ref !== null) {
     if (!options.ref) throw new UsageError(`give just the app name ("${app}"), not a ref`);
-    const problem = refProblem(ref);
+    // `#22` names a pull request (`deploy web/#22`); the deploy command resolves it through GitHub.
+    const problem = /^#[1-9]\d{0,8}$/.test(ref) ? null : refProblem(ref);
     if (problem) throw new Refusal(`"${shown(ref)}" is not a branch, tag or SHA I will deploy: ${problem}`);
   }
   const environments = Object.keys(appConfig.environments);

@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { EnvConfig } from '../config.js';
 import { cleanText } from '../parse.js';
 import { answerOf, type IncomingMessage, type MessageRef, type Target } from '../chat/types.js';
+import { RateLimiter } from '../chat/rate-limiter.js';
 import type { Adapter, MessageHandler } from './adapter.js';
 
 export type IrcEnv = Pick<EnvConfig, 'IRC_SERVER' | 'IRC_PORT' | 'IRC_TLS' | 'IRC_NICK' | 'IRC_CHANNELS' | 'IRC_PASSWORD'>;
@@ -136,17 +137,16 @@ export class IrcAdapter implements Adapter {
   private readonly port: number;
   private readonly channels: string[];
   private readonly nick: string;
-  private readonly burst: number;
-  private readonly rate: number;
   private readonly opts: Required<Omit<IrcAdapterOptions, 'burst' | 'linesPerSecond'>>;
   private client: Client | undefined;
   private onMessage: MessageHandler | undefined;
   private state: State = 'idle';
   /** Waiting output by fairness key (asker, else room); Map order is the round-robin order. */
   private readonly queues = new Map<string, Queued[]>();
-  private tokens: number;
-  private lastRefill = Date.now();
-  private pumpTimer: NodeJS.Timeout | undefined;
+  /** The server's flood limit: one bucket for the whole connection (the server counts per client). */
+  private readonly pacing: RateLimiter;
+  /** pump() is waiting for the next token; the line goes out when it comes. */
+  private waitingForToken = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private joinTimer: NodeJS.Timeout | undefined;
   private registerTimer: NodeJS.Timeout | undefined;
@@ -169,9 +169,10 @@ export class IrcAdapter implements Adapter {
     this.port = env.IRC_PORT ?? (env.IRC_TLS ? 6697 : 6667);
     this.channels = [...env.IRC_CHANNELS];
     this.nick = env.IRC_NICK;
-    this.burst = Math.max(1, options.burst ?? DEFAULT_PACING.burst);
-    this.rate = Math.max(0.01, options.linesPerSecond ?? DEFAULT_PACING.linesPerSecond);
-    this.tokens = this.burst;
+    this.pacing = new RateLimiter({
+      burst: options.burst ?? DEFAULT_PACING.burst,
+      perSecond: options.linesPerSecond ?? DEFAULT_PACING.linesPerSecond,
+    });
     this.opts = {
       connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
       reconnectMinMs: options.reconnectMinMs ?? 1_000,
@@ -253,6 +254,7 @@ export class IrcAdapter implements Adapter {
     const wasConnected = this.client?.connected ?? false;
     this.state = 'stopped';
     this.clearTimers();
+    this.pacing.stop();
     const stopped = new Error('the IRC connection was closed before this was sent');
     for (const queue of this.queues.values()) for (const item of queue) item.done?.reject(stopped);
     this.queues.clear();
@@ -469,24 +471,32 @@ export class IrcAdapter implements Adapter {
   // --- outgoing ---
 
   private pump(): void {
-    if (this.pumpTimer || this.state !== 'ready') return;
-    const client = this.client;
-    while (this.queues.size > 0 && client?.connected) {
-      const now = Date.now();
-      this.tokens = Math.min(this.burst, this.tokens + ((now - this.lastRefill) / 1000) * this.rate);
-      this.lastRefill = now;
-      if (this.tokens < 1) {
-        const wait = Math.ceil(((1 - this.tokens) / this.rate) * 1000);
-        this.pumpTimer = setTimeout(() => {
-          this.pumpTimer = undefined;
-          this.pump();
-        }, wait);
+    if (this.waitingForToken || this.state !== 'ready') return;
+    while (this.queues.size > 0 && this.client?.connected) {
+      if (!this.pacing.tryTake()) {
+        this.waitingForToken = true;
+        this.pacing.take().then(
+          () => {
+            this.waitingForToken = false;
+            this.writeLine();
+            this.pump();
+          },
+          () => {
+            this.waitingForToken = false; // stop(): the queues are dropped with it
+          },
+        );
         return;
       }
-      this.tokens -= 1;
-      const item = this.nextLine() as Queued;
-      client.connection.write(`${item.verb} ${item.target} :${item.line}`, () => item.done?.resolve());
+      this.writeLine();
     }
+  }
+
+  /** Writes the next fair line, if the connection is still usable (else the token is simply spent). */
+  private writeLine(): void {
+    const client = this.client;
+    if (this.state !== 'ready' || !client?.connected) return;
+    const item = this.nextLine();
+    if (item) client.connection.write(`${item.verb} ${item.target} :${item.line}`, () => item.done?.resolve());
   }
 
   /**
@@ -531,10 +541,8 @@ export class IrcAdapter implements Adapter {
   }
 
   private clearConnectionTimers(): void {
-    if (this.pumpTimer) clearTimeout(this.pumpTimer);
     if (this.joinTimer) clearTimeout(this.joinTimer);
     if (this.registerTimer) clearTimeout(this.registerTimer);
-    this.pumpTimer = undefined;
     this.joinTimer = undefined;
     this.registerTimer = undefined;
   }

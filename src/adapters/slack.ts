@@ -26,13 +26,14 @@ import {
 import type { Logger } from 'pino';
 import type { Answer, MessageRef, Question, Target } from '../chat/types.js';
 import type { EnvConfig } from '../config.js';
+import { RateLimiter } from '../chat/rate-limiter.js';
 import { KeyedMutex } from '../keyed-mutex.js';
 import type { Adapter, MessageHandler } from './adapter.js';
 
 type SlackEnv = Pick<EnvConfig, 'SLACK_BOT_TOKEN' | 'SLACK_APP_TOKEN' | 'SLACK_SIGNING_SECRET' | 'SLACK_PORT' | 'SLACK_API_URL'>;
 
 /** Slack: "no more than one message per second" per channel, short bursts tolerated. */
-const SEND_INTERVAL_MS = 1000;
+const SLACK_PACING = { burst: 1, perSecond: 1 } as const;
 /** 429s waited out per message before send() gives up. */
 const MAX_RATE_LIMIT_WAITS = 5;
 /** Slack truncates text beyond 40,000 characters and recommends at most 4,000 per message. */
@@ -73,8 +74,8 @@ export class SlackAdapter implements Adapter {
   private readonly handles = new Map<string, { handle: string; until: number }>();
   /** Each channel's send queue: one message at a time, in call order. */
   private readonly queues = new KeyedMutex();
-  /** Earliest time the next message may go to each channel. */
-  private readonly nextSlot = new Map<string, number>();
+  /** Per-channel pacing, and Retry-After held per channel. */
+  private readonly pacing = new RateLimiter(SLACK_PACING);
   private readonly responders = new Map<string, { respond: RespondFn; until: number; uses: number }>();
   private readonly seenEvents = new Set<string>();
   /** Aborted by stop(): ends reconnection attempts. */
@@ -175,6 +176,7 @@ export class SlackAdapter implements Adapter {
     const app = this.app;
     this.app = undefined;
     this.lifetime.abort();
+    this.pacing.stop(new Error('the Slack adapter was stopped before the message was sent'));
     if (app) await this.stopApp(app);
   }
 
@@ -357,7 +359,7 @@ export class SlackAdapter implements Adapter {
     const app = this.app;
     if (!app) throw new Error('the Slack adapter was stopped before the message was sent');
     for (let waits = 0; ; ) {
-      await this.waitForSlot(target.room);
+      await this.pacing.take(target.room);
       try {
         const res = await app.client.chat.postMessage({
           channel: target.room,
@@ -373,7 +375,7 @@ export class SlackAdapter implements Adapter {
         if (retryAfter !== undefined && waits < MAX_RATE_LIMIT_WAITS) {
           waits += 1;
           this.logger.warn({ room: target.room, retryAfter }, 'Slack rate limit: waiting as Retry-After asks');
-          this.nextSlot.set(target.room, Date.now() + retryAfter * 1000);
+          this.pacing.penalize(target.room, retryAfter * 1000);
           continue;
         }
         const code = platformError(err);
@@ -393,12 +395,6 @@ export class SlackAdapter implements Adapter {
         throw new Error(`could not post to Slack conversation ${target.room}: ${describeError(err)}`);
       }
     }
-  }
-
-  private async waitForSlot(room: string): Promise<void> {
-    const wait = (this.nextSlot.get(room) ?? 0) - Date.now();
-    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    this.nextSlot.set(room, Date.now() + SEND_INTERVAL_MS);
   }
 
   /** Opens a new Socket Mode connection after one closed, retrying with back-off until it works or stop(). */

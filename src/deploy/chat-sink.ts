@@ -9,6 +9,8 @@
  *
  *   const sink = new ChatSink({ batcher, events, mentioner, webBaseUrl: config.webBaseUrl }); sink.start();
  */
+import { approvalExpired } from '../approval-messages.js';
+import { APPROVAL_EXPIRED } from '../store/approvals.js';
 import type { MessageRef, Target } from '../chat/types.js';
 import { type DeployStartInfo, type DeployView, deployFinished, deployInterrupted, deployProgress, deployStarted, deployUrl, hostFailed } from '../format.js';
 import type { ChatBatcher } from './chat-batcher.js';
@@ -86,6 +88,11 @@ export class ChatSink {
         if (event.deploy.state === 'interrupted') {
           this.tracked.delete(event.deployId);
           this.track(this.interrupted(placeOf(event.deploy), event.deploy));
+        } else if (event.deploy.error === APPROVAL_EXPIRED && !this.tracked.has(event.deployId)) {
+          // It never started (no start message to answer): the room hears it ended, and the requester is named.
+          const place = placeOf(event.deploy);
+          const text = approvalExpired(event.deploy, this.options.mentioner.mention(place.provider, event.deploy.requester));
+          this.track(this.options.batcher.post(place.provider, { room: place.room, thread: place.threadRef ?? undefined }, text));
         } else this.track(this.finished(event.deploy, event.failedHosts));
         return;
       case 'line':

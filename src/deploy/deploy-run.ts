@@ -183,11 +183,31 @@ export async function endDeploy(
     deps.logger.warn({ deployId: deploy.id, state }, 'deploy was already ended elsewhere (found stale?): its state is kept');
     return false;
   }
-  await deps.store.locks.releaseForDeploy(deploy.id);
+  // lock_after_rollback: a rollback means something is wrong; nobody deploys over it until someone unlocks.
+  const kept = state === 'succeeded' && deploy.kind === 'rollback' && lockAfterRollback(deps.config, deploy);
+  if (kept && (await deps.store.locks.keepAfterDeploy(deploy.id, rollbackLockReason(deploy.requester.name))) > 0) {
+    deps.events.publish({
+      type: 'note',
+      deployId: deploy.id,
+      text: `🔒 ${deploy.app}/${deploy.environment} stays locked: ${rollbackLockReason(deploy.requester.name)} (\`unlock ${deploy.app}/${deploy.environment}\`)`,
+    });
+  } else await deps.store.locks.releaseForDeploy(deploy.id);
   deps.events.publish({ type: 'state', deployId: deploy.id, state, error });
   const final = await deps.store.deploys.get(deploy.id);
   if (final) deps.events.publish({ type: 'ended', deployId: deploy.id, deploy: final, failedHosts });
   return true;
+}
+
+/** The reason of the lock a successful rollback leaves: 'rolled back by alice: unlock when fixed'. */
+export function rollbackLockReason(name: string): string {
+  return `rolled back by ${name}: unlock when fixed`;
+}
+
+/** The environment's lock_after_rollback (default true; own keys only, as everywhere config is looked up). */
+function lockAfterRollback(config: Readonly<Config>, deploy: Pick<FullDeploy, 'app' | 'environment'>): boolean {
+  const app = Object.hasOwn(config.apps, deploy.app) ? config.apps[deploy.app] : undefined;
+  const env = app && Object.hasOwn(app.environments, deploy.environment) ? app.environments[deploy.environment] : undefined;
+  return env?.lock_after_rollback ?? true;
 }
 
 /** Deploy.commitAt ← the committer date of the deployed SHA (GitHub or git). Never throws. */

@@ -14,6 +14,7 @@ import type { FullDeploy } from '../store/deploys.js';
 import type { Store } from '../store/index.js';
 import type { DeployEvent, DeployEvents } from './events.js';
 import { type Plan, planDeploy } from './plan.js';
+import { pullRequestNumber } from './pull-request.js';
 import type { Revisions } from './source.js';
 
 export interface GitHubSinkOptions {
@@ -81,11 +82,27 @@ export class GitHubSink {
       sha: deploy.sha,
       environment: deploy.environment,
       description: `${deploy.kind === 'rollback' ? 'Rollback' : 'Deploy'} #${deploy.id} by ${deploy.requester.githubLogin ?? deploy.requester.name} via Shepherd`,
+      ...(await this.pullRequestRef(plan, deploy)),
     });
     if (id === null) return;
     this.ids.set(deploy.id, id);
     await this.options.store.deploys.setGithubDeployment(deploy.id, id);
     await this.status(plan, id, 'in_progress', deploy.id);
+  }
+
+  /**
+   * A PR deploy (ref '#22') carries the PR's ref: its head branch while that branch still points at the deployed
+   * SHA (a branch that moved on, or a merge commit, is deployed by SHA so GitHub records what really runs), and the
+   * PR number in the payload. Read here, in the background, so a slow GitHub never holds the deploy.
+   */
+  private async pullRequestRef(plan: Plan, deploy: FullDeploy): Promise<{ ref?: string; payload?: Record<string, unknown> }> {
+    const number = pullRequestNumber(deploy.ref);
+    if (number === null) return {};
+    const pr = await this.options.revisions.pullRequest(plan, number).catch(() => null);
+    const payload = { pull_request: number, sha: deploy.sha };
+    const sameRepo = pr?.headRepo?.toLowerCase() === plan.appConfig.repo?.toLowerCase();
+    if (pr && pr.state === 'open' && sameRepo && pr.headSha === deploy.sha) return { ref: pr.headRef, payload };
+    return { payload };
   }
 
   private async ended(deploy: FullDeploy): Promise<void> {

@@ -9,6 +9,8 @@
 
 /** Deploy state → the states it may move to. Terminal states move nowhere. */
 export const DEPLOY_TRANSITIONS = {
+  /** `approvals: N`: waits, holding no lock, for N release managers (→ queued) or the window's end (→ cancelled). */
+  awaiting_approval: ['queued', 'cancelled'],
   queued: ['running', 'cancelled'],
   running: ['succeeded', 'failed', 'cancelled', 'interrupted'],
   succeeded: [],

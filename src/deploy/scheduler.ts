@@ -23,6 +23,7 @@ import { expandHome } from '../config.js';
 import type { GitHub } from '../github.js';
 import { dataDir } from '../store/db.js';
 import type { FullDeploy, RequestResult } from '../store/deploys.js';
+import type { ApproveResult } from '../store/approvals.js';
 import type { Store } from '../store/index.js';
 import type { LineSink } from '../store/log-lines.js';
 import type { KnownUser } from '../store/users.js';
@@ -59,6 +60,8 @@ export interface SchedulerOptions {
   transportFor?: (plan: Plan) => Transport;
   /** Where host keys learnt on first use are recorded (default: known_hosts next to the database). */
   knownHostsFile?: string;
+  /** The clock for approval windows (default the machine's); tests inject one to expire a window. */
+  now?: () => Date;
   /** Called (and awaited) at the race-prone points; tests hold it to force an order. */
   seam?: (point: SeamPoint, deployId: number) => Promise<void> | void;
 }
@@ -163,6 +166,12 @@ export class Scheduler {
       this.options.events.publish({ type: 'state', deployId: d.id, state: 'interrupted', error: d.error });
       this.options.events.publish({ type: 'ended', deployId: d.id, deploy: d, failedHosts: [], recovered: true });
     }
+    // Approval windows that passed (read from the database, so a restart does not forget them).
+    for (const id of await this.options.store.approvals.expire(this.now())) {
+      const d = await this.deploys.get(id);
+      this.options.events.publish({ type: 'state', deployId: id, state: 'cancelled', error: d?.error ?? null });
+      if (d) this.options.events.publish({ type: 'ended', deployId: id, deploy: d, failedHosts: [] });
+    }
     await this.drain();
     return recovered;
   }
@@ -176,6 +185,10 @@ export class Scheduler {
     if (this.stopped) throw new Error('Shepherd is stopping: ask again once it is back');
     const plan = planDeploy(this.options.config, input.app, input.environment);
     const current = await this.deploys.current(input.app, input.environment);
+    // approvals: a deploy waits for release managers; a rollback goes back to a release that already had them.
+    const rules = this.options.config.apps[input.app]?.environments[input.environment];
+    const needed = input.kind === 'rollback' ? 0 : (rules?.approvals ?? 0);
+    const approvals = needed > 0 ? { needed, expiresAt: new Date(this.now().getTime() + (rules?.approval_window ?? 1_800_000)) } : undefined;
     const result = await this.deploys.request(
       {
         app: input.app,
@@ -191,16 +204,35 @@ export class Scheduler {
         force: input.force ?? false,
         releaseId: input.releaseId,
         hosts: plan.hosts.map((h) => ({ label: h.label, port: h.port, user: h.user, stage: h.stage })),
+        approvals,
       },
       undefined,
       this.instanceId,
     );
     if (result.outcome !== 'locked') {
       if (input.notes?.length) this.notes.set(result.deploy.id, input.notes);
-      this.options.events.publish({ type: 'state', deployId: result.deploy.id, state: result.outcome === 'started' ? 'running' : 'queued' });
+      const state = result.outcome === 'started' ? 'running' : result.outcome === 'awaiting' ? 'awaiting_approval' : 'queued';
+      this.options.events.publish({ type: 'state', deployId: result.deploy.id, state });
     }
     if (result.outcome === 'started') this.launch(result.deploy);
     return result;
+  }
+
+  /**
+   * Records a release manager's approval (the command checked who may); the last one needed queues the deploy,
+   * which then starts as any queued deploy does.
+   */
+  async approve(id: number, userId: number): Promise<ApproveResult> {
+    const r = await this.options.store.approvals.approve(id, userId, this.now());
+    if (r.outcome === 'ready') {
+      this.options.events.publish({ type: 'state', deployId: id, state: 'queued' });
+      await this.drain();
+    }
+    return r;
+  }
+
+  private now(): Date {
+    return this.options.now?.() ?? new Date();
   }
 
   /**
@@ -211,7 +243,7 @@ export class Scheduler {
     if (this.active.has(id)) return this.cancelLocal(id, by);
     let d = await this.deploys.get(id);
     if (!d) return 'unknown';
-    if (d.state === 'queued') {
+    if (d.state === 'queued' || d.state === 'awaiting_approval') {
       await this.options.seam?.('before-cancel-queued', id);
       if (await this.deploys.cancelQueued(id, `cancelled by ${by} before it started`)) {
         this.notes.delete(id);

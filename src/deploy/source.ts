@@ -7,7 +7,7 @@
  *   const sha = await revisions.resolve(plan, 'main');
  */
 import { commitDateWithGit, commitsBetweenWithGit, resolveRefWithGit } from '../git-refs.js';
-import type { CiState, CommitSummary, DeploymentState, GitHub } from '../github.js';
+import type { CiState, CommitSummary, DeploymentState, GitHub, PullRequestRef } from '../github.js';
 import type { Plan } from './plan.js';
 
 export interface CommitList {
@@ -86,8 +86,23 @@ export class Revisions {
     return commitDateWithGit(plan.repoUrl, sha, this.gitCacheDir);
   }
 
+  /** A pull request of the app's repository; undefined when the app does not go through GitHub (no PRs to read). */
+  async pullRequest(plan: Where, number: number): Promise<PullRequestRef | null | undefined> {
+    if (!this.github || !plan.appConfig.repo) return undefined;
+    return this.github.pullRequestRef(plan.appConfig.repo, number);
+  }
+
+  /** How many commits `base` has that `head` lacks (compare base...head `behind_by`); GitHub only. */
+  async behindBy(plan: Where, base: string, head: string): Promise<number | null> {
+    if (!this.github || !plan.appConfig.repo) return null;
+    return (await this.github.comparison(plan.appConfig.repo, base, head, 0)).behindBy;
+  }
+
   /** Creates a GitHub Deployment; null without GitHub. */
-  async createDeployment(plan: Where, input: { sha: string; environment: string; description: string }): Promise<number | null> {
+  async createDeployment(
+    plan: Where,
+    input: { sha: string; environment: string; description: string; ref?: string; payload?: Record<string, unknown> },
+  ): Promise<number | null> {
     if (!this.github || !plan.appConfig.repo) return null;
     return this.github.createDeployment(plan.appConfig.repo, input);
   }

@@ -1,10 +1,12 @@
 /**
- * The gates that exist today, one entry each, in SPEC's order (roles, lock, CI, direction, confirmation).
- * freeze, requires and approvals go into GATES at their GATE_ORDER place (see src/gates/pipeline.ts).
+ * The gates that exist today, one entry each, in SPEC's order (roles, freeze, lock, requires, CI, direction,
+ * confirmation). approvals goes into GATES at its GATE_ORDER place (see src/gates/pipeline.ts).
  *
  *   evaluateGates(facts, GATES)
  */
 import { goesBack, lockLine, lockScope, shortSha } from '../format.js';
+import { freezeCheck } from '../policy/freeze.js';
+import { promotionCheck } from '../policy/promotion.js';
 import { ROLE_LABEL } from '../roles.js';
 import type { Entry, EnvironmentRules, Gate, GateFacts } from './pipeline.js';
 
@@ -51,12 +53,48 @@ export const rolesGate: Gate = {
   },
 };
 
+/**
+ * A freeze (shepherd.yml window or `freeze <env>`) stops every way in, automatic ones too; `--force` by a
+ * release manager goes through and is recorded as an override. The refusal names the reason and the end.
+ */
+export const freezeGate: Gate = {
+  name: 'freeze',
+  check(f) {
+    if (!f.freeze) return { pass: true };
+    const verdict = freezeCheck({
+      environment: f.environment,
+      freeze: f.freeze.active,
+      force: f.force,
+      roles: f.actor.roles,
+      now: f.now,
+      timezone: f.freeze.timezone,
+      retry: f.retry ?? undefined,
+    });
+    if (!verdict) return { pass: true };
+    if ('override' in verdict) return { pass: true, override: `${verdict.override} (${f.actor.name}, --force)` };
+    return { pass: false, refuse: verdict.refuse };
+  },
+};
+
 /** A lock taken by hand stops every way in; a deploy's lock only queues (the deployer re-checks atomically). */
 export const lockGate: Gate = {
   name: 'lock',
   check(f) {
     if (!f.lock || f.lock.deployId !== null) return { pass: true };
     return { pass: false, refuse: `${lockLine(f.lock, f.now, f.provider)} — deploys wait until it is unlocked (\`unlock ${lockScope(f.lock)}\`)` };
+  },
+};
+
+/**
+ * requires: the SHA must have succeeded (after its validation, if any) in the required environment first.
+ * A rollback goes back to a release that already ran here, so it is not asked again; --force does not skip it.
+ */
+export const requiresGate: Gate = {
+  name: 'requires',
+  check(f) {
+    if (f.entry === 'rollback' || !f.promotion) return { pass: true };
+    const verdict = promotionCheck(f.promotion);
+    return verdict ? { pass: false, refuse: verdict.refuse } : { pass: true };
   },
 };
 
@@ -111,4 +149,4 @@ export const confirmGate: Gate = {
 };
 
 /** Every gate, in GATE_ORDER. */
-export const GATES: readonly Gate[] = [rolesGate, lockGate, ciGate, directionGate, confirmGate];
+export const GATES: readonly Gate[] = [rolesGate, freezeGate, lockGate, requiresGate, ciGate, directionGate, confirmGate];

@@ -17,8 +17,10 @@ import type { CiState } from '../github.js';
 import type { Role } from '../roles.js';
 import type { HeldLock } from '../store/locks.js';
 import type { CommitsBehind } from '../format.js';
+import type { ActiveFreeze } from '../policy/freeze-window.js';
+import type { PromotionFacts } from '../policy/promotion.js';
 
-/** SPEC's order. Gates that do not exist yet (freeze, requires, approvals) keep their place here. */
+/** SPEC's order. A gate that does not exist yet (approvals) keeps its place here. */
 export const GATE_ORDER = ['roles', 'freeze', 'lock', 'requires', 'ci', 'direction', 'confirm', 'approvals'] as const;
 export type GateName = (typeof GATE_ORDER)[number];
 
@@ -70,6 +72,10 @@ export interface GateFacts {
   now: Date;
   /** Chat network, for how lock holders are named. */
   provider?: string | undefined;
+  /** The freeze holding the environment now (shepherd.yml or chat) and the zone its end is shown in; absent or null: not frozen. */
+  freeze?: { active: ActiveFreeze; timezone: string } | null | undefined;
+  /** Promotion order (`requires`) for `sha`; absent or null: nothing required, or not known yet (push ship before its push). */
+  promotion?: PromotionFacts | null | undefined;
 }
 
 /** What one gate says. A pass may carry a note (shown in the start message) or an override (recorded). */

@@ -11,16 +11,19 @@ import type { Answer } from '../command.js';
 import type { Config } from '../config.js';
 import { shortSha } from '../format.js';
 import type { Plan } from '../deploy/plan.js';
+import { activeFreeze } from '../policy/freeze-window.js';
+import { storedFreezes } from '../policy/freeze.js';
+import { promotionFacts } from '../policy/promotion.js';
 import type { Revisions } from '../deploy/source.js';
 import type { AuditEntry } from '../store/audit.js';
 import type { Store } from '../store/index.js';
 import { GATES } from './gates.js';
 import { type Direction, type Entry, evaluateGates, type Gate, type GateFacts, type GateName, GATE_ORDER, type Override } from './pipeline.js';
 
-/** Where facts come from: the store (locks, what runs), revisions (CI, commits), the config, the clock. */
+/** Where facts come from: the store (locks, what runs, freezes, promotion), revisions (CI, commits), the config, the clock. */
 export interface FactSources {
-  config: Pick<Readonly<Config>, 'apps' | 'release_managers'>;
-  store: Pick<Store, 'locks' | 'deploys'>;
+  config: Pick<Readonly<Config>, 'apps' | 'release_managers' | 'freezes' | 'timezone'>;
+  store: Pick<Store, 'locks' | 'deploys' | 'freezes' | 'promotion'>;
   revisions: Pick<Revisions, 'ciState' | 'commits'>;
   now: Date;
 }
@@ -49,11 +52,17 @@ export async function gatherFacts(src: FactSources, input: FactsInput): Promise<
   const app = Object.hasOwn(src.config.apps, input.app) ? src.config.apps[input.app] : undefined;
   const rules = app && Object.hasOwn(app.environments, input.environment) ? app.environments[input.environment] : undefined;
   if (!rules) throw new Error(`${input.app} has no environment "${input.environment}"`);
-  const [lock, live] = await Promise.all([src.store.locks.blocking(input.app, input.environment), src.store.deploys.current(input.app, input.environment)]);
-  const liveSha = live?.sha ?? null;
   const sha = input.sha;
-  // A rollback passes CI and direction by design (see gates.ts): nothing to look up.
+  // A rollback passes requires, CI and direction by design (see gates.ts): nothing to look up.
   const lookUp = sha !== null && input.entry !== 'rollback';
+  const [lock, live, stored, promotion] = await Promise.all([
+    src.store.locks.blocking(input.app, input.environment),
+    src.store.deploys.current(input.app, input.environment),
+    storedFreezes(src.store, src.now, input.environment),
+    lookUp ? promotionFacts(src.store, src.config, { app: input.app, environment: input.environment, sha }) : null,
+  ]);
+  const liveSha = live?.sha ?? null;
+  const frozen = activeFreeze({ freezes: src.config.freezes, stored, environment: input.environment, now: src.now, timezone: src.config.timezone });
   const ci = lookUp ? await src.revisions.ciState(input.plan, sha) : undefined;
   let direction: Direction = { kind: 'unknown' };
   if (lookUp) {
@@ -83,6 +92,8 @@ export async function gatherFacts(src: FactSources, input: FactsInput): Promise<
     answers: input.answers ?? {},
     now: src.now,
     provider: input.provider,
+    freeze: frozen ? { active: frozen, timezone: src.config.timezone } : null,
+    promotion,
   };
 }
 

@@ -27,6 +27,7 @@ export function deployThrough(deployer: Pick<Deployer, 'request'>): PushDeploy {
       throw new Error(`${lockScope(held)} is locked by ${who(held.holder, input.provider)}${held.reason ? ` ("${held.reason}")` : ''}`);
     }
     if (result.outcome === 'queued') return { id: result.deploy.id, note: `queued behind #${result.ahead.id}` };
+    if (result.outcome === 'awaiting') return { id: result.deploy.id, note: `waiting for approval: \`approve deploy ${result.deploy.id}\`` };
     return { id: result.deploy.id };
   };
 }

@@ -31,6 +31,8 @@ export interface NewDeploy {
   /** Set for a rollback (the release to switch back to); a deploy gets `<UTC timestamp>-<id>`. */
   releaseId?: string | undefined;
   hosts: { label: string; port: number; user?: string | undefined; stage: number }[];
+  /** `approvals: N` of the environment: the deploy waits (awaiting_approval, no lock) until N approve or it expires. */
+  approvals?: { needed: number; expiresAt: Date } | undefined;
 }
 
 const person = { select: { id: true, name: true, githubLogin: true, identities: { select: { provider: true, externalId: true, handle: true } } } } as const;
@@ -46,6 +48,8 @@ export type FullDeploy = DeployRow & {
 export type RequestResult =
   | { outcome: 'started'; deploy: FullDeploy }
   | { outcome: 'queued'; deploy: FullDeploy; ahead: FullDeploy; position: number }
+  /** Waits for approvals (holds no lock yet); `approve deploy <id>` queues it. */
+  | { outcome: 'awaiting'; deploy: FullDeploy }
   /** A lock taken by hand blocks deploys: nothing was recorded. */
   | { outcome: 'locked'; held: HeldLock };
 
@@ -83,13 +87,14 @@ export class Deploys {
    */
   async request(input: NewDeploy, now?: Date, owner: string | null = null): Promise<RequestResult> {
     const asked = now ?? new Date();
-    let result: { outcome: 'started' | 'queued' | 'locked'; id?: number; aheadId?: number; position?: number; held?: HeldLock };
+    let result: { outcome: 'started' | 'queued' | 'locked' | 'awaiting'; id?: number; aheadId?: number; position?: number; held?: HeldLock };
     try {
       result = await retryBusy(() =>
         this.db.$transaction(async (tx) => {
           await serializeEnvironment(this.db, tx, input.environment);
           const held = await tx.lock.findFirst({ where: conflicts(input.app, input.environment), include: includeHolder, orderBy: { id: 'asc' } });
           if (held && held.deployId === null) return { outcome: 'locked' as const, held };
+          const awaiting = (input.approvals?.needed ?? 0) > 0;
           const created = await tx.deploy.create({
             data: {
               app: input.app,
@@ -98,7 +103,9 @@ export class Deploys {
               sha: input.sha,
               previousSha: input.previousSha ?? null,
               kind: input.kind,
-              state: 'queued',
+              state: awaiting ? 'awaiting_approval' : 'queued',
+              approvalsNeeded: awaiting ? (input.approvals?.needed ?? 0) : 0,
+              approvalExpiresAt: awaiting ? (input.approvals?.expiresAt ?? null) : null,
               requesterId: input.requesterId,
               provider: input.provider,
               room: input.room,
@@ -110,6 +117,7 @@ export class Deploys {
             },
           });
           if (!input.releaseId) await tx.deploy.update({ where: { id: created.id }, data: { releaseId: `${releaseStamp(asked)}-${created.id}` } });
+          if (awaiting) return { outcome: 'awaiting' as const, id: created.id };
           const waiting = await tx.deploy.findMany({
             where: { app: input.app, environment: input.environment, state: 'queued', id: { lt: created.id } },
             orderBy: { id: 'desc' },
@@ -138,6 +146,7 @@ export class Deploys {
     if (result.outcome === 'locked') return { outcome: 'locked', held: result.held as HeldLock };
     const deploy = (await this.get(result.id as number)) as FullDeploy;
     if (result.outcome === 'started') return { outcome: 'started', deploy };
+    if (result.outcome === 'awaiting') return { outcome: 'awaiting', deploy };
     const ahead = (await this.get(result.aheadId as number)) as FullDeploy;
     return { outcome: 'queued', deploy, ahead, position: result.position as number };
   }
@@ -219,7 +228,11 @@ export class Deploys {
   async cancelQueued(id: number, error: string, now = new Date()): Promise<boolean> {
     return retryBusy(() =>
       this.db.$transaction(async (tx) => {
-        const { count } = await tx.deploy.updateMany({ where: { id, state: 'queued' }, data: { state: 'cancelled', error, finishedAt: now } });
+        // A deploy awaiting approval has not started either: it is dropped the same way.
+        const { count } = await tx.deploy.updateMany({
+          where: { id, state: { in: ['queued', 'awaiting_approval'] } },
+          data: { state: 'cancelled', error, finishedAt: now },
+        });
         if (count !== 1) return false;
         await tx.deployHost.updateMany({ where: { deployId: id, state: { in: hostFromStates('cancelled') } }, data: { state: 'cancelled' } });
         return true;
@@ -369,7 +382,7 @@ export class Deploys {
   }
 
   async active(): Promise<FullDeploy[]> {
-    return this.db.deploy.findMany({ where: { state: { in: ['running', 'queued'] } }, orderBy: { id: 'asc' }, include: full });
+    return this.db.deploy.findMany({ where: { state: { in: ['running', 'queued', 'awaiting_approval'] } }, orderBy: { id: 'asc' }, include: full });
   }
 
   /** The deploy whose release is live in app/environment now: the latest that succeeded. */

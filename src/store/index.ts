@@ -3,6 +3,7 @@
  *
  *   const store = createStore(prisma, { karmaInitial: 4, mask: (t) => masker.text(t) });
  */
+import { Approvals } from './approvals.js';
 import type { MaskText } from '../deploy/mask.js';
 import { Audit } from './audit.js';
 import type { Db } from './db.js';
@@ -26,6 +27,7 @@ export interface Store {
   deploys: Deploys;
   freezes: Freezes;
   promotion: Promotion;
+  approvals: Approvals;
 }
 
 /** `mask`: applied to error texts and audit rows as they are written (default: the rules without configured values). */
@@ -41,5 +43,6 @@ export function createStore(db: Db, options: { karmaInitial: number; mask?: Mask
     deploys: new Deploys(db, options.mask),
     freezes: new Freezes(db),
     promotion: new Promotion(db),
+    approvals: new Approvals(db),
   };
 }

@@ -134,6 +134,17 @@ export class Locks {
     return count;
   }
 
+  /**
+   * Turns a deploy's lock into a lock by hand, held by the same person, in one conditional write (no moment
+   * in which a queued deploy could take the environment). 0: the deploy held no lock any more.
+   *
+   *   await locks.keepAfterDeploy(12, 'rolled back by alice: unlock when fixed');
+   */
+  async keepAfterDeploy(deployId: number, reason: string, at: Date = new Date()): Promise<number> {
+    const { count } = await this.db.lock.updateMany({ where: { deployId }, data: { deployId: null, reason, createdAt: at } });
+    return count;
+  }
+
   async list(): Promise<HeldLock[]> {
     return this.db.lock.findMany({ include: includeHolder, orderBy: [{ environment: 'asc' }, { app: 'asc' }] });
   }

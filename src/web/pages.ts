@@ -176,6 +176,7 @@ export function deployPage(d: DeployDetail, now: Date): string {
 <dt>sha</dt><dd><code title="${d.sha}">${d.sha.slice(0, 12)}</code>${d.previousSha ? html` <span class="muted">(was <code title="${d.previousSha}">${d.previousSha.slice(0, 12)}</code>)</span>` : ''}</dd>
 <dt>by</dt><dd>${d.requester}${d.kind === 'rollback' ? html` <span class="tag">rollback</span>` : ''}</dd>
 <dt>asked</dt><dd>${time(d.createdAt, now)}</dd>
+${d.approvalsNeeded > 0 ? html`<dt>approved by</dt><dd id="approved-by">${d.approvedBy.length ? d.approvedBy.join(', ') : 'nobody yet'} <span class="muted">(${d.approvedBy.length}/${d.approvalsNeeded})</span></dd>` : ''}
 <dt>took</dt><dd id="took">${duration(d.durationMs)}${isActive(d.state) ? ' so far' : ''}</dd>
 <dt>release</dt><dd><code>${d.releaseId}</code></dd>
 </dl>

@@ -10,8 +10,8 @@ import { who } from '../format.js';
 import type { Store } from '../store/index.js';
 import type { Redactor } from './redact.js';
 
-export const DEPLOY_STATES: readonly DeployState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'];
-export const ACTIVE_STATES: readonly DeployState[] = ['queued', 'running'];
+export const DEPLOY_STATES: readonly DeployState[] = ['awaiting_approval', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'];
+export const ACTIVE_STATES: readonly DeployState[] = ['awaiting_approval', 'queued', 'running'];
 
 export function isActive(state: string): boolean {
   return (ACTIVE_STATES as readonly string[]).includes(state);
@@ -55,6 +55,9 @@ export interface DeployDetail extends DeploySummary {
   hosts: HostRow[];
   /** Highest stored line seq (0 when none is stored yet). */
   lineCount: number;
+  /** `approvals` of its environment when asked (0: none) and who approved, oldest first. */
+  approvalsNeeded: number;
+  approvedBy: string[];
 }
 
 export interface LineRow {
@@ -157,7 +160,11 @@ export class ReadModel {
   async deploy(id: number): Promise<DeployDetail | null> {
     const d = await this.db.deploy.findUnique({
       where: { id },
-      include: { requester: requesterSelect, hosts: { orderBy: [{ stage: 'asc' }, { id: 'asc' }] } },
+      include: {
+        requester: requesterSelect,
+        hosts: { orderBy: [{ stage: 'asc' }, { id: 'asc' }] },
+        approvals: { orderBy: { id: 'asc' }, include: { user: requesterSelect } },
+      },
     });
     if (!d) return null;
     const now = this.now();
@@ -180,6 +187,8 @@ export class ReadModel {
       finishedAt: d.finishedAt,
       durationMs: span(d.startedAt, d.finishedAt, now),
       lineCount: await this.lineCount(id),
+      approvalsNeeded: d.approvalsNeeded,
+      approvedBy: d.approvals.map((a) => who(a.user)),
       hosts: d.hosts.map((h) => ({
         host: h.host,
         port: h.port,

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import type { DeployEvents } from '../deploy/events.js';
 import type { Store } from '../store/index.js';
 import { bindingProblem } from './auth.js';
+import { type GitHubWebhookOptions, registerGitHubWebhook } from './github-webhook.js';
 import { LiveLog, type LiveLogOptions } from './live-log.js';
 import { notFoundPage } from './pages.js';
 import type { PolicyConfig } from './policy-board.js';
@@ -49,6 +50,8 @@ export interface WebServerOptions {
   now?: () => Date;
   /** /readyz checks; by default the store's database alone. */
   health?: HealthOptions;
+  /** POST /github/webhook (src/web/github-webhook.ts); absent: no such route. */
+  webhook?: Omit<GitHubWebhookOptions, 'logger'> | undefined;
   /** Tuning for the live log (tests and the benchmark). */
   live?: Partial<Omit<LiveLogOptions, 'events' | 'readModel' | 'redactor' | 'logger'>>;
 }
@@ -129,6 +132,7 @@ export function createWebServer(options: WebServerOptions): WebServer {
   app.register(apiPlugin, context);
   app.register(auditPlugin, context);
   app.register(healthPlugin, options.health ?? { database: () => options.store.db.$queryRawUnsafe('SELECT 1').then(() => true) });
+  if (options.webhook) registerGitHubWebhook(app, { ...options.webhook, logger });
 
   let listening: string | null = null;
   let stopped: Promise<void> | null = null;

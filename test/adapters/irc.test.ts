@@ -16,6 +16,7 @@ import { helpList } from '../../src/format.js';
 import { type Shepherd, startShepherd } from '../../src/main.js';
 import { type Heard, IrcPerson } from '../support/irc-client.js';
 import { freePort, type Ngircd, skipWithoutNgircd, startNgircd } from '../support/ngircd.js';
+import { waitUntil } from '../support/wait.js';
 
 const skip = skipWithoutNgircd();
 const silent = pino({ level: 'silent' });
@@ -23,17 +24,6 @@ const silent = pino({ level: 'silent' });
 /** The line exactly as the server relayed it to us, without CRLF. */
 function relayed(h: Heard): string {
   return `:${h.from}!${h.ident}@${h.hostname} ${h.verb} ${h.to} :${h.text}`;
-}
-
-/** Polls `check` until it returns something (the bot writes some rows just after it replies). */
-async function eventually<T>(check: () => T | undefined, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('splitting output into IRC lines', () => {
@@ -289,7 +279,7 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
         .map((h) => h.text),
     ).toEqual(lines);
     // The audit row is written just after the reply went out.
-    const rows = await eventually(() => {
+    const rows = await waitUntil('the audit row', () => {
       const found = db.prepare('SELECT command, text FROM "AuditEvent" WHERE id > ? ORDER BY id').all(lastId) as { command: string; text: string }[];
       return found.length > 0 ? found : undefined;
     });
@@ -354,7 +344,7 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
     alice = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'alice', channels: ['#deploys'] });
     // The bot is back once it has rejoined. Polled on a timer: its JOIN may land before alice is in the channel,
     // in which case she hears nothing that would prompt a re-check.
-    await eventually(() => (adapter.ready ? true : undefined), 40_000);
+    await waitUntil('the adapter to be ready again', () => adapter.ready, 40_000);
     // Stars, then the history ('no changes yet' for a newcomer): wait for both so nothing spills into the next test.
     const lines = await alice.ask('#deploys', '!karma', { from: bot, until: (l) => l.length >= 2 });
     expect(lines[0]).toMatch(/★★★★☆ \(4\/5\)/);
@@ -384,7 +374,7 @@ describe.skipIf(skip)('IrcAdapter output while the server is away', () => {
     adapter = new IrcAdapter(env, silent, { reconnectMinMs: 8_000, burst: 3, linesPerSecond: 10 });
     await adapter.start(async () => {});
     const down = server.restart(500);
-    await eventually(() => (adapter.ready ? undefined : true));
+    await waitUntil('the adapter to notice the server went away', () => !adapter.ready, 5_000);
     const sent = Array.from({ length: 6 }, (_, i) => adapter.send({ room: '#ops' }, `held line ${i + 1}`));
     await down;
     bob = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'bob', channels: ['#ops'] });

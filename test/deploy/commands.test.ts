@@ -3,16 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Sshd, skipWithoutSshd, startSshd } from '../support/sshd.js';
 import { type DeployHarness, deployHarness, makeRepo, type TestRepo } from './harness.js';
-
-async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+import { waitUntil } from '../support/wait.js';
 
 describe.skipIf(skipWithoutSshd())('deploy, rollback, deploys, status <id> from chat', () => {
   let sshd: Sshd;
@@ -74,7 +65,7 @@ describe.skipIf(skipWithoutSshd())('deploy, rollback, deploys, status <id> from 
       /✋ only a release manager can deploy to web\/production — ask one of: irc:boss/,
     );
     const asking = h.chat.say('boss', 'deploy web/main to production');
-    await until('the question', () => h.texts().some((t) => t.includes('answer `yes` within 60s')));
+    await waitUntil('the question', () => h.texts().some((t) => t.includes('answer `yes` within 60s')));
     await h.chat.say('boss', 'no');
     expect(await asking).toMatch(/cancelled: not confirmed/);
     expect(await h.store.deploys.recent({})).toEqual([]);
@@ -82,7 +73,7 @@ describe.skipIf(skipWithoutSshd())('deploy, rollback, deploys, status <id> from 
 
   it('GIVEN the release manager answers yes THEN production deploys', async () => {
     const asking = h.chat.say('boss', 'deploy web/main to production');
-    await until('the question', () => h.texts().filter((t) => t.includes('answer `yes`')).length === 2);
+    await waitUntil('the question', () => h.texts().filter((t) => t.includes('answer `yes`')).length === 2);
     await h.chat.say('boss', 'yes');
     await asking;
     await h.deployer.idle();

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { queryRows, type TempDatabase, tempDatabase } from '../support/db.js';
 import { makeRepo } from './harness.js';
+import { waitUntil } from '../support/wait.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -20,16 +21,6 @@ function startBot(env: Record<string, string>): { child: ChildProcess; output: (
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, output: () => out, exited };
-}
-
-async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
@@ -82,7 +73,7 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
     const first = startBot(env);
     first.child.stdin?.write('deploy slow\n');
     const pidFile = join(dir, 'deploy', 'step.pid');
-    await until('the step to run', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim());
+    await waitUntil('the step to run', () => existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim(), 60_000);
     orphan = Number(readFileSync(pidFile, 'utf8'));
     const rows = (query: string) => queryRows(database.url, query);
     // Lines are stored in batches (every 100 ms): wait until they are, as a viewer would see them.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type Sshd, skipWithoutSshd, startSshd } from '../support/sshd.js';
 import { type DeployHarness, deployHarness, makeRepo, sshApp, type TestRepo } from './harness.js';
+import { waitUntil } from '../support/wait.js';
 
 const CLONE = 'git clone --quiet "$SHEPHERD_REPO_URL" . && git checkout --quiet "$SHEPHERD_SHA"';
 
@@ -12,16 +13,6 @@ function alive(pid: number): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-async function until<T>(what: string, fn: () => T | undefined | null | false, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -176,7 +167,7 @@ describe.skipIf(skipWithoutSshd())('deploy failures over real sshd', () => {
     const pid = Number(readFileSync(join(sshd.hosts[0]!.root, 'hang', 'releases', d.releaseId, 'sleep.pid'), 'utf8'));
     expect(pid).toBeGreaterThan(1);
     // The whole process group went, not only the shell: the background sleep is gone too.
-    await until('the sleep to be killed', () => !alive(pid), 10_000);
+    await waitUntil('the sleep to be killed', () => !alive(pid), 10_000);
     const lines = await h.store.deploys.lines(d.id);
     expect(lines.some((l) => l.text === 'about to hang')).toBe(true);
   });
@@ -199,7 +190,7 @@ describe.skipIf(skipWithoutSshd())('deploy failures over real sshd', () => {
     await h.chat.say('alice', 'deploy slow/main');
     const d = (await h.store.deploys.recent({}))[0]!;
     const pidFile = join(h1.root, 'slow', 'releases', d.releaseId, 'step.pid');
-    const pid = await until('the step to start', () => existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8')));
+    const pid = await waitUntil('the step to start', () => existsSync(pidFile) && Number(readFileSync(pidFile, 'utf8')), 30_000);
     expect(alive(pid)).toBe(true);
 
     expect(await h.chat.say('bob', `cancel ${d.id}`)).toMatch(/only alice .* or a release manager can cancel/);
@@ -212,7 +203,7 @@ describe.skipIf(skipWithoutSshd())('deploy failures over real sshd', () => {
       ['cancelled', 'cancelled during step 1/1'],
       ['cancelled', null],
     ]);
-    await until('the remote step to be killed', () => !alive(pid), 10_000);
+    await waitUntil('the remote step to be killed', () => !alive(pid), 10_000);
     expect(existsSync(join(h2.root, 'slow'))).toBe(false);
     expect(existsSync(join(h1.root, 'slow', 'current'))).toBe(false);
     expect(h.texts().at(-1)).toMatch(/🛑 #\d+ .* cancelled in .*: cancelled by alice/);

@@ -117,7 +117,7 @@ export async function deployHarness(yaml: string, options: HarnessOptions = {}):
     confirmTimeoutMs: options.confirmTimeoutMs,
     env: { WEB_BASE_URL: 'http://viewer.test' },
     mask,
-    wire: async ({ dir, store, config, chat, lines: openLines }) => {
+    wire: async ({ dir, store, config, chat, clock, lines: openLines }) => {
       lines = await openLines();
       deployer = new Deployer({
         config,
@@ -129,6 +129,8 @@ export async function deployHarness(yaml: string, options: HarnessOptions = {}):
         gitCacheDir: join(dir, 'git-cache'),
         logger: pino({ level: 'silent' }),
         heartbeatMs: options.heartbeatMs ?? 200,
+        // Approval windows run on the test's clock, so a test expires one by advancing it.
+        now: () => clock.now(),
         ...(options.seam ? { seam: options.seam } : {}),
       });
       sinks = startDeploySinks({

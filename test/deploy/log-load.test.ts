@@ -22,6 +22,7 @@ import { skipWithoutSshd, startSshd } from '../support/sshd.js';
 class SlowSink implements LineSink {
   constructor(private readonly inner: LineSink) {}
   async insert(lines: readonly StoredLine[]): Promise<void> {
+    // Not a wait in the test: this delay IS the slow database the test is about (writes that take time).
     await new Promise((r) => setTimeout(r, 5 + lines.length / 100));
     await this.inner.insert(lines);
   }

@@ -1,7 +1,7 @@
 /**
  * Every entry point × every gate, through the real commands: a real Bot on a temp SQLite file, the real
  * deployer on the local transport, a real git repository, GitHub's CI from the fake GitHub server.
- * GIVEN an environment with one rule (allowed_roles, a lock, require_green_ci, going back, confirm)
+ * GIVEN an environment with one rule (allowed_roles, a freeze, a lock, requires, require_green_ci, going back, confirm)
  * WHEN `deploy`, `rollback` or `push ship` goes there THEN the gate refuses, asks or lets it through.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -72,6 +72,9 @@ describe('deploy and rollback × every gate', () => {
               held: env({}),
               green: env({ require_green_ci: true }),
               confirmed: env({ confirm: true }),
+              cold: env({}),
+              stg: env({}),
+              prod: env({ requires: 'stg' }),
             },
           },
         },
@@ -100,6 +103,71 @@ describe('deploy and rollback × every gate', () => {
       ['deploy', 'succeeded'],
     ]);
   });
+
+  it('freeze: refuses deploy and rollback with the reason; a developer cannot --force; a release manager can, recorded as an override', async () => {
+    await deploy('alice', `deploy web/${sha[0]} to cold`);
+    await deploy('alice', `deploy web/${sha[1]} to cold`);
+    expect(await h.chat.say('boss', 'freeze cold incident 4711')).toMatch(/❄️ cold is frozen: incident 4711/);
+    expect(await deploy('alice', `deploy web/${sha[0]} to cold`)).toMatch(
+      new RegExp(
+        `✋ cold is frozen: incident 4711 \\(set by boss\\) — a release manager can \`deploy web/${sha[0]} to cold --force\`, or wait for \`unfreeze cold\``,
+      ),
+    );
+    expect(await deploy('alice', 'rollback web in cold')).toMatch(/✋ cold is frozen: incident 4711 .* a release manager can `rollback web in cold --force`/);
+    expect(await deploy('alice', `deploy web/${sha[0]} to cold --force`)).toMatch(
+      /✋ cold is frozen: .* only a release manager can deploy through a freeze with --force/,
+    );
+    expect(await deploys('cold')).toBe(2);
+
+    await deploy('boss', 'rollback web in cold --force');
+    const [rollback] = await h.store.deploys.recent({ environment: 'cold' });
+    expect(rollback).toMatchObject({ kind: 'rollback', sha: sha[0], state: 'succeeded', force: true });
+    // lock_after_rollback (default true): the rollback left the environment locked by boss.
+    expect(await h.chat.say('boss', 'unlock web/cold')).toMatch(/🔓/);
+    await deploy('boss', `deploy web/${sha[1]} to cold --force`);
+    const [forced] = await h.store.deploys.recent({ environment: 'cold' });
+    expect(forced).toMatchObject({ kind: 'deploy', sha: sha[1], state: 'succeeded', force: true });
+    expect(h.texts().some((t) => t.startsWith(`🚀 #${forced!.id}`) && t.includes('forced through by a release manager (boss, --force)'))).toBe(true);
+    const overrides = await h.store.db.auditEvent.findMany({
+      where: { command: 'gate', text: { contains: 'web/cold' }, outcome: 'ok' },
+      orderBy: { id: 'asc' },
+    });
+    expect(overrides.map((o) => [o.text.split(' ')[0], o.identity, o.detail])).toEqual([
+      ['rollback', 'irc:boss', 'passed — override freeze: cold is frozen: incident 4711 (set by boss); forced through by a release manager (boss, --force)'],
+      ['deploy', 'irc:boss', 'passed — override freeze: cold is frozen: incident 4711 (set by boss); forced through by a release manager (boss, --force)'],
+    ]);
+    const refusals = await h.store.db.auditEvent.count({
+      where: { command: 'gate', text: { contains: 'web/cold' }, outcome: 'refused', detail: { startsWith: 'refused by freeze' } },
+    });
+    expect(refusals).toBe(3);
+
+    await h.chat.say('boss', 'unfreeze cold');
+    await deploy('alice', `deploy web/${sha[2]} to cold`);
+    expect((await h.store.deploys.recent({ environment: 'cold' }))[0]).toMatchObject({ sha: sha[2], state: 'succeeded', force: false });
+  }, 180_000);
+
+  it('requires: a SHA that did not succeed in the required environment is refused, naming the last that did; rollback passes', async () => {
+    expect(await deploy('alice', `deploy web/${sha[1]} to prod`)).toMatch(
+      new RegExp(`✋ prod requires stg: ${short(1)} has not succeeded there; nothing has yet — deploy web/${short(1)} to stg first`),
+    );
+    await deploy('alice', `deploy web/${sha[0]} to stg`);
+    expect(await deploy('alice', `deploy web/${sha[1]} to prod --force`)).toMatch(
+      new RegExp(
+        `✋ prod requires stg: ${short(1)} has not succeeded there; the last that did is ${short(0)} \\(#\\d+\\) — deploy web/${short(1)} to stg first, or deploy web/${short(0)} to prod`,
+      ),
+    );
+    expect(await deploys('prod')).toBe(0);
+    await deploy('alice', `deploy web/${sha[0]} to prod`);
+    await deploy('alice', `deploy web/${sha[1]} to stg`);
+    await deploy('alice', `deploy web/${sha[1]} to prod`);
+    // Going back to a release that already ran here is not asked for staging again.
+    await deploy('alice', 'rollback web in prod');
+    expect((await h.store.deploys.recent({ environment: 'prod' })).map((d) => [d.kind, d.sha, d.state])).toEqual([
+      ['rollback', sha[0], 'succeeded'],
+      ['deploy', sha[1], 'succeeded'],
+      ['deploy', sha[0], 'succeeded'],
+    ]);
+  }, 180_000);
 
   it('lock: a lock taken by hand refuses deploy and rollback, saying who holds it and how to free it', async () => {
     await deploy('alice', `deploy web/${sha[0]} to held`);
@@ -212,6 +280,16 @@ describe('push ship × the gates of its environment', () => {
     expect(await pushState()).toBe('confirming');
     expect((await t.store.db.cherryPick.findFirstOrThrow()).state).toBe('approved');
     await t.chat.say('bob', 'unlock web/production');
+  });
+
+  it('freeze: a frozen environment refuses push ship before anything changes', async () => {
+    expect(await t.chat.say('rm', 'freeze production release week')).toMatch(/❄️ production is frozen/);
+    expect(await t.chat.say('rm', 'push ship to production')).toMatch(
+      /✋ production is frozen: release week \(set by rm\) — a release manager can `push ship to production --force`, or wait for `unfreeze production`/,
+    );
+    expect(await pushState()).toBe('confirming');
+    expect(await t.store.db.deploy.count()).toBe(0);
+    await t.chat.say('rm', 'unfreeze production');
   });
 
   it('confirm: asks before anything changes; no keeps the push as it was', async () => {

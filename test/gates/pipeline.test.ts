@@ -65,6 +65,12 @@ function facts(over: Partial<GateFacts> = {}): GateFacts {
 type Expect = { kind: 'proceed'; note?: RegExp } | { kind: 'refuse'; gate: GateName; reason: RegExp } | { kind: 'ask'; gates: GateName[]; question: RegExp };
 const rules = (r: Partial<GateFacts['rules']>) => ({ rules: { ...facts().rules, ...r } });
 const developer = { actor: { name: 'alice', roles: ['developer' as const] } };
+const MON_0800 = new Date('2026-12-07T08:00:00Z');
+const frozen = { freeze: { active: { reason: 'weekend', until: MON_0800, source: 'config' as const }, timezone: 'UTC' } };
+const openDeveloper = { ...developer, ...rules({ allowed_roles: ['developer', 'release_manager'] }) };
+const promotion = (over: Partial<NonNullable<GateFacts['promotion']>> = {}) => ({
+  promotion: { app: 'web', environment: 'production', sha: NEW, requires: 'staging', passed: null, lastPassed: { id: 4, sha: LIVE }, ...over },
+});
 
 // GIVEN … THEN …, one row per gate and outcome.
 const TABLE: [string, Partial<GateFacts>, Expect][] = [
@@ -83,6 +89,60 @@ const TABLE: [string, Partial<GateFacts>, Expect][] = [
   ],
   ['roles: a system entry (auto deploy) passes', { entry: 'auto deploy', actor: { name: 'shepherd', roles: [], system: true } }, { kind: 'proceed' }],
   ['roles: --force does not help someone without the role', { ...developer, force: true }, { kind: 'refuse', gate: 'roles', reason: /only a release manager/ }],
+  // freeze
+  ['freeze: not frozen passes', { freeze: null }, { kind: 'proceed' }],
+  [
+    'freeze: frozen refuses with the reason, the end and what to do',
+    frozen,
+    {
+      kind: 'refuse',
+      gate: 'freeze',
+      reason: /^production is frozen until mon 08:00: weekend — a release manager can `deploy web\/main to production --force`, or wait until mon 08:00$/,
+    },
+  ],
+  [
+    'freeze: --force by a release manager passes, recorded as an override',
+    { ...frozen, force: true },
+    { kind: 'proceed', note: /production is frozen until mon 08:00: weekend; forced through by a release manager \(boss, --force\)/ },
+  ],
+  [
+    'freeze: --force by a developer is refused',
+    { ...frozen, ...openDeveloper, force: true },
+    { kind: 'refuse', gate: 'freeze', reason: /only a release manager can deploy through a freeze with --force/ },
+  ],
+  [
+    'freeze: a rollback is frozen too',
+    { ...frozen, entry: 'rollback', retry: 'rollback web in production' },
+    { kind: 'refuse', gate: 'freeze', reason: /`rollback web in production --force`/ },
+  ],
+  [
+    'freeze: an automatic deploy is frozen too',
+    { ...frozen, entry: 'auto deploy', actor: { name: 'shepherd', roles: [], system: true } },
+    { kind: 'refuse', gate: 'freeze', reason: /frozen/ },
+  ],
+  ['order: roles before freeze', { ...frozen, ...developer }, { kind: 'refuse', gate: 'roles', reason: /only a/ }],
+  ['order: freeze before lock', { ...frozen, lock: lock(null) }, { kind: 'refuse', gate: 'freeze', reason: /frozen/ }],
+  // requires
+  ['requires: nothing required passes', { promotion: null }, { kind: 'proceed' }],
+  ['requires: a SHA that passed staging passes', promotion({ passed: { id: 5 } }), { kind: 'proceed' }],
+  [
+    'requires: a SHA that did not pass staging is refused, naming the last that did',
+    promotion(),
+    {
+      kind: 'refuse',
+      gate: 'requires',
+      reason:
+        /^production requires staging: bbbbbbb has not succeeded there; the last that did is aaaaaaa \(#4\) — deploy web\/bbbbbbb to staging first, or deploy web\/aaaaaaa to production$/,
+    },
+  ],
+  ['requires: --force does not skip it', { ...promotion(), force: true }, { kind: 'refuse', gate: 'requires', reason: /requires staging/ }],
+  ['requires: a rollback is not asked again', { ...promotion(), entry: 'rollback' }, { kind: 'proceed' }],
+  ['order: lock before requires', { ...promotion(), lock: lock(null) }, { kind: 'refuse', gate: 'lock', reason: /🔒/ }],
+  [
+    'order: requires before CI',
+    { ...promotion(), ...rules({ require_green_ci: true }), ci: 'failure' },
+    { kind: 'refuse', gate: 'requires', reason: /requires staging/ },
+  ],
   // lock
   ['lock: free passes', { lock: null }, { kind: 'proceed' }],
   ['lock: held by a deploy passes (the deploy queues)', { lock: lock(7) }, { kind: 'proceed' }],

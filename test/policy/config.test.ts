@@ -55,6 +55,7 @@ ${app(GOOD_ENVS)}`),
     const c = loadConfig({ SHEPHERD_CONFIG: config(app(GOOD_ENVS)) });
     expect(c.timezone).toBe(machineTimeZone());
     expect(c.freezes).toEqual([]);
+    expect(c.apps.web?.environments.production).toMatchObject({ lock_after_rollback: true, approvals: 0, approval_window: 1_800_000 });
   });
 
   it.each([
@@ -97,6 +98,22 @@ ${app(GOOD_ENVS)}`),
       /apps\.web\.environments\.production\.url: expected an http:\/\/ or https:\/\/ URL/,
     ],
     ['url (not a URL)', app(`      production: { hosts: [web-1], url: "www.example.com" }`), /apps\.web\.environments\.production\.url/],
+    [
+      'lock_after_rollback',
+      app('      production: { hosts: [web-1], lock_after_rollback: "no" }'),
+      /apps\.web\.environments\.production\.lock_after_rollback: .*expected boolean/,
+    ],
+    ['approvals', app('      production: { hosts: [web-1], approvals: -1 }'), /apps\.web\.environments\.production\.approvals/],
+    [
+      'approvals (not a number)',
+      app('      production: { hosts: [web-1], approvals: "one" }'),
+      /apps\.web\.environments\.production\.approvals: .*expected number/,
+    ],
+    [
+      'approval_window',
+      app('      production: { hosts: [web-1], approvals: 1, approval_window: soon }'),
+      /apps\.web\.environments\.production\.approval_window: expected a duration like 30s, 10m or 1h30m, got "soon"/,
+    ],
     [
       'requires (unknown)',
       app('      production: { hosts: [web-1], requires: stagign }'),

@@ -133,6 +133,8 @@ describe(`schema.prisma and migrations agree (${TEST_DB})`, () => {
         startedAt: at,
         finishedAt: at,
         heartbeatAt: at,
+        approvalsNeeded: 2,
+        approvalExpiresAt: at,
       },
     });
     await roundTrip('Deploy', deploy, await db.deploy.findUnique({ where: { id: deploy.id } }));
@@ -164,6 +166,8 @@ describe(`schema.prisma and migrations agree (${TEST_DB})`, () => {
       data: { environment: 'production', reason: 'weekend', until: at, createdById: actor.id, createdAt: at, endedAt: at, endedById: user.id },
     });
     await roundTrip('Freeze', freeze, await db.freeze.findUnique({ where: { id: freeze.id } }));
+    const approval = await db.approval.create({ data: { deployId: deploy.id, userId: actor.id, createdAt: at } });
+    await roundTrip('Approval', approval, await db.approval.findUnique({ where: { id: approval.id } }));
     const host = await db.deployHost.create({
       data: {
         deployId: deploy.id,
@@ -231,6 +235,10 @@ describe(`schema.prisma and migrations agree (${TEST_DB})`, () => {
     await roundTrip('CherryPick', pick, await db.cherryPick.findUnique({ where: { id: pick.id } }));
     const confirmation = await db.confirmation.create({ data: { pushId: push.id, userId: user.id, createdAt: at } });
     await roundTrip('Confirmation', confirmation, await db.confirmation.findUnique({ where: { id: confirmation.id } }));
+    const delivery = await db.webhookDelivery.create({
+      data: { id: '72d3162e-cc78-11e3-81ab-4c9367dc0958', event: 'check_suite', repository: 'acme/web', receivedAt: at },
+    });
+    await roundTrip('WebhookDelivery', delivery, await db.webhookDelivery.findUnique({ where: { id: delivery.id } }));
     expect([...touched].sort()).toEqual(Object.keys(ModelName).sort());
   });
 });

@@ -143,6 +143,8 @@ export async function startNgircd(options: NgircdOptions = {}): Promise<Ngircd> 
     while (Date.now() < deadline) {
       if (exited) throw new Error(`${exited} before listening on ${port}:\n${output.slice(-2000)}`);
       if (await canConnect(host, port)) return;
+      // A TCP port coming up sends no event, so this probes; not vi.waitFor because the benchmarks (bench/*.ts,
+      // outside vitest) start servers through here, and a dead process must fail at once rather than at the deadline.
       await new Promise((r) => setTimeout(r, 50));
     }
     proc.kill('SIGKILL');
@@ -182,6 +184,7 @@ export async function startNgircd(options: NgircdOptions = {}): Promise<Ngircd> 
     },
     async restart(downMs = 0) {
       await halt();
+      // Not a wait for a condition: the server staying down for downMs IS the behaviour the caller asks for.
       if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
       await launch();
     },

@@ -93,6 +93,8 @@ async function waitForPort(host: string, port: number, child: ChildProcess, time
       socket.once('error', () => resolve(false));
     });
     if (up) return;
+    // A TCP port coming up sends no event, so this probes; not vi.waitFor because the benchmarks (bench/*.ts,
+    // outside vitest) start servers through here, and a dead process must fail at once rather than at the deadline.
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`sshd on ${host}:${port} did not start: ${stderr()}`);

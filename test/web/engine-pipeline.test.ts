@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWebServer, type WebServer } from '../../src/web/server.js';
 import { type DeployHarness, deployHarness, makeRepo, type TestRepo } from '../deploy/harness.js';
 import { openSse, type SseEvent } from './sse-client.js';
+import { waitUntil } from '../support/wait.js';
 
 const TOKEN = 'seeded-Tok3n-7f3a9c1e5b2d4f60a8e1';
 const KEY_BODY = [
@@ -78,7 +79,7 @@ describe('the viewer on a real local deploy', () => {
     const got: SseEvent[] = [];
     const url = `${web.url}/deploys/${id}/events`;
     const first = openSse(url, { onEvent: (e) => got.push(e) });
-    for (let i = 0; i < 2000 && got.filter((e) => e.event === 'line').length < 500; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitUntil('500 lines on the first connection', () => got.filter((e) => e.event === 'line').length >= 500);
     first.close();
     const lastId = Number(got.filter((e) => e.id).at(-1)?.id ?? 0);
     expect(lastId).toBeGreaterThan(0);

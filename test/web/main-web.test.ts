@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, stringify as toYaml } from 'yaml';
+import { waitUntil } from '../support/wait.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BASE_ENV = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn' };
@@ -67,12 +68,7 @@ describe('the web viewer in the running bot', () => {
       out += c.toString();
     });
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    const until = async (re: RegExp) => {
-      for (let i = 0; i < 600 && !re.test(out); i++) await new Promise((r) => setTimeout(r, 100));
-      const m = re.exec(out);
-      if (!m) throw new Error(`no ${re} in output:\n${out}`);
-      return m;
-    };
+    const until = (re: RegExp) => waitUntil(`${re} in the output`, () => re.exec(out), 60_000);
 
     child.stdin!.write('deploy demo\n');
     const link = (await until(new RegExp(`http://127\\.0\\.0\\.1:${port}/deploys/(\\d+)`)))[0];

@@ -10,6 +10,7 @@ import { Redactor } from '../../src/web/redact.js';
 import { createWebServer, type WebServer } from '../../src/web/server.js';
 import { type TempStore, tempStore } from '../support/db.js';
 import { SimulatedRun, seedDeploy } from './fixtures.js';
+import { waitUntil } from '../support/wait.js';
 import { openSse, type SseEvent } from './sse-client.js';
 
 const ENV = {
@@ -144,7 +145,7 @@ describe('the viewer masks again on the way out', () => {
 
     const got: SseEvent[] = [];
     const conn = openSse(`${web.url}/deploys/${deploy.id}/events`, { onEvent: (e) => got.push(e) });
-    await new Promise((r) => setTimeout(r, 50));
+    await waitUntil('the viewer to attach', () => web.live.viewerCount() === 1);
     run.line('web-2', `live ${TOKEN}`);
     await run.state('failed');
     await conn.ended;

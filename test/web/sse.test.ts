@@ -5,17 +5,9 @@ import { createWebServer, type WebServer } from '../../src/web/server.js';
 import { type TempStore, tempStore } from '../support/db.js';
 import { SimulatedRun, seedDeploy, seedLines } from './fixtures.js';
 import { openSse, type SseEvent } from './sse-client.js';
+import { waitUntil } from '../support/wait.js';
 
 const logger = pino({ level: 'silent' });
-
-/** Resolves once `check()` is true, polling; fails the test with `what` after 20 s. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 2000; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const seqs = (events: SseEvent[]) => events.filter((e) => e.event === 'line').map((e) => Number(e.id));
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -49,11 +41,11 @@ describe('live log over server-sent events', () => {
     const url = `${web.url}/deploys/${deploy.id}/events`;
     const first = openSse(url, { onEvent: (e) => got.push(e) });
     expect(await first.status).toBe(200);
-    await until(() => seqs(got).length >= 150, 'the first 150 lines');
+    await waitUntil('the first 150 lines', () => seqs(got).length >= 150);
 
     // More lines while it watches, some stored, some not; then it drops mid-stream.
     for (let i = 0; i < 40; i++) run.line('web-2', `live ${i}`);
-    await until(() => seqs(got).length >= 170, 'some live lines');
+    await waitUntil('some live lines', () => seqs(got).length >= 170);
     first.close();
     const lastId = Number(got.filter((e) => e.id).at(-1)!.id);
     expect(lastId).toBeGreaterThanOrEqual(170);
@@ -67,7 +59,7 @@ describe('live log over server-sent events', () => {
 
     const second = openSse(url, { lastEventId: lastId, onEvent: (e) => got.push(e) });
     expect(await second.status).toBe(200);
-    await until(() => seqs(got).at(-1) === run.seq, 'the reconnect to catch up');
+    await waitUntil('the reconnect to catch up', () => seqs(got).at(-1) === run.seq);
     for (let i = 0; i < 25; i++) run.line('web-2', `after reconnect ${i}`);
     await run.state('succeeded');
     await second.ended;
@@ -93,7 +85,8 @@ describe('live log over server-sent events', () => {
       join(round === 3 ? 0 : undefined);
       for (let i = 0; i < 70; i++) run.line(`web-${i % 3}`, `round ${round} line ${i}`, i % 10 === 0 ? 'stderr' : 'stdout');
       if (round % 2) await run.flush();
-      await new Promise((r) => setTimeout(r, 5));
+      // Let the viewers read this round before the next (a macrotask turn: no time is waited).
+      await new Promise((r) => setImmediate(r));
     }
     await run.host('web-1', 'succeeded');
     await run.state('succeeded');
@@ -134,7 +127,7 @@ describe('live log over server-sent events', () => {
     const deploy = await seedDeploy(t2.store, { state: 'running' });
     const conn = openSse(`${other.url}/deploys/${deploy.id}/events`, { onEvent: () => {} });
     expect(await conn.status).toBe(200);
-    await until(() => other.live.viewerCount() === 1, 'the viewer to attach');
+    await waitUntil('the viewer to attach', () => other.live.viewerCount() === 1);
     await other.stop();
     await conn.ended;
     await t2.close();

@@ -14,6 +14,9 @@ import { SECURITY_HEADERS } from './context.js';
 const auth: FastifyPluginAsync<{ auth?: string | undefined }> = async (app, options) => {
   const authorized = createAuthCheck(options.auth);
   app.addHook('onRequest', async (req, reply) => {
+    // Routes with their own check (the GitHub webhook's signature) opt out with `config: { webAuth: false }`;
+    // health probes are public.
+    if ((req.routeOptions.config as { webAuth?: boolean } | undefined)?.webAuth === false) return;
     if (authorized(req.headers.authorization) || (req.routeOptions.config as { public?: boolean } | undefined)?.public) return;
     reply.header('www-authenticate', 'Basic realm="Shepherd", charset="UTF-8"');
     const api = req.url.startsWith('/api/');
