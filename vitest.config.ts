@@ -1,11 +1,29 @@
 import { defineConfig } from 'vitest/config';
 import { PostgresMissing, postgresAvailable } from './test/support/postgres.js';
 
-/** The tests that touch the database run twice: on SQLite and on PostgreSQL (the test matrix). */
-const MATRIX = ['test/store/**/*.test.ts', 'test/deploy/**/*.test.ts', 'test/push/**/*.test.ts', 'test/web/**/*.test.ts'];
+/**
+ * The tests that touch the database run twice: on SQLite and on PostgreSQL (the test matrix). So far the store,
+ * push and web suites and the deploy files below run on PostgreSQL; the rest of test/deploy (pipeline, races,
+ * failures, log-load, ...) and the newest files (webhook, approvals) are not yet in the matrix.
+ */
+const MATRIX = [
+  'test/store/**/*.test.ts',
+  'test/push/**/*.test.ts',
+  'test/web/**/*.test.ts',
+  'test/deploy/queue.test.ts',
+  'test/deploy/crash-recovery.test.ts',
+  'test/deploy/liveness.test.ts',
+];
 /** In those folders but with no database of the matrix's (a scripted shell session, a refused start, a
  * pure translation, a SQLite file another process locks): a second run would repeat the first. */
-const NOT_MATRIX = ['test/push/session.test.ts', 'test/web/main-web.test.ts', 'test/store/translate-migration.test.ts', 'test/store/db-locked.test.ts'];
+const NOT_MATRIX = [
+  'test/push/session.test.ts',
+  'test/web/main-web.test.ts',
+  'test/store/translate-migration.test.ts',
+  'test/store/db-locked.test.ts',
+  // Not yet run on PostgreSQL.
+  'test/web/webhook.test.ts',
+];
 
 // Without PostgreSQL installed the second half is left out with a message; in CI that is a failure.
 const withPostgres = postgresAvailable();
