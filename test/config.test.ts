@@ -54,7 +54,7 @@ describe('loadConfig', () => {
       IRC_TLS: 'maybe',
       WEB_PORT: 'eighty',
       LOG_LEVEL: 'loud',
-      DATABASE_URL: 'postgres://x',
+      DATABASE_URL: 'mysql://x',
       SLACK_BOT_TOKEN: 'xoxb-1',
       IRC_SERVER: 'irc',
     });
