@@ -375,7 +375,9 @@ function confirmations(mode: 'socket' | 'http') {
     const question = await ask(channel);
     await click(ALICE, question, 'shepherd_confirm_no');
     expect((await slack.waitForUpdate((u) => u.ts === question.ts)).text).toContain(`❌ <@${ALICE}> answered no`);
-    await slack.waitForPost((p) => p.channel === channel && /cancelled: not confirmed — demo\/production stays on (what it runs now|[0-9a-f]{7}), nothing was deployed/.test(p.text));
+    await slack.waitForPost(
+      (p) => p.channel === channel && /cancelled: not confirmed — demo\/production stays on (what it runs now|[0-9a-f]{7}), nothing was deployed/.test(p.text),
+    );
     expect(slack.posts(channel).some((p) => p.text.includes('🚀'))).toBe(false);
   }, 60_000);
 }
