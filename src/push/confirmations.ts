@@ -11,7 +11,7 @@ import { formatDuration } from '../duration.js';
 import { when } from '../format.js';
 import type { PickRow, PushRow } from '../store/push.js';
 import type { KnownUser } from '../store/users.js';
-import { type Place, type PushCore, uniqueUsers } from './core.js';
+import { type Place, PushPart, uniqueUsers } from './core.js';
 import { badRefName } from './git.js';
 import { pickName, pushName } from './messages.js';
 
@@ -41,33 +41,7 @@ function dateStamp(at: Date): string {
   return `${at.getFullYear()}-${String(at.getMonth() + 1).padStart(2, '0')}-${String(at.getDate()).padStart(2, '0')}`;
 }
 
-export class PushConfirmations {
-  constructor(private readonly core: PushCore) {}
-
-  private get store() {
-    return this.core.store;
-  }
-
-  private get app(): string {
-    return this.core.app;
-  }
-
-  private get repo() {
-    return this.core.repo;
-  }
-
-  private get options() {
-    return this.core.options;
-  }
-
-  private now(): Date {
-    return this.core.now();
-  }
-
-  private current(): Promise<PushRow | null> {
-    return this.core.current();
-  }
-
+export class PushConfirmations extends PushPart {
   /**
    * `push start [from <branch>]`: cuts `<prefix><date>` from trunk (or the branch given) on the remote, then
    * the push waits for the authors of approved picks to confirm until the window ends.

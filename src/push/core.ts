@@ -128,3 +128,40 @@ export class PushCore {
       .catch((err) => this.options.logger?.error({ err }, 'push notice failed'));
   }
 }
+
+/**
+ * What each part of the push workflow (requests, confirmations) reads of the shared core, under short names.
+ *
+ *   class PushRequests extends PushPart { ... this.store.current(this.app) ... }
+ */
+export abstract class PushPart {
+  constructor(protected readonly core: PushCore) {}
+
+  protected get store() {
+    return this.core.store;
+  }
+
+  protected get app(): string {
+    return this.core.app;
+  }
+
+  protected get repo(): PushRepo {
+    return this.core.repo;
+  }
+
+  protected get options(): PushServiceOptions {
+    return this.core.options;
+  }
+
+  protected now(): Date {
+    return this.core.now();
+  }
+
+  protected current(): Promise<PushRow | null> {
+    return this.core.current();
+  }
+
+  protected stars(userId: number): Promise<number> {
+    return this.core.stars(userId);
+  }
+}

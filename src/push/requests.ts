@@ -13,7 +13,7 @@ import type { PickRow, PushRow } from '../store/push.js';
 import type { KnownUser } from '../store/users.js';
 import { authorOf } from './author.js';
 import { type Change, lookUpChange, type Subject } from './change.js';
-import type { PushCore } from './core.js';
+import { PushPart } from './core.js';
 import { pickName, pushName, subjectText } from './messages.js';
 import { autoApproval, scoreChange } from './scoring.js';
 
@@ -41,37 +41,7 @@ export function parsePickId(text: string | undefined): number | null {
   return m ? Number(m[1]) : null;
 }
 
-export class PushRequests {
-  constructor(private readonly core: PushCore) {}
-
-  private get store() {
-    return this.core.store;
-  }
-
-  private get app(): string {
-    return this.core.app;
-  }
-
-  private get repo() {
-    return this.core.repo;
-  }
-
-  private get options() {
-    return this.core.options;
-  }
-
-  private now(): Date {
-    return this.core.now();
-  }
-
-  private current(): Promise<PushRow | null> {
-    return this.core.current();
-  }
-
-  private stars(userId: number): Promise<number> {
-    return this.core.stars(userId);
-  }
-
+export class PushRequests extends PushPart {
   /** GitHub with the repository to ask about, or null when there is no token (git answers instead). */
   get gitHub(): { api: GitHub; repo: string } | null {
     const api = this.options.github;
