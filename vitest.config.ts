@@ -2,17 +2,14 @@ import { defineConfig } from 'vitest/config';
 import { PostgresMissing, postgresAvailable } from './test/support/postgres.js';
 
 /**
- * The tests that touch the database run twice: on SQLite and on PostgreSQL (the test matrix). So far the store,
- * push and web suites and the deploy files below run on PostgreSQL; the rest of test/deploy (pipeline, races,
- * failures, log-load, ...) and the newest files (webhook, approvals) are not yet in the matrix.
+ * The tests that touch the database run twice: on SQLite and on PostgreSQL (the test matrix): the whole store,
+ * push, web and deploy suites.
  */
 const MATRIX = [
   'test/store/**/*.test.ts',
   'test/push/**/*.test.ts',
   'test/web/**/*.test.ts',
-  'test/deploy/queue.test.ts',
-  'test/deploy/crash-recovery.test.ts',
-  'test/deploy/liveness.test.ts',
+  'test/deploy/**/*.test.ts',
 ];
 /** In those folders but with no database of the matrix's (a scripted shell session, a refused start, a
  * pure translation, a SQLite file another process locks): a second run would repeat the first. */
@@ -21,8 +18,6 @@ const NOT_MATRIX = [
   'test/web/main-web.test.ts',
   'test/store/translate-migration.test.ts',
   'test/store/db-locked.test.ts',
-  // Not yet run on PostgreSQL.
-  'test/web/webhook.test.ts',
 ];
 
 // Without PostgreSQL installed the second half is left out with a message; in CI that is a failure.
@@ -52,7 +47,10 @@ export default defineConfig({
                 // Every query crosses a socket: on two busy cores the slowest tests need more than SQLite's minute.
                 testTimeout: 120_000,
                 hookTimeout: 120_000,
-                env: { SHEPHERD_TEST_DB: 'postgresql' },
+                // The race tests force each interleaving through the scheduler's seam, so one iteration is one
+                // deterministic case; SQLite runs them 1000 times, PostgreSQL (a socket per step) 100 times to
+                // keep CI within its time.
+                env: { SHEPHERD_TEST_DB: 'postgresql', RACE_ITERATIONS: '100' },
                 globalSetup: ['test/support/postgres-global.ts'],
               },
             },

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { SeamPoint } from '../../src/deploy/scheduler.js';
 import { type DeployHarness, deployHarness, makeRepo, type TestRepo } from './harness.js';
 
-// RACE_ITERATIONS lowers it for a quick local run; CI runs the full count.
+// RACE_ITERATIONS lowers it for a quick local run; the PostgreSQL half of the matrix sets 100 (vitest.config.ts).
 const ITERATIONS = Number(process.env.RACE_ITERATIONS ?? 1000);
 
 /** A gate the seam waits at, opened by the test. */

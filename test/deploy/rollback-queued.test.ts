@@ -35,6 +35,8 @@ describe('rollback queued behind a running deploy', () => {
     );
   });
   afterAll(async () => {
+    // A failed assertion must not leave the held deploy running (closing waits for it).
+    rmSync(join(dir, 'hold'), { force: true });
     await h?.close();
     repo?.close();
     rmSync(dir, { recursive: true, force: true });
@@ -50,7 +52,8 @@ describe('rollback queued behind a running deploy', () => {
     writeFileSync(join(dir, 'hold'), '');
     shas.push(repo.commit('three'));
     await h.chat.say('boss', 'deploy web/main to staging');
-    await vi.waitFor(async () => expect((await h.store.deploys.get(3))?.state).toBe('running'));
+    // Generous: on two busy cores with PostgreSQL, a deploy can take seconds to be picked up.
+    await vi.waitFor(async () => expect((await h.store.deploys.get(3))?.state).toBe('running'), { timeout: 60_000, interval: 50 });
 
     // Asked now, the previous release would be #1's; by the time it runs, #3 is live and #1's release pruned.
     expect(await h.chat.say('boss', 'rollback web in staging')).toMatch(/queued behind #3/);
