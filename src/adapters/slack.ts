@@ -267,6 +267,7 @@ export class SlackAdapter implements Adapter {
             })
           : true;
       if (first) await next();
+      else this.logger.debug({ event: id }, 'Slack event already taken (a redelivery): dropped');
     });
     app.event('app_mention', async ({ event, body }) => {
       if (this.seen(body.event_id)) return;

@@ -214,6 +214,8 @@ export interface IrcConnectionOptions {
   instanceId: string;
   /** heartbeat_interval: the lease's timing follows it (leaseTiming). */
   heartbeatMs: number;
+  /** How often the holder looks into the outbox besides NOTIFY wake-ups (default 2 s). */
+  pollMs?: number;
   logger: Logger;
 }
 
@@ -233,6 +235,7 @@ export function ircConnection(options: IrcConnectionOptions): Adapter {
     instanceId: options.instanceId,
     notify: async (channel, payload) => void (await prisma.$executeRaw`SELECT pg_notify(${channel}, ${payload})`),
     listenUrl: database.url,
+    pollMs: options.pollMs,
     logger: logger.child({ component: 'chat-outbox' }),
   });
   return new LeasedIrc({
