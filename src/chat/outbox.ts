@@ -16,6 +16,10 @@ import type { ChatOutboxStore, OutboxRow } from '../store/chat-outbox.js';
 /** The PostgreSQL notification channel writers notify and the holder listens on. */
 export const OUTBOX_CHANNEL = 'shepherd_chat_outbox';
 
+/** Delivered rows are kept a day (to look into what was said), removed by the holder about hourly. */
+const KEEP_DELIVERED_MS = 24 * 60 * 60 * 1000;
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
+
 export interface ChatOutboxOptions {
   store: ChatOutboxStore;
   /** The network whose messages this outbox carries ('irc'). */
@@ -43,6 +47,7 @@ export class ChatOutbox {
   private poll: NodeJS.Timeout | undefined;
   private listener: pg.Client | undefined;
   private relisten: NodeJS.Timeout | undefined;
+  private prunedAt = 0;
 
   constructor(private readonly options: ChatOutboxOptions) {}
 
@@ -111,6 +116,10 @@ export class ChatOutbox {
   }
 
   private async drain(): Promise<void> {
+    if (Date.now() - this.prunedAt > PRUNE_EVERY_MS) {
+      this.prunedAt = Date.now();
+      await this.options.store.prune(new Date(Date.now() - KEEP_DELIVERED_MS)).catch(() => 0);
+    }
     for (;;) {
       const deliver = this.deliver;
       if (!deliver) return;

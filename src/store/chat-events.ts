@@ -7,11 +7,18 @@
  */
 import type { Db } from './db.js';
 
+/** Slack retries an event for minutes; ids are kept a day, then forgotten (every PRUNE_EVERY claims). */
+const KEEP_MS = 24 * 60 * 60 * 1000;
+const PRUNE_EVERY = 500;
+
 export class ChatEvents {
+  private claims = 0;
+
   constructor(private readonly db: Db) {}
 
   /** Records the event; false when its id was recorded before (by any instance). */
   async claim(provider: string, eventId: string, now = new Date()): Promise<boolean> {
+    if (++this.claims % PRUNE_EVERY === 0) await this.prune(new Date(now.getTime() - KEEP_MS)).catch(() => 0);
     try {
       await this.db.chatEvent.create({ data: { provider, eventId, receivedAt: now } });
       return true;
