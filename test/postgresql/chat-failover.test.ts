@@ -83,14 +83,14 @@ describe.skipIf(skip)('chat with several instances on one PostgreSQL', () => {
     for (let i = 1; i <= 8; i++) await outboxRows.add({ network: 'irc', room: '#deploys', text: `backlog ${i}` });
     for (let i = 1; i <= 3; i++) expect((await outboxRows.take('irc', 'dead'))?.text).toBe(`backlog ${i}`);
 
-    // Two instances: each its own database connections, lease timing from a 400 ms heartbeat, no polling.
+    // Two instances: each its own database connections, lease timing from a 2 s heartbeat (looks every second), no polling.
     const instance = async (id: string) => {
       const d = await db.open();
       const irc = ircConnection({
         database: { kind: d.kind, prisma: d.prisma, url: db.url },
         create: () => new IrcAdapter(env, logger, { burst: 50, linesPerSecond: 50 }),
         instanceId: id,
-        heartbeatMs: 400,
+        heartbeatMs: 2_000,
         pollMs: 600_000,
         logger,
       }) as LeasedIrc;
@@ -138,6 +138,15 @@ describe.skipIf(skip)('chat with several instances on one PostgreSQL', () => {
     await alice.waitFor(() => (fromBot().includes('after the handover') ? true : undefined), 15_000, 'a message from the new holder');
     expect(fromBot().filter((t) => t === 'after the handover')).toHaveLength(1);
     expect(await setup.prisma.chatOutbox.count({ where: { deliveredAt: null } })).toBe(0);
+
+    // A holder that finds the lease in someone else's hands (it stalled past its lease) quits IRC and stands by.
+    const botQuits = () => alice.seen.filter((s) => s.type === 'quit' && s.nick.startsWith('shepherd')).length;
+    expect(botQuits()).toBe(1);
+    await setup.prisma.chatLease.update({ where: { name: 'irc' }, data: { holder: 'another', expiresAt: new Date(Date.now() + 600_000) } });
+    await alice.waitFor(() => (botQuits() === 2 ? true : undefined), 15_000, 'the holder quitting');
+    expect(standby.irc.standingBy).toBe(true);
+    await standby.irc.send({ room: '#deploys' }, 'for the outbox');
+    expect(await setup.prisma.chatOutbox.count({ where: { deliveredAt: null } })).toBe(1);
   }, 120_000);
 
   it('GIVEN two instances with a Socket Mode connection each THEN events spread over both, redelivered to the other connection and retried, are each answered once', async () => {
