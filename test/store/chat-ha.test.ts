@@ -3,7 +3,9 @@
  * time and taken over only once it ran out; outbox rows come out in order and each once, however many takers
  * race; a Slack event id is taken by exactly one of several instances claiming it at once.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import pino from 'pino';
+import { ChatOutbox } from '../../src/chat/outbox.js';
 import { ChatEvents } from '../../src/store/chat-events.js';
 import { ChatLeases } from '../../src/store/chat-leases.js';
 import { ChatOutboxStore } from '../../src/store/chat-outbox.js';
@@ -61,6 +63,22 @@ describe(`chat tables for several instances (${TEST_DB})`, () => {
     expect(taken.B).toEqual([...(taken.B ?? [])].sort((a, b) => a - b));
     expect(await outbox.take('irc', 'A')).toBeNull();
     expect((await outbox.take('slack', 'A'))?.text).toBe('not for IRC');
+  });
+
+  it('GIVEN no notifications THEN the holder finds what another instance wrote by polling, in the order written', async () => {
+    const store = new ChatOutboxStore(t.store.db);
+    const logger = pino({ level: 'silent' });
+    const writer = new ChatOutbox({ store, network: 'poll', instanceId: 'W', logger });
+    const holder = new ChatOutbox({ store, network: 'poll', instanceId: 'H', pollMs: 100, logger });
+    const said: string[] = [];
+    await holder.startDelivering(async (row) => void said.push(`${row.room} ${row.asker ?? '-'} ${row.text}`));
+    // Written without waiting for each other: this instance's order is kept all the same.
+    await Promise.all(Array.from({ length: 12 }, (_, i) => writer.write({ room: '#deploys', asker: i % 2 ? 'alice' : undefined, text: `m${i}` })));
+    await vi.waitFor(() => expect(said).toHaveLength(12), { timeout: 20_000, interval: 50 });
+    expect(said).toEqual(Array.from({ length: 12 }, (_, i) => `#deploys ${i % 2 ? 'alice' : '-'} m${i}`));
+    await holder.stopDelivering();
+    await writer.write({ room: '#deploys', text: 'after the stop' });
+    expect(await store.take('poll', 'next')).toMatchObject({ text: 'after the stop' });
   });
 
   it('GIVEN the same Slack event id claimed by three instances at once THEN one takes it; a new id is free', async () => {
