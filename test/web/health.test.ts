@@ -56,7 +56,10 @@ describe(`health endpoints (${TEST_DB})`, () => {
   });
 
   it('counts IRC standing by (another instance holds the IRC lease) as ready, and says so', async () => {
-    const w = await serve([{ name: 'irc', ready: true, standingBy: true }, { name: 'slack', ready: true }]);
+    const w = await serve([
+      { name: 'irc', ready: true, standingBy: true },
+      { name: 'slack', ready: true },
+    ]);
     const ready = await fetch(`${w.url}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ready', database: 'answering', chat: { irc: 'standing by', slack: 'connected' } });
