@@ -113,17 +113,15 @@ export class LeasedIrc implements Adapter {
   /** Stops looking, quits IRC if connected, and gives the lease up so a standby takes over at once. */
   async stop(): Promise<void> {
     if (this.state === 'stopped') return;
-    const held = this.holding;
     this.state = 'stopped';
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     await this.ticking;
     await this.disconnect();
-    if (held) {
-      await this.options.leases
-        .release(IRC_LEASE, this.options.instanceId)
-        .catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'could not give up the IRC lease; it runs out by itself'));
-    }
+    // Also after a lost renewal: the row may still name us (release only ever deletes our own).
+    await this.options.leases
+      .release(IRC_LEASE, this.options.instanceId)
+      .catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'could not give up the IRC lease; it runs out by itself'));
   }
 
   /** One look: the holder renews, a standby tries to take the lease (never two at once). */
