@@ -96,17 +96,18 @@ describe.skipIf(skip)('the IRC lease between two Shepherd processes', () => {
     alice = person;
     const fromBot = () => person.heard.filter((h) => h.from.startsWith('shepherd') && h.to === '#deploys').map((h) => h.text);
     const botJoins = () => person.seen.filter((s) => s.type === 'join' && s.nick.startsWith('shepherd')).length;
-    const hear = (pattern: RegExp, what: string) => person.waitFor(() => fromBot().find((t) => pattern.test(t)), 60_000, what);
+    const hear = (pattern: RegExp, what: string) => person.waitFor(() => fromBot().find((t) => pattern.test(t)), 120_000, what);
 
     const a = startBotProcess(env);
     bots.push(a);
-    await person.waitFor(() => (botJoins() === 1 ? true : undefined), 60_000, 'A joining');
+    // Generous waits: a start takes a minute and more on a machine shared by many test runs.
+    await person.waitFor(() => (botJoins() === 1 ? true : undefined), 180_000, 'A joining');
     const webPort = await freePort();
     const b = startBotProcess({ ...env, WEB_PORT: String(webPort) });
     bots.push(b);
-    await b.waitFor(/another instance holds the IRC connection; standing by/);
+    await b.waitFor(/another instance holds the IRC connection; standing by/, 180_000);
     // B is up and ready without an IRC connection of its own: its /readyz says so.
-    await b.waitFor(/"msg":"ready"/);
+    await b.waitFor(/"msg":"ready"/, 180_000);
     const ready = await fetch(`http://127.0.0.1:${webPort}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ status: 'ready', chat: { irc: 'standing by' } });
@@ -114,7 +115,7 @@ describe.skipIf(skip)('the IRC lease between two Shepherd processes', () => {
 
     // Commands reach A, the holder: #1 runs there, #2 queues behind it.
     person.say('#deploys', '!deploy slow to staging');
-    await vi.waitFor(() => expect(pidOf(1)).toBeTruthy(), { timeout: 60_000, interval: 50 });
+    await vi.waitFor(() => expect(pidOf(1)).toBeTruthy(), { timeout: 120_000, interval: 50 });
     steps.push(pidOf(1) as number);
     person.say('#deploys', '!deploy slow to staging');
     await hear(/#2 .*queued behind #1/, 'the queued reply');
@@ -123,8 +124,8 @@ describe.skipIf(skip)('the IRC lease between two Shepherd processes', () => {
     a.child.kill('SIGKILL');
     await a.exited;
     // B takes the lease once it runs out and joins; then A's deploy is interrupted (3 heartbeats) and B runs #2.
-    await b.waitFor(/took the IRC lease over/);
-    await person.waitFor(() => (botJoins() === 2 ? true : undefined), 30_000, 'B joining');
+    await b.waitFor(/took the IRC lease over/, 120_000);
+    await person.waitFor(() => (botJoins() === 2 ? true : undefined), 60_000, 'B joining');
     await hear(/#1 slow\/HEAD \([0-9a-f]{7}\) → staging was interrupted/, 'the interrupted message');
     const final = await hear(/#2 slow\/HEAD \([0-9a-f]{7}\) → staging succeeded/, 'the final message of #2');
     const second = await deploy(2);
@@ -134,5 +135,5 @@ describe.skipIf(skip)('the IRC lease between two Shepherd processes', () => {
 
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
-  }, 240_000);
+  }, 600_000);
 });
