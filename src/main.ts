@@ -32,6 +32,7 @@ import { bindingProblem } from './web/auth.js';
 import { createWebServer, type WebServer, WebConfigError } from './web/server.js';
 import { AutoDeployer } from './deploy/auto-deploy.js';
 import { WebhookDeliveries } from './store/webhook-deliveries.js';
+import { ChatEvents } from './store/chat-events.js';
 
 export interface Shepherd {
   config: Readonly<Config>;
@@ -175,8 +176,25 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   });
   autoDeployReady(autoDeploy);
   const [slack, irc] = await chatModules;
-  if (slack) adapters.push(maskChat(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' })), mask));
-  if (irc) adapters.push(maskChat(new irc.IrcAdapter(config.env, logger.child({ adapter: 'irc' })), mask));
+  // Several instances on PostgreSQL: each has its own Slack connection (an event Slack redelivers to another one
+  // is taken once, by its id in the database); one at a time holds the IRC connection (src/chat/irc-lease.ts).
+  const chatEvents = new ChatEvents(prisma);
+  if (slack)
+    adapters.push(
+      maskChat(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' }), { firstDelivery: (id) => chatEvents.claim('slack', id) }), mask),
+    );
+  if (irc) {
+    const ircLogger = logger.child({ adapter: 'irc' });
+    const { ircConnection } = await import('./chat/irc-lease.js');
+    const connection = ircConnection({
+      database: { kind: database.kind, prisma, url: config.env.DATABASE_URL },
+      create: () => new irc.IrcAdapter(config.env, ircLogger),
+      instanceId: deployer.instanceId,
+      heartbeatMs: deployer.heartbeatMs,
+      logger: ircLogger,
+    });
+    adapters.push(maskChat(connection, mask));
+  }
   // When the shell chat's input ends, deploys already asked for still finish before the process exits.
   if (adapters.length === 0)
     adapters.push(

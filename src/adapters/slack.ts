@@ -55,6 +55,14 @@ const CONFIRM_ACTION = /^shepherd_confirm_(yes|no)$/;
 
 type Blocks = (types.KnownBlock | types.Block)[];
 
+export interface SlackAdapterOptions {
+  /**
+   * Records an event id; false when it was taken before, by this or another instance (main.ts: the ChatEvent
+   * table), so an event Slack redelivers to another instance's connection after a failover is answered once.
+   */
+  firstDelivery?: (eventId: string) => Promise<boolean>;
+}
+
 interface Incoming {
   text: string;
   userId: string;
@@ -85,6 +93,7 @@ export class SlackAdapter implements Adapter {
   constructor(
     private readonly env: SlackEnv,
     private readonly logger: Logger,
+    private readonly options: SlackAdapterOptions = {},
   ) {
     if (!env.SLACK_BOT_TOKEN) throw new Error('SLACK_BOT_TOKEN is not set');
     if (!env.SLACK_APP_TOKEN && !env.SLACK_SIGNING_SECRET) throw new Error('set SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)');
@@ -246,6 +255,20 @@ export class SlackAdapter implements Adapter {
   // --- incoming ---
 
   private listen(app: App, onMessage: MessageHandler): void {
+    // Before any listener: an Events API event whose id another instance (or this one) already took is dropped.
+    // Without the database (it is down) the in-memory check below still holds within this instance.
+    app.use(async ({ body, next }) => {
+      const id = (body as { event_id?: unknown }).event_id;
+      const first =
+        typeof id === 'string' && this.options.firstDelivery
+          ? await this.options.firstDelivery(id).catch((err: unknown) => {
+              this.logger.warn({ error: describeError(err), event: id }, 'could not record a Slack event id; handling it anyway');
+              return true;
+            })
+          : true;
+      if (first) await next();
+      else this.logger.debug({ event: id }, 'Slack event already taken (a redelivery): dropped');
+    });
     app.event('app_mention', async ({ event, body }) => {
       if (this.seen(body.event_id)) return;
       // A DM reaches us as message.im too; answer it once, there.

@@ -239,6 +239,14 @@ describe(`schema.prisma and migrations agree (${TEST_DB})`, () => {
       data: { id: '72d3162e-cc78-11e3-81ab-4c9367dc0958', event: 'check_suite', repository: 'acme/web', receivedAt: at },
     });
     await roundTrip('WebhookDelivery', delivery, await db.webhookDelivery.findUnique({ where: { id: delivery.id } }));
+    const lease = await db.chatLease.create({ data: { name: 'irc', holder: 'host:1:abc', expiresAt: at, acquiredAt: at } });
+    await roundTrip('ChatLease', lease, await db.chatLease.findUnique({ where: { name: 'irc' } }));
+    const out = await db.chatOutbox.create({
+      data: { network: 'irc', room: '#deploys', asker: 'alice', text: 'deploy #1 succeeded', createdAt: at, deliveredAt: at, deliveredBy: 'host:1:abc' },
+    });
+    await roundTrip('ChatOutbox', out, await db.chatOutbox.findUnique({ where: { id: out.id } }));
+    const event = await db.chatEvent.create({ data: { provider: 'slack', eventId: 'Ev0123456789', receivedAt: at } });
+    await roundTrip('ChatEvent', event, await db.chatEvent.findUnique({ where: { provider_eventId: { provider: 'slack', eventId: 'Ev0123456789' } } }));
     expect([...touched].sort()).toEqual(Object.keys(ModelName).sort());
   });
 });

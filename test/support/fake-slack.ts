@@ -206,15 +206,34 @@ export class FakeSlack {
     return this.waitUntil(`a ${method} call`, () => this.callsOf(method).find(predicate));
   }
 
-  /** Sends an events_api envelope over Socket Mode; resolves with Bolt's ack. */
-  sendEvent(callback: Record<string, unknown>, retryAttempt = 0): Promise<Ack> {
-    return this.sendEnvelope({
-      type: 'events_api',
-      accepts_response_payload: false,
-      retry_attempt: retryAttempt,
-      retry_reason: retryAttempt ? 'timeout' : '',
-      payload: callback,
-    });
+  /**
+   * Sends an events_api envelope over Socket Mode; resolves with Bolt's ack. With several connections open (one
+   * per instance of the app), `via` picks which (0: the oldest open one), as Slack spreads events over them.
+   */
+  sendEvent(callback: Record<string, unknown>, retryAttempt = 0, via = 0): Promise<Ack> {
+    return this.sendEnvelope(
+      {
+        type: 'events_api',
+        accepts_response_payload: false,
+        retry_attempt: retryAttempt,
+        retry_reason: retryAttempt ? 'timeout' : '',
+        payload: callback,
+      },
+      via,
+    );
+  }
+
+  /**
+   * Slack's redelivery of an event it holds for unacknowledged (the connection it went to died, say): the same
+   * event_id in a new envelope with the next retry_attempt, over connection `via`.
+   */
+  redeliver(callback: Record<string, unknown>, via: number, retryAttempt = 1): Promise<Ack> {
+    return this.sendEvent(callback, retryAttempt, via);
+  }
+
+  /** Socket Mode connections open now. */
+  get openConnections(): number {
+    return this.sockets.size;
   }
 
   /** Sends an interactive envelope (e.g. a block_actions payload) over Socket Mode; resolves with Bolt's ack. */
@@ -400,9 +419,9 @@ export class FakeSlack {
     });
   }
 
-  private sendEnvelope(envelope: Record<string, unknown>): Promise<Ack> {
-    const [ws] = [...this.sockets];
-    if (!ws) return Promise.reject(new Error('fake Slack: no Socket Mode client is connected'));
+  private sendEnvelope(envelope: Record<string, unknown>, via = 0): Promise<Ack> {
+    const ws = [...this.sockets][via];
+    if (!ws) return Promise.reject(new Error(`fake Slack: no Socket Mode connection #${via} is open (${this.sockets.size} are)`));
     const envelopeId = randomUUID();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {

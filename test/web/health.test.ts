@@ -17,7 +17,7 @@ describe(`health endpoints (${TEST_DB})`, () => {
     web = t = undefined;
   });
 
-  async function serve(chats: { name: string; ready?: boolean }[]) {
+  async function serve(chats: { name: string; ready?: boolean; standingBy?: boolean }[]) {
     t = await tempStore();
     const store = t.store;
     web = createWebServer({
@@ -53,5 +53,15 @@ describe(`health endpoints (${TEST_DB})`, () => {
     expect(await down.json()).toEqual({ status: 'not ready', database: 'answering', chat: { irc: 'disconnected' } });
     irc.ready = true;
     expect((await fetch(`${w.url}/readyz`)).status).toBe(200);
+  });
+
+  it('counts IRC standing by (another instance holds the IRC lease) as ready, and says so', async () => {
+    const w = await serve([
+      { name: 'irc', ready: true, standingBy: true },
+      { name: 'slack', ready: true },
+    ]);
+    const ready = await fetch(`${w.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', database: 'answering', chat: { irc: 'standing by', slack: 'connected' } });
   });
 });

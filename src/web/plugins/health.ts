@@ -10,8 +10,11 @@ import type { FastifyPluginAsync } from 'fastify';
 export interface HealthOptions {
   /** Resolves true when a trivial query succeeds. */
   database: () => Promise<boolean>;
-  /** The chat connections; one without a `ready` flag (the shell) counts as connected. */
-  chats?: () => readonly { name: string; ready?: boolean }[];
+  /**
+   * The chat connections; one without a `ready` flag (the shell) counts as connected. One `standingBy` (IRC on
+   * an instance without the IRC lease: another instance holds the connection) is ready too, shown as such.
+   */
+  chats?: () => readonly { name: string; ready?: boolean; standingBy?: boolean }[];
   /** How long the database may take to answer before it counts as down (default 5 s). */
   timeoutMs?: number;
 }
@@ -31,8 +34,10 @@ export const healthPlugin: FastifyPluginAsync<HealthOptions> = async (app, optio
         timer = setTimeout(() => resolve(false), timeoutMs);
       }),
     ]).finally(() => clearTimeout(timer));
-    const chat = Object.fromEntries((options.chats?.() ?? []).map((c) => [c.name, c.ready === false ? 'disconnected' : 'connected']));
-    const ready = database && Object.values(chat).every((s) => s === 'connected');
+    const chat = Object.fromEntries(
+      (options.chats?.() ?? []).map((c) => [c.name, c.standingBy ? 'standing by' : c.ready === false ? 'disconnected' : 'connected']),
+    );
+    const ready = database && Object.values(chat).every((s) => s !== 'disconnected');
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database: database ? 'answering' : 'not answering', chat });
   });
 };
