@@ -4,13 +4,14 @@
  * answers invalid_blocks), buttons that run the same commands as typing them (with the same role checks), the
  * Approve button of a deploy awaiting approval, and ephemeral answers through the response_url.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { stringify as toYaml } from 'yaml';
+import { parse as parseYaml, stringify as toYaml } from 'yaml';
 import type { Adapter } from '../../src/adapters/adapter.js';
+import { maskChat } from '../../src/adapters/masked.js';
 import { type DeployCard, progressBar } from '../../src/chat/rich.js';
 import { cardBlocks } from '../../src/chat/slack-blocks.js';
 import { type Shepherd, startShepherd } from '../../src/main.js';
@@ -385,5 +386,54 @@ describe("the local Slack checks Block Kit against Slack's limits", () => {
     const ch = channel('huge');
     await adapter.postCard({ room: ch }, huge);
     expect(slack.posts(ch)[0]?.blocks?.[0]?.type).toBe('header');
+  });
+});
+
+describe('cards leave through the masking door like every chat text', () => {
+  it('masks every word of a card (title, fields, details, outcome, links) but leaves button commands to run', async () => {
+    const posted: DeployCard[] = [];
+    const inner = {
+      name: 'slack' as const,
+      start: async () => {},
+      stop: async () => {},
+      mention: () => '',
+      send: async (target: { room: string }) => target,
+      postCard: async (target: { room: string }, c: DeployCard) => {
+        posted.push(c);
+        return target;
+      },
+      updateCard: async (_ref: unknown, c: DeployCard) => {
+        posted.push(c);
+      },
+    };
+    const chat = maskChat(inner, (t) => t.replaceAll('hunter2', '***'));
+    const secret: DeployCard = {
+      ...card(906, 0, 1),
+      title: 'deploying hunter2',
+      fields: [{ label: 'Ref', value: 'hunter2' }],
+      details: ['ship hunter2'],
+      outcome: 'failed: hunter2',
+      actions: [
+        { kind: 'link', label: 'View log', url: 'http://x/hunter2' },
+        { kind: 'command', label: 'Cancel hunter2', command: 'cancel 906' },
+      ],
+      text: 'hunter2',
+    };
+    await chat.postCard({ room: 'C1' }, secret);
+    await chat.updateCard({ room: 'C1', id: '1' }, secret);
+    expect(posted).toHaveLength(2);
+    for (const c of posted) {
+      expect(JSON.stringify(c)).not.toContain('hunter2');
+      expect(c.actions[1]).toMatchObject({ command: 'cancel 906', label: 'Cancel ***' });
+    }
+  });
+});
+
+describe('slack-manifest.yml', () => {
+  it('turns on interactivity (buttons) and has the scopes for posting, updating and ephemeral answers', () => {
+    const manifest = parseYaml(readFileSync('slack-manifest.yml', 'utf8'));
+    expect(manifest.settings.interactivity.is_enabled).toBe(true);
+    expect(manifest.oauth_config.scopes.bot).toEqual(expect.arrayContaining(['chat:write', 'commands', 'app_mentions:read', 'users:read']));
+    expect(manifest.features.slash_commands[0].command).toBe('/shepherd');
   });
 });
