@@ -101,9 +101,8 @@ export class ShellAdapter implements Adapter {
       .map((l) => `${indent}${l}`)
       .join('\n');
     // A progress line at the bottom gives way to the message and is drawn again under it.
-    if (this.interactive || this.openLine !== undefined) this.output.write(`\r\x1b[K${body}\n`);
-    else this.output.write(`${body}\n`);
-    if (this.openLine !== undefined) this.output.write(this.openLine);
+    this.output.write(`${this.clearOpenLine()}${body}\n`);
+    if (this.openLine !== undefined) this.output.write(this.interactive ? `${this.openLine}\n` : this.openLine);
     if (this.interactive) this.rl?.prompt(true);
     return { room: target.room, thread: target.thread, id };
   }
@@ -122,17 +121,30 @@ export class ShellAdapter implements Adapter {
     return ref;
   }
 
-  /** Rewrites the progress line in place; once the deploy has ended, the line is left as it is and closed. */
+  /**
+   * Rewrites the progress line in place (the latest deploy's, named by its id); once the deploy has ended the
+   * line stays as it is. With piped input the cursor waits at the end of that line; at an interactive prompt the
+   * line sits just above the prompt, which is drawn again under it.
+   */
   private drawProgress(card: DeployCard): void {
     if (!card.progress) return;
-    const line = `  ↳ ${progressBar(card.progress)}`;
+    const line = `  ↳ #${card.deployId} ${progressBar(card.progress)}`;
+    const clear = this.clearOpenLine();
     if (card.outcome) {
-      if (this.openLine !== undefined) this.output.write(`\r\x1b[K${line}\n`);
+      if (this.openLine === undefined) return;
       this.openLine = undefined;
-      return;
+      this.output.write(`${clear}${line}\n`);
+    } else {
+      this.openLine = line;
+      this.output.write(this.interactive ? `${clear}${line}\n` : `${clear}${line}`);
     }
-    this.openLine = `${line}`;
-    this.output.write(`\r\x1b[K${line}`);
+    if (this.interactive) this.rl?.prompt(true);
+  }
+
+  /** What erases the open progress line (and at a prompt, the prompt line under it) before writing. */
+  private clearOpenLine(): string {
+    if (this.openLine === undefined) return this.interactive ? '\r\x1b[K' : '';
+    return this.interactive ? '\r\x1b[K\x1b[1A\r\x1b[K' : '\r\x1b[K';
   }
 
   /** Prints the question and lets the next lines through while the command waits for its answer. */
