@@ -155,10 +155,8 @@ describe('the terminal: compact help, deploy progress', () => {
     const { status, stdout } = startOnTty('deploy demo to staging\n', { SHEPHERD_CONFIG: exampleConfig() });
     expect(status).toBe(0);
     expect(stdout).toMatch(/🚀 #1 deploying demo\/HEAD/);
-    // The line starts empty and is rewritten (carriage return + erase line) when the host is done.
-    expect(stdout).toContain('\r\x1b[K  ↳ #1 ░ 0/1 host');
-    expect(stdout).toContain('\r\x1b[K  ↳ #1 ▓ 1/1 host');
-    expect(stdout.indexOf('▓ 1/1 host')).toBeGreaterThan(stdout.indexOf('░ 0/1 host'));
+    // One line: it shows 0/1 and is rewritten on the spot (carriage return + erase line, no newline between).
+    expect(stdout).toMatch(/\n {2}↳ #1 ░ 0\/1 host\r\x1b\[K {2}↳ #1 ▓ 1\/1 host/);
     expect(stdout).toMatch(/✅ #1 demo\/HEAD \([0-9a-f]{7}\) → staging succeeded/);
   });
 });
