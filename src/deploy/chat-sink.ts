@@ -105,7 +105,10 @@ export class ChatSink {
       case 'ended':
         // Interrupted: found stale by recovery, or given up at a graceful stop; either way the channel hears it.
         if (event.deploy.state === 'interrupted') {
+          const t = this.tracked.get(event.deployId);
           this.tracked.delete(event.deployId);
+          // A card it had shows that it stopped (and loses its Cancel button).
+          if (t?.card) this.track(this.showCard(t, '⚠️ interrupted: the bot stopped while it ran', event.deploy));
           this.track(this.interrupted(placeOf(event.deploy), event.deploy));
         } else if (event.deploy.error === APPROVAL_EXPIRED && !this.tracked.has(event.deployId)) {
           // It never started (no start message to answer): the room hears it ended, and the requester is named.
