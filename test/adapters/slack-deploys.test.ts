@@ -218,7 +218,7 @@ describe('buttons run the same commands as typing them', () => {
     expect(slack.posts(ch)).toHaveLength(before);
   }, 120_000);
 
-  it('GIVEN a release manager clicks Rollback THEN it rolls back as `rollback demo in production` would, saying who clicked', async () => {
+  it('GIVEN a release manager clicks Rollback THEN it rolls back as `rollback demo in production` would (a new card)', async () => {
     const ch = channel('rbok');
     const first = await deployCard(ch, ALICE, 'demo to production');
     await finalUpdate(ch, first.ts, 'succeeded');
