@@ -109,6 +109,10 @@ export default defineCommand({
       );
     }
     if (result.outcome === 'queued') await ctx.reply(deployQueued(result.deploy, result.ahead, result.position, ctx.provider));
-    if (result.outcome === 'awaiting') await ctx.reply(awaitingApproval(result.deploy, ctx.deps.clock.now(), config.timezone, ctx.provider));
+    if (result.outcome === 'awaiting') {
+      // Slack shows an Approve button: a click runs `approve deploy <id>` as the one who clicks, with its checks.
+      const approve = { kind: 'command' as const, label: 'Approve', command: `approve deploy ${result.deploy.id}`, style: 'primary' as const };
+      await ctx.reply(awaitingApproval(result.deploy, ctx.deps.clock.now(), config.timezone, ctx.provider), { actions: [approve] });
+    }
   },
 });

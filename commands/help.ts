@@ -9,6 +9,7 @@ export default defineCommand({
   usage: ['help [command | all]'],
   examples: ['help', 'help deploy', 'help all'],
   roles: 'anyone',
+  personal: true,
   async run(ctx) {
     const { commands } = ctx.deps;
     const wanted = ctx.args[0]?.toLowerCase();

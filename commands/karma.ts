@@ -9,6 +9,8 @@ export default defineCommand({
   usage: ['karma [@user]', 'karma reset @user [reason]'],
   examples: ['karma', 'karma @alice', 'karma reset @alice paired on the fix'],
   roles: 'anyone',
+  // Your own karma is yours; someone else's, or a reset, is the room's business.
+  personal: (args) => args.length === 0,
   async run(ctx) {
     const { store, clock } = ctx.deps;
     if (ctx.args[0]?.toLowerCase() === 'reset') {

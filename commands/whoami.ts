@@ -8,6 +8,7 @@ export default defineCommand({
   usage: ['whoami'],
   examples: ['whoami'],
   roles: 'anyone',
+  personal: true,
   async run(ctx) {
     const { user } = ctx;
     const identities = user.identities.map((i) => `${i.provider}:${i.externalId}${i.handle !== i.externalId ? ` (${i.handle})` : ''}`).join(', ');

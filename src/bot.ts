@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { Adapter } from './adapters/adapter.js';
+import type { SendOptions } from './chat/rich.js';
 import { type Answer, answerOf, type IncomingMessage, type MessageRef, type Question, type Target } from './chat/types.js';
 import { CONFIRM_TIMEOUT_MS, type Clock, type Command, type Ctx, type Deps, Refusal, UsageError } from './command.js';
 import type { Config } from './config.js';
@@ -81,13 +82,16 @@ export class Bot {
     // Channel chatter that was not addressed to the bot counts only as an answer (a plain `yes` on IRC).
     if (message.addressed === false) return;
 
-    const reply = (text: string) => adapter.send(message.target, text);
+    // Refusals and usage lines are for the asker alone, as are the answers of a command that says so (personal).
+    let personal = false;
+    const reply = (text: string, options?: SendOptions) => adapter.send(message.target, text, { personal, ...options });
+    const refuse = (text: string) => adapter.send(message.target, text, { personal: true });
     let user: Awaited<ReturnType<Store['users']['identify']>>;
     try {
       user = await store.users.identify(message.user);
     } catch (err) {
       logger.error({ err, identity }, 'could not identify user');
-      await reply(failed(DATABASE_DOWN)).catch(() => {});
+      await refuse(failed(DATABASE_DOWN)).catch(() => {});
       return;
     }
 
@@ -99,13 +103,13 @@ export class Bot {
       if (answer) {
         outcome = 'unknown';
         detail = 'no question pending';
-        await reply(`there is no question waiting for your \`${answer}\` here — \`help\` lists the commands`);
+        await refuse(`there is no question waiting for your \`${answer}\` here — \`help\` lists the commands`);
         return;
       }
       if (!parsed.ok) {
         outcome = 'unknown';
         detail = parsed.error;
-        await reply(parsed.error);
+        await refuse(parsed.error);
         return;
       }
       commandName = parsed.command.name;
@@ -113,10 +117,11 @@ export class Bot {
       if (!command) {
         outcome = 'unknown';
         const names = [...this.registry.keys()];
-        await reply(unknownCommand(commandName, closest(commandName, names)));
+        await refuse(unknownCommand(commandName, closest(commandName, names)));
         return;
       }
       commandName = command.name;
+      personal = typeof command.personal === 'function' ? command.personal(parsed.command.args) : command.personal === true;
       const roles = rolesOf(this.options.config, user);
       const requireRole = (role: Role, doing: string) => {
         if (!roles.includes(role)) {
@@ -152,14 +157,14 @@ export class Bot {
         if (err instanceof UsageError) {
           outcome = 'refused';
           detail = err.message;
-          await reply(`${err.message ? `${err.message}\n` : ''}${usage(command)}`);
+          await refuse(`${err.message ? `${err.message}\n` : ''}${usage(command)}`);
         } else throw err;
       }
     } catch (err) {
       if (err instanceof Refusal) {
         outcome = 'refused';
         detail = err.message;
-        await reply(refused(err.message)).catch(() => {});
+        await refuse(refused(err.message)).catch(() => {});
       } else {
         outcome = 'error';
         detail = (err as Error)?.message ?? String(err);

@@ -5,6 +5,7 @@
  *   export default defineCommand({ name: 'whoami', summary: 'show who I think you are', usage: 'whoami',
  *     examples: ['whoami'], roles: 'anyone', run: async (ctx) => { await ctx.reply('...'); } });
  */
+import type { SendOptions } from './chat/rich.js';
 import type { Answer, MessageRef, Target } from './chat/types.js';
 import type { Config } from './config.js';
 import type { ParsedCommand } from './parse.js';
@@ -47,7 +48,8 @@ export interface Ctx {
   provider: string;
   room: Target;
   direct: boolean;
-  reply(text: string): Promise<MessageRef>;
+  /** Answers where the message came from; `options` adds buttons or marks one answer personal (src/chat/rich.ts). */
+  reply(text: string, options?: SendOptions): Promise<MessageRef>;
   /** How to mention a user here so they are notified. */
   mention(user: KnownUser): string;
   /** Throws Refusal unless the user has the role. */
@@ -72,6 +74,11 @@ export interface Command {
   examples: string[];
   /** Who may run it at all; finer checks (per sub-command, per environment) use ctx.requireRole. */
   roles: 'anyone' | Role[];
+  /**
+   * The answers matter to the asker alone (whoami, help, your own karma): where the network can, they are shown
+   * to the asker only (Slack: ephemeral answers to `/shepherd`). A function decides from the arguments.
+   */
+  personal?: boolean | ((args: string[]) => boolean);
   run(ctx: Ctx): Promise<void>;
 }
 

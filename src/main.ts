@@ -158,6 +158,10 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
         const identity = user.identities.find((i) => i.provider === provider);
         return adapter && identity ? adapter.mention(identity) : user.name;
       },
+      cards: (provider) => {
+        const adapter = adapters.find((a) => a.name === provider);
+        return adapter?.postCard && adapter.updateCard ? (adapter as Required<Pick<typeof adapter, 'postCard' | 'updateCard'>>) : undefined;
+      },
     },
     logger: logger.child({ component: 'deploy-sinks' }),
   });

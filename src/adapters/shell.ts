@@ -8,12 +8,17 @@
  * command of its own. Once answered, it holds the lines after it again until it finishes. So
  * `printf 'deploy demo to production\nyes\ndeploys\n'` deploys, and `deploys` lists it.
  *
+ * Deploy progress: when stdout is a terminal, a deploy's progress is one line rewritten in place (`\r`, clear line)
+ * under its start message; when stdout is a pipe or a file, nothing but plain lines is written (the chat sink's
+ * text messages, as on IRC).
+ *
  *   printf 'help\nkarma\n' | npm start
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { userInfo } from 'node:os';
 import { createInterface, type Interface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import { type DeployCard, progressBar } from '../chat/rich.js';
 import type { MessageRef, Question, Target } from '../chat/types.js';
 import type { Adapter, MessageHandler } from './adapter.js';
 
@@ -24,6 +29,8 @@ export interface ShellOptions {
   output?: Writable;
   /** Who types at this terminal; default the OS user. */
   user?: string;
+  /** Whether output is a terminal (default: output.isTTY); decides between a progress line and plain lines. */
+  tty?: boolean;
   /** Called once input has ended and every command it started (with its questions) has finished. */
   onEnd?: () => void;
 }
@@ -50,12 +57,21 @@ export class ShellAdapter implements Adapter {
   private ended = false;
   private idle: Promise<void> = Promise.resolve();
   private counter = 0;
+  /** The progress line being rewritten at the bottom of a terminal, if any (cleared before other output). */
+  private openLine: string | undefined;
+  /** Only on a terminal: the deploy messages then use cards, whose progress is the one updating line. */
+  readonly postCard?: (target: Target, card: DeployCard) => Promise<MessageRef>;
+  readonly updateCard?: (ref: MessageRef, card: DeployCard) => Promise<void>;
 
   constructor(private readonly options: ShellOptions = {}) {
     this.input = options.input ?? process.stdin;
     this.output = options.output ?? process.stdout;
     this.user = options.user ?? safeUserName();
     this.interactive = Boolean((this.input as { isTTY?: boolean }).isTTY);
+    if (options.tty ?? Boolean((this.output as { isTTY?: boolean }).isTTY)) {
+      this.postCard = (target, card) => this.showCard(target, card);
+      this.updateCard = async (_ref, card) => this.drawProgress(card);
+    }
   }
 
   async start(onMessage: MessageHandler): Promise<void> {
@@ -84,10 +100,51 @@ export class ShellAdapter implements Adapter {
       .split('\n')
       .map((l) => `${indent}${l}`)
       .join('\n');
-    if (this.interactive) this.output.write(`\r\x1b[K${body}\n`);
-    else this.output.write(`${body}\n`);
+    // A progress line at the bottom gives way to the message and is drawn again under it.
+    this.output.write(`${this.clearOpenLine()}${body}\n`);
+    if (this.openLine !== undefined) this.output.write(this.interactive ? `${this.openLine}\n` : this.openLine);
     if (this.interactive) this.rl?.prompt(true);
     return { room: target.room, thread: target.thread, id };
+  }
+
+  /** The start message as text, then its progress as one line that later updates rewrite. */
+  private async showCard(target: Target, card: DeployCard): Promise<MessageRef> {
+    const bar = card.progress ? progressBar(card.progress) : undefined;
+    const ref = await this.send(
+      target,
+      card.text
+        .split('\n')
+        .filter((l) => l !== bar && l !== card.outcome)
+        .join('\n'),
+    );
+    this.drawProgress(card);
+    return ref;
+  }
+
+  /**
+   * Rewrites the progress line in place (the latest deploy's, named by its id); once the deploy has ended the
+   * line stays as it is. With piped input the cursor waits at the end of that line; at an interactive prompt the
+   * line sits just above the prompt, which is drawn again under it.
+   */
+  private drawProgress(card: DeployCard): void {
+    if (!card.progress) return;
+    const line = `  ↳ #${card.deployId} ${progressBar(card.progress)}`;
+    const clear = this.clearOpenLine();
+    if (card.outcome) {
+      if (this.openLine === undefined) return;
+      this.openLine = undefined;
+      this.output.write(`${clear}${line}\n`);
+    } else {
+      this.openLine = line;
+      this.output.write(this.interactive ? `${clear}${line}\n` : `${clear}${line}`);
+    }
+    if (this.interactive) this.rl?.prompt(true);
+  }
+
+  /** What erases the open progress line (and at a prompt, the prompt line under it) before writing. */
+  private clearOpenLine(): string {
+    if (this.openLine === undefined) return this.interactive ? '\r\x1b[K' : '';
+    return this.interactive ? '\r\x1b[K\x1b[1A\r\x1b[K' : '\r\x1b[K';
   }
 
   /** Prints the question and lets the next lines through while the command waits for its answer. */

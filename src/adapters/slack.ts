@@ -5,6 +5,11 @@
  * Bolt's HTTP receiver on SLACK_PORT (POST /slack/events, events and interactivity) with request signatures
  * verified. A yes/no question is a Block Kit message with Yes/No buttons (block_actions) that also names
  * `@shepherd yes`; only the asked user's click counts, and the message is updated to show the outcome.
+ * A deploy is a Block Kit card (src/chat/slack-blocks.ts) whose progress bar is updated in place with chat.update,
+ * updates merged per message and paced, Retry-After honoured, and plain text when Slack refuses the blocks.
+ * Buttons that name a command (Cancel, Rollback, Approve) run it as the user who clicks, like typing it. Personal
+ * answers (SendOptions.personal) to a slash command or a click are ephemeral, through the response_url; public
+ * answers to them say who asked, since nobody else saw the slash command or the click.
  *
  *   const slack = new SlackAdapter(config.env, logger);
  *   await slack.start((msg) => bot.handle(slack, msg));
@@ -20,10 +25,11 @@ import {
   LogLevel,
   type RespondFn,
   SocketModeReceiver,
-  type types,
   webApi,
 } from '@slack/bolt';
 import type { Logger } from 'pino';
+import type { DeployCard, SendOptions } from '../chat/rich.js';
+import { type Blocks, COMMAND_ACTION_PREFIX, cardBlocks, escapeText, LINK_ACTION_PREFIX, messageBlocks } from '../chat/slack-blocks.js';
 import type { Answer, MessageRef, Question, Target } from '../chat/types.js';
 import type { EnvConfig } from '../config.js';
 import { RateLimiter } from '../chat/rate-limiter.js';
@@ -53,7 +59,36 @@ const CANNOT_POST_THERE = new Set(['not_in_channel', 'channel_not_found', 'is_ar
 /** action_id of the Yes and No buttons under a question; the button's value is the asked user's id. */
 const CONFIRM_ACTION = /^shepherd_confirm_(yes|no)$/;
 
-type Blocks = (types.KnownBlock | types.Block)[];
+export { escapeText } from '../chat/slack-blocks.js';
+
+/** chat.update of one message: at most one a second (updates that pile up in between are merged). */
+const UPDATE_PACING = { burst: 1, perSecond: 1 } as const;
+/** Button clicks: command buttons run their value; link buttons (View log) only need their ack. */
+const COMMAND_ACTION = new RegExp(`^${COMMAND_ACTION_PREFIX}`);
+const LINK_ACTION = new RegExp(`^${LINK_ACTION_PREFIX}`);
+/** Target.asker of a message that came by slash command or button click: its key in `interactions`. */
+const INTERACTION = /^slack-interaction:/;
+
+/** A slash command or a button click, while its response_url can answer: for ephemeral answers and "who asked". */
+interface Interaction {
+  userId: string;
+  room: string;
+  thread?: string | undefined;
+  respond: RespondFn;
+  /** Replies through the response_url must not replace the clicked message. */
+  click: boolean;
+  /** '/shepherd lock staging' or 'clicked Rollback'. */
+  how: string;
+  until: number;
+  uses: number;
+}
+
+/** A card's pending chat.update: the latest card wins; `textOnly` once Slack refused its blocks. */
+interface LiveUpdate {
+  next: DeployCard | undefined;
+  running: Promise<void> | undefined;
+  textOnly: boolean;
+}
 
 export interface SlackAdapterOptions {
   /**
@@ -69,6 +104,8 @@ interface Incoming {
   room: string;
   thread?: string | undefined;
   direct: boolean;
+  /** Set for a slash command or a click (see INTERACTION). */
+  asker?: string | undefined;
 }
 
 export class SlackAdapter implements Adapter {
@@ -86,6 +123,10 @@ export class SlackAdapter implements Adapter {
   private readonly pacing = new RateLimiter(SLACK_PACING);
   private readonly responders = new Map<string, { respond: RespondFn; until: number; uses: number }>();
   private readonly seenEvents = new Set<string>();
+  private readonly interactions = new Map<string, Interaction>();
+  private interactionCounter = 0;
+  private readonly updatePacing = new RateLimiter(UPDATE_PACING);
+  private readonly live = new Map<string, LiveUpdate>();
   /** Aborted by stop(): ends reconnection attempts. */
   private lifetime = new AbortController();
   private reconnecting = false;
@@ -186,6 +227,7 @@ export class SlackAdapter implements Adapter {
     this.app = undefined;
     this.lifetime.abort();
     this.pacing.stop(new Error('the Slack adapter was stopped before the message was sent'));
+    this.updatePacing.stop(new Error('the Slack adapter was stopped before the message was updated'));
     if (app) await this.stopApp(app);
   }
 
@@ -202,8 +244,80 @@ export class SlackAdapter implements Adapter {
    * Posts `text` to target.room (in target.thread if set). Messages to one channel leave in the order send() was
    * called, at most about one a second. Rejects with a one-line reason when Slack refuses the message.
    */
-  send(target: Target, text: string): Promise<MessageRef> {
-    return this.enqueue(target, () => this.post(target, text));
+  send(target: Target, text: string, options: SendOptions = {}): Promise<MessageRef> {
+    const interaction = this.interactionOf(target);
+    if (interaction && options.personal) return this.answerPrivately(target, interaction, text);
+    // Nobody else saw the slash command or the click: a public answer names who asked.
+    const said = interaction ? `${text}\n(<@${interaction.userId}> ${interaction.how})` : text;
+    const blocks = options.actions?.length ? messageBlocks(said, options.actions) : undefined;
+    if (blocks) return this.enqueue(target, () => this.postOne(target, escapeText(said), blocks));
+    return this.enqueue(target, () => this.post(target, said));
+  }
+
+  /** A deploy card: Block Kit, posted through the channel's queue like every message. */
+  postCard(target: Target, card: DeployCard): Promise<MessageRef> {
+    return this.enqueue(target, () => this.postOne(target, escapeText(card.text), cardBlocks(card)));
+  }
+
+  /**
+   * Shows a newer card on its message with chat.update. One update per message at a time, at most one a second:
+   * cards that arrive meanwhile are merged into the latest. Resolves when the latest card so far is shown (or
+   * given up on).
+   */
+  updateCard(ref: MessageRef, card: DeployCard): Promise<void> {
+    if (!this.app || !ref.id) return Promise.resolve();
+    const key = `${ref.room}\0${ref.id}`;
+    let live = this.live.get(key);
+    if (!live) {
+      live = { next: undefined, running: undefined, textOnly: false };
+      this.live.set(key, live);
+    }
+    live.next = card;
+    const entry = live;
+    entry.running ??= this.drainUpdates(ref, key, entry).finally(() => {
+      entry.running = undefined;
+      if (card.outcome && !entry.next) this.live.delete(key);
+    });
+    return entry.running;
+  }
+
+  private async drainUpdates(ref: MessageRef, key: string, live: LiveUpdate): Promise<void> {
+    for (let waits = 0; live.next; ) {
+      try {
+        await this.updatePacing.take(key);
+      } catch {
+        return; // stopped
+      }
+      const card = live.next;
+      live.next = undefined;
+      const app = this.app;
+      if (!app || !card) return;
+      try {
+        await app.client.chat.update({
+          channel: ref.room,
+          ts: ref.id as string,
+          text: escapeText(card.text),
+          // Without blocks the message would keep its old ones: an empty list clears them for the text fallback.
+          blocks: live.textOnly ? [] : cardBlocks(card),
+        });
+      } catch (err) {
+        const retryAfter = rateLimitedFor(err);
+        if (retryAfter !== undefined && waits < MAX_RATE_LIMIT_WAITS) {
+          waits += 1;
+          this.logger.warn({ room: ref.room, retryAfter }, 'Slack rate limit on chat.update: waiting as Retry-After asks');
+          this.updatePacing.penalize(key, retryAfter * 1000);
+          live.next ??= card;
+          continue;
+        }
+        if (platformError(err) === 'invalid_blocks' && !live.textOnly) {
+          this.logger.warn({ room: ref.room, error: describeError(err) }, 'Slack refused the deploy card blocks; updating it as text');
+          live.textOnly = true;
+          live.next ??= card;
+          continue;
+        }
+        this.logger.warn({ room: ref.room, error: describeError(err) }, 'could not update a deploy card');
+      }
+    }
   }
 
   /**
@@ -310,6 +424,28 @@ export class SlackAdapter implements Adapter {
       await this.deliver(onMessage, { text: answer, userId: body.user.id, room: channel, thread, direct: channel.startsWith('D') });
     });
 
+    // A button that names a command (Cancel, Rollback, Approve) is that command typed by whoever clicks: the same
+    // role checks and gates. Refusals and other personal answers reach only them (ephemeral, via response_url).
+    app.action<BlockAction<ButtonAction>>(COMMAND_ACTION, async ({ ack, body, action, respond }) => {
+      await ack();
+      const channel = body.channel?.id ?? body.container?.channel_id;
+      if (!channel || !action.value) return;
+      const thread = body.message?.thread_ts as string | undefined;
+      const asker = this.remember({
+        userId: body.user.id,
+        room: channel,
+        thread,
+        respond,
+        click: true,
+        how: `clicked ${action.text?.text ?? 'a button'}`,
+      });
+      await this.deliver(onMessage, { text: action.value, userId: body.user.id, room: channel, thread, direct: channel.startsWith('D'), asker });
+    });
+    // A link button (View log) opens the page in the browser; Slack still sends the click, which wants its ack.
+    app.action(LINK_ACTION, async ({ ack }) => {
+      await ack();
+    });
+
     // `/shepherd lock staging` is `lock staging`. Any slash command of this app counts, so renaming it in the
     // manifest (say `/shepherd-stg` for a second instance) needs no change here.
     app.command(/^\/.+/, async ({ command, ack, respond }) => {
@@ -318,11 +454,19 @@ export class SlackAdapter implements Adapter {
       // cannot post (see postOne).
       await ack();
       this.responders.set(command.channel_id, { respond, until: Date.now() + RESPONSE_URL_TTL_MS, uses: RESPONSE_URL_USES });
+      const asker = this.remember({
+        userId: command.user_id,
+        room: command.channel_id,
+        respond,
+        click: false,
+        how: `asked: ${command.command} ${command.text}`.trim(),
+      });
       await this.deliver(onMessage, {
         text: command.text,
         userId: command.user_id,
         room: command.channel_id,
         direct: command.channel_name === 'directmessage' || command.channel_id.startsWith('D'),
+        asker,
       });
     });
   }
@@ -330,7 +474,12 @@ export class SlackAdapter implements Adapter {
   private async deliver(onMessage: MessageHandler, m: Incoming): Promise<void> {
     try {
       const handle = await this.handleOf(m.userId);
-      await onMessage({ text: m.text, user: { provider: 'slack', id: m.userId, handle }, target: { room: m.room, thread: m.thread }, direct: m.direct });
+      await onMessage({
+        text: m.text,
+        user: { provider: 'slack', id: m.userId, handle },
+        target: { room: m.room, thread: m.thread, ...(m.asker ? { asker: m.asker } : {}) },
+        direct: m.direct,
+      });
     } catch (err) {
       this.logger.error({ err, room: m.room, user: m.userId }, 'a Slack message could not be handled');
     }
@@ -367,6 +516,41 @@ export class SlackAdapter implements Adapter {
     return false;
   }
 
+  /** Keeps a slash command or click answerable through its response_url; returns its Target.asker. */
+  private remember(i: Omit<Interaction, 'until' | 'uses'>): string {
+    const now = Date.now();
+    for (const [key, old] of this.interactions) if (old.until <= now) this.interactions.delete(key);
+    const key = `slack-interaction:${++this.interactionCounter}`;
+    this.interactions.set(key, { ...i, until: now + RESPONSE_URL_TTL_MS, uses: RESPONSE_URL_USES });
+    return key;
+  }
+
+  private interactionOf(target: Target): Interaction | undefined {
+    if (!target.asker || !INTERACTION.test(target.asker)) return undefined;
+    const i = this.interactions.get(target.asker);
+    return i && i.room === target.room ? i : undefined;
+  }
+
+  /**
+   * An answer only the asker sees: ephemeral through the response_url while it has uses left (Slack: 5 in 30
+   * minutes), else chat.postEphemeral. It never replaces the message a button was clicked on.
+   */
+  private async answerPrivately(target: Target, i: Interaction, text: string): Promise<MessageRef> {
+    for (const chunk of splitMessage(escapeText(text))) {
+      if (i.until > Date.now() && i.uses > 0) {
+        i.uses -= 1;
+        try {
+          await i.respond({ response_type: 'ephemeral', text: chunk, ...(i.click ? { replace_original: false } : {}) });
+          continue;
+        } catch (err) {
+          this.logger.warn({ room: target.room, error: describeError(err) }, 'the response_url did not take an answer; using chat.postEphemeral');
+        }
+      }
+      await this.app?.client.chat.postEphemeral({ channel: target.room, user: i.userId, text: chunk, ...(i.thread ? { thread_ts: i.thread } : {}) });
+    }
+    return { room: target.room, thread: target.thread };
+  }
+
   // --- outgoing ---
 
   private async post(target: Target, text: string): Promise<MessageRef> {
@@ -378,7 +562,8 @@ export class SlackAdapter implements Adapter {
     return first ?? { room: target.room, thread: target.thread };
   }
 
-  private async postOne(target: Target, text: string, blocks?: Blocks): Promise<MessageRef> {
+  private async postOne(target: Target, text: string, withBlocks?: Blocks): Promise<MessageRef> {
+    let blocks = withBlocks;
     const app = this.app;
     if (!app) throw new Error('the Slack adapter was stopped before the message was sent');
     for (let waits = 0; ; ) {
@@ -402,13 +587,19 @@ export class SlackAdapter implements Adapter {
           continue;
         }
         const code = platformError(err);
+        if (code === 'invalid_blocks' && blocks) {
+          // Slack refused the layout: the same message as text (it says the same in words) rather than nothing.
+          this.logger.warn({ room: target.room, error: describeError(err) }, 'Slack refused the blocks; posting the message as text');
+          blocks = undefined;
+          continue;
+        }
         const responder = this.responders.get(target.room);
         if (code && CANNOT_POST_THERE.has(code) && responder && responder.until > Date.now() && responder.uses > 0) {
           // The bot is not in that conversation (a private channel, someone else's DM): the slash command's
           // response_url can still answer there, visibly to everyone.
           responder.uses -= 1;
           try {
-            await responder.respond({ response_type: 'in_channel', text });
+            await responder.respond({ response_type: 'in_channel', text, unfurl_links: false, unfurl_media: false });
             return { room: target.room, thread: target.thread };
           } catch (respondErr) {
             this.logger.error({ room: target.room, error: describeError(respondErr) }, 'posting to the response_url failed');
@@ -462,19 +653,6 @@ export class SlackAdapter implements Adapter {
     await app.stop().catch((err: unknown) => this.logger.warn({ error: describeError(err) }, 'stopping Socket Mode failed'));
     await closed;
   }
-}
-
-/**
- * Slack mrkdwn needs &, < and > escaped; user mentions made by mention() (<@U…>) stay live. So a `<!channel>`
- * that a user typed and the bot echoes (a lock reason, say) does not ping the whole channel.
- *
- *   escapeText('<@U1> a<b') // '<@U1> a&lt;b'
- */
-export function escapeText(text: string): string {
-  return text
-    .split(/(<@[UW][A-Z0-9]+>)/)
-    .map((part, i) => (i % 2 === 1 ? part : part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')))
-    .join('');
 }
 
 /**

@@ -9,11 +9,14 @@
  *
  *   const sink = new ChatSink({ batcher, events, mentioner, webBaseUrl: config.webBaseUrl }); sink.start();
  */
+import type { Logger } from 'pino';
 import { approvalExpired } from '../approval-messages.js';
 import { APPROVAL_EXPIRED } from '../store/approvals.js';
+import type { CardChannel, Progress } from '../chat/rich.js';
 import type { MessageRef, Target } from '../chat/types.js';
 import { type DeployStartInfo, type DeployView, deployFinished, deployInterrupted, deployProgress, deployStarted, deployUrl, hostFailed } from '../format.js';
 import type { ChatBatcher } from './chat-batcher.js';
+import { deployCard } from './deploy-card.js';
 import type { DeployEvent, DeployEvents } from './events.js';
 
 /** How the sink reaches people: mention a user on a network (main.ts asks the right adapter). */
@@ -37,6 +40,16 @@ interface Tracked {
   /** Resolves to where progress goes once the start message is out. */
   progressTarget: Promise<Target>;
   lastLines: Map<string, string[]>;
+  /** On networks that show a deploy as one card updated in place (Slack): the card and what it shows. */
+  card?: LiveCard | undefined;
+}
+
+interface LiveCard {
+  channel: CardChannel;
+  ref: Promise<MessageRef | null>;
+  deploy: DeployView;
+  info: DeployStartInfo;
+  progress: Progress;
 }
 
 export interface ChatSinkOptions {
@@ -44,8 +57,14 @@ export interface ChatSinkOptions {
   events: DeployEvents;
   mentioner: Mentioner;
   webBaseUrl: string;
+  logger?: Logger | undefined;
   /** The environment's `url:` from shepherd.yml, shown in the start and final messages. */
   environmentUrl?: ((app: string, environment: string) => string | null) | undefined;
+  /**
+   * The network's deploy cards, where it has them (Slack): the start message becomes a card whose progress bar
+   * is updated in place instead of a thread reply per host; failures, notes and the final line stay text.
+   */
+  cards?: ((provider: string) => CardChannel | undefined) | undefined;
 }
 
 export class ChatSink {
@@ -86,7 +105,10 @@ export class ChatSink {
       case 'ended':
         // Interrupted: found stale by recovery, or given up at a graceful stop; either way the channel hears it.
         if (event.deploy.state === 'interrupted') {
+          const t = this.tracked.get(event.deployId);
           this.tracked.delete(event.deployId);
+          // A card it had shows that it stopped (and loses its Cancel button).
+          if (t?.card) this.track(this.showCard(t, '⚠️ interrupted: the bot stopped while it ran', event.deploy));
           this.track(this.interrupted(placeOf(event.deploy), event.deploy));
         } else if (event.deploy.error === APPROVAL_EXPIRED && !this.tracked.has(event.deployId)) {
           // It never started (no start message to answer): the room hears it ended, and the requester is named.
@@ -126,9 +148,24 @@ export class ChatSink {
   async started(place: DeployPlace, deploy: DeployView, info: Omit<DeployStartInfo, 'url'>): Promise<MessageRef | null> {
     const room: Target = { room: place.room, thread: place.threadRef ?? undefined };
     const environmentUrl = this.options.environmentUrl?.(deploy.app, deploy.environment);
-    const sent = this.options.batcher.post(place.provider, room, deployStarted(deploy, { ...info, url: this.url(deploy.id), environmentUrl }, place.provider));
+    const full: DeployStartInfo = { ...info, url: this.url(deploy.id), environmentUrl };
+    const channel = this.options.cards?.(place.provider);
+    let card: LiveCard | undefined;
+    let sent: Promise<MessageRef | null>;
+    if (channel) {
+      const progress = { done: 0, total: info.hostCount, failed: 0 };
+      const ref = channel.postCard(room, this.cardOf(place.provider, deploy, full, progress)).catch((err: unknown) => {
+        // No card (the network refused it): the start line as text, and progress as text from here on.
+        this.options.logger?.warn({ err, deploy: deploy.id }, 'could not post the deploy card; posting text');
+        if (t) t.card = undefined;
+        return this.options.batcher.post(place.provider, room, deployStarted(deploy, full, place.provider));
+      });
+      card = { channel, ref, deploy, info: full, progress };
+      sent = ref;
+    } else sent = this.options.batcher.post(place.provider, room, deployStarted(deploy, full, place.provider));
     const progressTarget = sent.then((ref): Target => ({ room: place.room, thread: place.threadRef ?? ref?.id ?? undefined }));
-    this.tracked.set(deploy.id, { place, progressTarget, lastLines: new Map() });
+    const t: Tracked = { place, progressTarget, lastLines: new Map(), card };
+    this.tracked.set(deploy.id, t);
     return sent;
   }
 
@@ -137,9 +174,13 @@ export class ChatSink {
     const t = this.tracked.get(deployId);
     if (!t) return;
     const lines = failure ? [...(t.lastLines.get(failure.host) ?? [])] : [];
+    if (t.card) {
+      t.card.progress = { done: progress.done, total: progress.total, failed: progress.failed };
+      this.track(this.showCard(t));
+    }
     void t.progressTarget.then((target) => {
       if (failure) void this.options.batcher.post(t.place.provider, target, hostFailed(failure.host, failure.reason, lines));
-      if (progress.total > 1)
+      if (progress.total > 1 && !t.card)
         void this.options.batcher.post(t.place.provider, target, deployProgress(progress.done, progress.total, progress.failed), `progress:${deployId}`);
     });
   }
@@ -159,6 +200,8 @@ export class ChatSink {
       failedHosts,
       environmentUrl: this.options.environmentUrl?.(deploy.app, deploy.environment),
     });
+    // The card shows how it ended (and loses its Cancel button); the line below still notifies the requester.
+    if (t.card) this.track(this.showCard(t, text, deploy));
     await this.options.batcher.post(t.place.provider, { room: t.place.room, thread: t.place.threadRef ?? undefined }, text);
   }
 
@@ -174,6 +217,21 @@ export class ChatSink {
     if (!t) return;
     const target = await t.progressTarget;
     await this.options.batcher.post(t.place.provider, target, text);
+  }
+
+  private cardOf(provider: string, deploy: DeployView, info: DeployStartInfo, progress: Progress, outcome?: string) {
+    const requester = this.options.mentioner.mention(provider, deploy.requester);
+    return deployCard(deploy, info, { provider, requester, progress, outcome });
+  }
+
+  /** Shows the card's latest state on its message (the adapter merges updates that pile up). */
+  private async showCard(t: Tracked, outcome?: string, ended?: DeployView): Promise<void> {
+    const card = t.card;
+    if (!card) return;
+    const ref = await card.ref;
+    if (!ref?.id || t.card !== card) return;
+    const deploy = ended ? { ...card.deploy, state: ended.state, error: ended.error } : card.deploy;
+    await card.channel.updateCard(ref, this.cardOf(t.place.provider, deploy, card.info, { ...card.progress }, outcome));
   }
 
   private url(id: number): string {

@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { type Config, configEntry } from '../config.js';
+import type { CardChannel } from '../chat/rich.js';
 import type { Store } from '../store/index.js';
 import type { KnownUser } from '../store/users.js';
 import { ChatBatcher, type Send } from './chat-batcher.js';
@@ -18,6 +19,8 @@ export interface ChatOut {
   send: Send;
   /** How to mention `user` on `provider` so they are notified. */
   mention(provider: string, user: Pick<KnownUser, 'name' | 'identities'>): string;
+  /** The network's deploy cards (Slack, a terminal), where it has them; see ChatSinkOptions.cards. */
+  cards?(provider: string): CardChannel | undefined;
 }
 
 export interface DeploySinksOptions {
@@ -51,6 +54,8 @@ export function startDeploySinks(options: DeploySinksOptions): DeploySinks {
     events: options.events,
     mentioner: options.chat,
     webBaseUrl,
+    logger: options.logger,
+    cards: options.chat.cards ? (provider) => options.chat.cards?.(provider) : undefined,
     environmentUrl: (app, environment) => configEntry(configEntry(options.config.apps, app)?.environments ?? {}, environment)?.url ?? null,
   });
   const github = new GitHubSink({

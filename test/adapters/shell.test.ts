@@ -116,3 +116,47 @@ describe('shell adapter via npm start', () => {
     expect(stderr).toContain('environment variable WEB_PORT');
   });
 });
+
+/** Runs `printf <input> | npm start` with stdout on a pseudo-terminal (util-linux `script`), as in a real terminal. */
+function startOnTty(input: string, env: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), 'shepherd-tty-'));
+  const printf = `printf '${input.replace(/\n/g, '\\n')}'`;
+  return spawnSync('script', ['-q', '-e', '-c', `${printf} | ${npm} start --silent`, '/dev/null'], {
+    cwd: root,
+    input: '',
+    encoding: 'utf8',
+    timeout: 90_000,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm', WEB_PORT: '0', DATABASE_URL: `file:${join(dir, 'tty.db')}`, ...env },
+  });
+}
+
+function scriptUnavailable(): boolean {
+  const found = spawnSync('script', ['--version'], { encoding: 'utf8' }).status === 0;
+  if (!found && process.env.CI) throw new Error('util-linux `script` is needed for the terminal progress test in CI');
+  if (!found) console.warn('skipping the pseudo-terminal test: util-linux `script` not found');
+  return !found;
+}
+
+describe('the terminal: compact help, deploy progress', () => {
+  it('GIVEN piped output THEN `help` is two lines and a deploy prints plain lines only (no \\r, no escape codes)', () => {
+    const { status, stdout } = start('help\ndeploy demo to staging\n', { SHEPHERD_CONFIG: exampleConfig() });
+    expect(status).toBe(0);
+    const lines = stdout.split('\n');
+    const helpAt = lines.findIndex((l) => l.startsWith('Commands: '));
+    expect(lines[helpAt + 1]).toBe('`help <command>` for usage and examples, `help all` for a line on each');
+    expect(lines[helpAt + 2]).not.toMatch(/^ {2}\S/); // not the long list
+    expect(stdout).toMatch(/🚀 #1 deploying demo\/HEAD/);
+    expect(stdout).toMatch(/✅ #1 demo\/HEAD \([0-9a-f]{7}\) → staging succeeded/);
+    expect(stdout).not.toMatch(/[\r\x1b]/);
+    expect(stdout).not.toContain('░');
+  });
+
+  it.skipIf(scriptUnavailable())('GIVEN stdout is a terminal THEN the progress is one line rewritten in place (\\r, clear line)', () => {
+    const { status, stdout } = startOnTty('deploy demo to staging\n', { SHEPHERD_CONFIG: exampleConfig() });
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/🚀 #1 deploying demo\/HEAD/);
+    // One line: it shows 0/1 and is rewritten on the spot (carriage return + erase line, no newline between).
+    expect(stdout).toMatch(/\n {2}↳ #1 ░ 0\/1 host\r\x1b\[K {2}↳ #1 ▓ 1\/1 host/);
+    expect(stdout).toMatch(/✅ #1 demo\/HEAD \([0-9a-f]{7}\) → staging succeeded/);
+  });
+});

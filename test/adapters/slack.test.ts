@@ -108,19 +108,19 @@ describe('Slack over Socket Mode', () => {
     expect(post.text).toMatch(/^you are slack:U0NOBODY1;/);
   });
 
-  it('acks `/shepherd lock staging` and posts the answer in the channel for everyone', async () => {
+  it('acks `/shepherd lock staging` and posts the answer in the channel for everyone, saying who asked', async () => {
     const ack = await slack.sendCommand(slack.slashCommand({ user: ALICE, channel: CHANNEL, text: 'lock staging' }));
     expect(ack.envelope_id).toEqual(expect.any(String));
     const post = await slack.waitForPost((p) => p.channel === CHANNEL && p.text.startsWith('🔒 staging'));
-    expect(post.text).toMatch(/^🔒 staging held by alice since just now — `unlock staging` when done$/);
+    expect(post.text).toMatch(/^🔒 staging held by alice since just now — `unlock staging` when done\n\(<@U0ALICE01> asked: \/shepherd lock staging\)$/);
     // Tidy up so other tests see no lock.
     await slack.sendCommand(slack.slashCommand({ user: ALICE, channel: CHANNEL, text: 'unlock staging' }));
-    await slack.waitForPost((p) => p.channel === CHANNEL && p.text === '🔓 staging is free');
+    await slack.waitForPost((p) => p.channel === CHANNEL && p.text.startsWith('🔓 staging is free'));
   });
 
   it('answers through the response_url where the bot cannot post', async () => {
     slack.nonMembers.add('G0PRIVATE');
-    await slack.sendCommand(slack.slashCommand({ user: ALICE, channel: 'G0PRIVATE', channelName: 'privategroup', text: 'karma' }));
+    await slack.sendCommand(slack.slashCommand({ user: ALICE, channel: 'G0PRIVATE', channelName: 'privategroup', text: 'karma alice' }));
     const response = await slack.waitForResponse((r) => String(r.body.text).includes('(4/5)'));
     expect(response.body.response_type).toBe('in_channel');
     expect(slack.posts('G0PRIVATE')).toEqual([]);
@@ -247,11 +247,13 @@ describe('Slack over HTTP (Events API with signed requests)', () => {
     expect(reply.text).toMatch(/^you: ★★★★☆ \(4\/5\)/);
   });
 
-  it('answers a signed slash command sent as a form', async () => {
+  it('answers a signed slash command sent as a form (whoami: only to the asker, through the response_url)', async () => {
     const body = new URLSearchParams(slack.slashCommand({ user: ALICE, channel: 'C0FORM001', text: 'whoami' })).toString();
     const res = await post(body, sign(body), 'application/x-www-form-urlencoded');
     expect(res.status).toBe(200);
-    expect((await slack.waitForPost((p) => p.channel === 'C0FORM001')).text).toContain(`slack:${ALICE} (alice)`);
+    const answer = await slack.waitForResponse((r) => String(r.body.text).includes(`slack:${ALICE} (alice)`));
+    expect(answer.body.response_type).toBe('ephemeral');
+    expect(slack.posts('C0FORM001')).toEqual([]);
   });
 
   it('answers the url_verification challenge', async () => {

@@ -5,6 +5,9 @@
  * slash_commands and interactive envelopes, acks), and response_url endpoints. Every Web API call and every
  * response_url post is recorded. Interactive payloads (block_actions button clicks) go over Socket Mode or, signed
  * and form-encoded as `payload=` like Slack sends them, over HTTP to the app's request URL.
+ * Blocks are checked against Slack's documented Block Kit limits (validateBlocks) and refused with `invalid_blocks`
+ * and Slack's error list, as Slack does. Rate limits: chat.update is Tier 3 (50 a minute, per channel here), a
+ * 429 carries Retry-After, and a caller that retries before Retry-After has passed gets 429 again.
  *
  *   const slack = await FakeSlack.start();
  *   const ack = await slack.sendEvent(slack.appMention({ user: 'U1', channel: 'C1', text: `<@${slack.botUserId}> karma` }));
@@ -93,6 +96,12 @@ export class FakeSlack {
   private readonly sockets = new Set<WebSocket>();
   private readonly acks = new Map<string, (ack: Ack) => void>();
   private readonly listeners = new Set<() => void>();
+  /** method\0channel → when the Retry-After of its last 429 ends (ms since the epoch). */
+  private readonly limitedUntil = new Map<string, number>();
+  /** chat.update calls per channel in the last minute (Tier 3: 50 a minute). */
+  private readonly updateTimes = new Map<string, number[]>();
+  /** chat.update calls allowed per channel per minute (Slack's Tier 3). */
+  updatesPerMinute = 50;
   private tsCounter = 0;
   private connections = 0;
 
@@ -499,11 +508,33 @@ export class FakeSlack {
     args: Record<string, unknown>,
     token: string | undefined,
   ): { status: number; body: Record<string, unknown>; headers?: Record<string, string> } {
+    const limitKey = `${method}\0${String(args.channel ?? '')}`;
+    const limited = (retryAfter: number) => {
+      this.limitedUntil.set(limitKey, Date.now() + retryAfter * 1000);
+      return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'Retry-After': String(retryAfter) } };
+    };
+    // Calling again before Retry-After has passed is answered 429 again, with what is left of the wait.
+    const until = this.limitedUntil.get(limitKey);
+    if (until !== undefined && until > Date.now()) return limited(Math.ceil((until - Date.now()) / 1000));
     const queued = this.failures.get(method);
     const failure = queued?.shift();
     if (failure) {
-      if ('status' in failure) return { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'Retry-After': String(failure.retryAfter) } };
+      if ('status' in failure) return limited(failure.retryAfter);
       return { status: 200, body: { ok: false, error: failure.error } };
+    }
+    if (method === 'chat.update') {
+      const now = Date.now();
+      const recent = (this.updateTimes.get(limitKey) ?? []).filter((t) => t > now - 60_000);
+      if (recent.length >= this.updatesPerMinute) return limited(Math.max(1, Math.ceil(((recent[0] as number) + 60_000 - now) / 1000)));
+      recent.push(now);
+      this.updateTimes.set(limitKey, recent);
+    }
+    const invalid = 'blocks' in args && args.blocks !== undefined ? validateBlocks(jsonArg(args.blocks) ?? args.blocks) : [];
+    if (invalid.length && ['chat.postMessage', 'chat.update', 'chat.postEphemeral'].includes(method)) {
+      return {
+        status: 200,
+        body: { ok: false, error: 'invalid_blocks', errors: invalid, response_metadata: { messages: invalid.map((e) => `[ERROR] ${e}`) } },
+      };
     }
     const needs = (expected: string) => (token === expected ? undefined : { status: 200, body: { ok: false, error: token ? 'invalid_auth' : 'not_authed' } });
     switch (method) {
@@ -577,7 +608,17 @@ export class FakeSlack {
         const original = this.posts(channel).find((p) => p.ts === ts);
         if (!original) return { status: 200, body: { ok: false, error: 'message_not_found' } };
         if (!args.text && !args.blocks) return { status: 200, body: { ok: false, error: 'no_text' } };
-        return { status: 200, body: { ok: true, channel, ts, text: args.text, message: { text: args.text, user: this.botUserId, bot_id: this.botId } } };
+        const blocks = jsonArg(args.blocks);
+        return {
+          status: 200,
+          body: {
+            ok: true,
+            channel,
+            ts,
+            text: args.text,
+            message: { text: args.text, user: this.botUserId, bot_id: this.botId, ...(blocks ? { blocks } : {}) },
+          },
+        };
       }
       case 'chat.postEphemeral': {
         const denied = needs(this.botToken);
@@ -635,4 +676,89 @@ function parseBody(raw: string, contentType: string | undefined): Record<string,
 function reply(res: ServerResponse, status: number, body: Record<string, unknown>, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', ...headers });
   res.end(JSON.stringify(body));
+}
+
+const BLOCK_TYPES = new Set(['section', 'header', 'context', 'actions', 'divider', 'image', 'rich_text', 'input', 'file', 'video', 'markdown']);
+
+/**
+ * Slack's documented Block Kit limits (docs.slack.dev/reference/block-kit): at most 50 blocks; a section's text
+ * 1..3000 characters, at most 10 fields of at most 2000; a header's plain_text at most 150; at most 10 context
+ * elements; at most 25 elements in an actions block; a button's plain_text label at most 75, action_id at most 255
+ * and unique in the message, value at most 2000, url at most 3000, style primary or danger; block_id at most 255
+ * and unique. Returns the errors the way Slack words them (`… [json-pointer:/blocks/0/text/text]`); none if valid.
+ *
+ *   validateBlocks([{ type: 'header', text: { type: 'plain_text', text: 'x'.repeat(151) } }])
+ *   // ['must be less than 151 characters [json-pointer:/blocks/0/text/text]']
+ */
+export function validateBlocks(value: unknown): string[] {
+  const errors: string[] = [];
+  const at = (path: string) => `[json-pointer:/blocks${path}]`;
+  if (!Array.isArray(value)) return [`must provide an array ${at('')}`];
+  if (value.length > 50) errors.push(`no more than 50 items allowed ${at('')}`);
+  const actionIds = new Set<string>();
+  const blockIds = new Set<string>();
+  const text = (t: unknown, path: string, max: number, plainOnly = false) => {
+    const o = t as { type?: unknown; text?: unknown } | undefined;
+    if (!o || typeof o !== 'object' || typeof o.text !== 'string') return errors.push(`must be a text object ${at(path)}`);
+    if (o.type !== 'plain_text' && (plainOnly || o.type !== 'mrkdwn')) errors.push(`must be a valid enum value ${at(`${path}/type`)}`);
+    if (o.text.length === 0) errors.push(`must be more than 0 characters ${at(`${path}/text`)}`);
+    if (o.text.length > max) errors.push(`must be less than ${max + 1} characters ${at(`${path}/text`)}`);
+  };
+  value.forEach((raw, i) => {
+    const b = raw as Record<string, unknown>;
+    const p = `/${i}`;
+    if (!b || typeof b !== 'object' || !BLOCK_TYPES.has(String(b.type))) return errors.push(`must be a valid block type ${at(`${p}/type`)}`);
+    if (b.block_id !== undefined) {
+      const id = String(b.block_id);
+      if (id.length > 255) errors.push(`must be less than 256 characters ${at(`${p}/block_id`)}`);
+      if (blockIds.has(id)) errors.push(`duplicate block_id ${at(`${p}/block_id`)}`);
+      blockIds.add(id);
+    }
+    switch (b.type) {
+      case 'header':
+        text(b.text, `${p}/text`, 150, true);
+        break;
+      case 'section': {
+        if (b.text === undefined && b.fields === undefined) errors.push(`must provide text or fields ${at(p)}`);
+        if (b.text !== undefined) text(b.text, `${p}/text`, 3000);
+        if (b.fields !== undefined) {
+          const fields = b.fields as unknown[];
+          if (!Array.isArray(fields) || fields.length > 10) errors.push(`no more than 10 items allowed ${at(`${p}/fields`)}`);
+          else fields.forEach((f, j) => text(f, `${p}/fields/${j}`, 2000));
+        }
+        break;
+      }
+      case 'context': {
+        const elements = b.elements as unknown[];
+        if (!Array.isArray(elements) || elements.length === 0 || elements.length > 10) errors.push(`must have 1 to 10 elements ${at(`${p}/elements`)}`);
+        else elements.forEach((e, j) => text(e, `${p}/elements/${j}`, 3000));
+        break;
+      }
+      case 'actions': {
+        const elements = b.elements as Record<string, unknown>[];
+        if (!Array.isArray(elements) || elements.length === 0 || elements.length > 25) {
+          errors.push(`must have 1 to 25 elements ${at(`${p}/elements`)}`);
+          break;
+        }
+        elements.forEach((e, j) => {
+          const q = `${p}/elements/${j}`;
+          if (e.type !== 'button') return;
+          text(e.text, `${q}/text`, 75, true);
+          if (e.action_id !== undefined) {
+            const id = String(e.action_id);
+            if (id.length > 255) errors.push(`must be less than 256 characters ${at(`${q}/action_id`)}`);
+            if (actionIds.has(id)) errors.push(`duplicate action_id ${at(`${q}/action_id`)}`);
+            actionIds.add(id);
+          }
+          if (e.value !== undefined && String(e.value).length > 2000) errors.push(`must be less than 2001 characters ${at(`${q}/value`)}`);
+          if (e.url !== undefined && String(e.url).length > 3000) errors.push(`must be less than 3001 characters ${at(`${q}/url`)}`);
+          if (e.style !== undefined && e.style !== 'primary' && e.style !== 'danger') errors.push(`must be a valid enum value ${at(`${q}/style`)}`);
+        });
+        break;
+      }
+      default:
+        break;
+    }
+  });
+  return errors;
 }
