@@ -7,7 +7,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AutoDeployer } from '../../src/deploy/auto-deploy.js';
 import { createGitHub } from '../../src/github.js';
 import { type DeployHarness, deployHarness, makeRepo, type TestRepo } from '../deploy/harness.js';
 import { pickIdOf, type PushBot, pushBot } from '../push/helpers.js';
@@ -128,17 +130,14 @@ describe('deploy and rollback × every gate', () => {
     const [forced] = await h.store.deploys.recent({ environment: 'cold' });
     expect(forced).toMatchObject({ kind: 'deploy', sha: sha[1], state: 'succeeded', force: true });
     expect(h.texts().some((t) => t.startsWith(`🚀 #${forced!.id}`) && t.includes('forced through by a release manager (boss, --force)'))).toBe(true);
-    const overrides = await h.store.db.auditEvent.findMany({
-      where: { command: 'gate', text: { contains: 'web/cold' }, outcome: 'ok' },
-      orderBy: { id: 'asc' },
-    });
-    expect(overrides.map((o) => [o.text.split(' ')[0], o.identity, o.detail])).toEqual([
-      ['rollback', 'irc:boss', 'passed — override freeze: cold is frozen: incident 4711 (set by boss); forced through by a release manager (boss, --force)'],
-      ['deploy', 'irc:boss', 'passed — override freeze: cold is frozen: incident 4711 (set by boss); forced through by a release manager (boss, --force)'],
+    // Each override is the freeze gate's decision in the audit trail, with the actor, linked to its deploy.
+    const overrides = await h.store.db.auditEvent.findMany({ where: { kind: 'gate', environment: 'cold', outcome: 'override' }, orderBy: { id: 'asc' } });
+    const forcedThrough = 'cold is frozen: incident 4711 (set by boss); forced through by a release manager (boss, --force)';
+    expect(overrides.map((o) => [o.command, o.gate, o.identity, o.detail, o.deployId])).toEqual([
+      ['rollback', 'freeze', 'irc:boss', `${short(0)}: ${forcedThrough}`, rollback!.id],
+      ['deploy', 'freeze', 'irc:boss', `${short(1)}: ${forcedThrough}`, forced!.id],
     ]);
-    const refusals = await h.store.db.auditEvent.count({
-      where: { command: 'gate', text: { contains: 'web/cold' }, outcome: 'refused', detail: { startsWith: 'refused by freeze' } },
-    });
+    const refusals = await h.store.db.auditEvent.count({ where: { kind: 'gate', environment: 'cold', gate: 'freeze', outcome: 'refused' } });
     expect(refusals).toBe(3);
 
     await h.chat.say('boss', 'unfreeze cold');
@@ -194,8 +193,14 @@ describe('deploy and rollback × every gate', () => {
     const [forced] = await h.store.deploys.recent({ environment: 'green' });
     expect(forced).toMatchObject({ sha: sha[2], state: 'succeeded', force: true });
     expect(h.texts().some((t) => t.includes(`#${forced!.id}`) && t.includes('(CI is red: check skipped with --force by alice)'))).toBe(true);
-    const override = await h.store.db.auditEvent.findFirst({ where: { command: 'gate', text: { contains: 'web/green' } }, orderBy: { id: 'desc' } });
-    expect(override).toMatchObject({ outcome: 'ok', identity: 'irc:alice', detail: 'passed — override ci: CI is red: check skipped with --force by alice' });
+    const override = await h.store.db.auditEvent.findFirst({ where: { kind: 'gate', environment: 'green' }, orderBy: { id: 'desc' } });
+    expect(override).toMatchObject({
+      gate: 'ci',
+      outcome: 'override',
+      identity: 'irc:alice',
+      deployId: forced!.id,
+      detail: `${short(2)}: CI is red: check skipped with --force by alice`,
+    });
     // The release it goes back to turned red later: a rollback still passes.
     gh.repo('acme/web').status(sha[1]!, { context: 'ci', state: 'failure' });
     await deploy('alice', 'rollback web in green');
@@ -313,4 +318,126 @@ describe('push ship × the gates of its environment', () => {
     expect(t.chat.sent.some((s) => s.text.startsWith('🚀 #1') && s.text.includes('GitHub not configured for web: CI not checked'))).toBe(true);
     expect(await pushState()).toBe('shipped');
   });
+});
+
+describe('approvals × every entry point (the approvals gate decides, the deploy waits)', () => {
+  let repo: TestRepo;
+  let gh: FakeGitHub;
+  let h: DeployHarness;
+  let hosts: string;
+  let auto: AutoDeployer;
+  const sha: string[] = [];
+  const say = async (user: string, command: string) => {
+    const out = await h.chat.say(user, command);
+    await h.deployer.idle();
+    return out;
+  };
+  const latest = async () => (await h.store.deploys.recent({ environment: 'production' }))[0]!;
+  const approveAndRun = async (id: number, by = 'rm2') => {
+    expect(await say(by, `approve deploy ${id}`)).toMatch(new RegExp(`👍 ${by} approved deploy #${id} \\(1/1\\) — it goes ahead now`));
+    await vi.waitFor(async () => expect((await h.store.deploys.get(id))?.state).toBe('succeeded'), { timeout: 60_000, interval: 50 });
+  };
+
+  beforeAll(async () => {
+    repo = makeRepo();
+    sha.push(repo.commit('first'), repo.commit('second'));
+    gh = await startFakeGitHub();
+    const web = await gh.repo('acme/web').importGit(repo.work);
+    for (const s of sha) web.status(s, { context: 'ci', state: 'success' });
+    web.pull({ number: 5, title: 'Second', author: 'alice', head: sha[1]!, headRef: 'second', baseRef: 'main' });
+    hosts = mkdtempSync(join(tmpdir(), 'shepherd-approval-gate-'));
+    h = await deployHarness(
+      JSON.stringify({
+        release_managers: ['irc:boss', 'irc:rm2'],
+        apps: {
+          web: {
+            repo: 'acme/web',
+            repo_url: repo.bare,
+            transport: 'local',
+            deploy_to: hosts,
+            keep_releases: 20,
+            default_environment: 'production',
+            auto_deploy: { branch: 'main', to: 'production', when: 'green' },
+            steps: ['git clone --quiet "$SHEPHERD_REPO_URL" . && git checkout --quiet "$SHEPHERD_SHA"'],
+            environments: { production: { hosts: ['localhost'], channel: '#deploys', approvals: 1, approval_window: '10m' } },
+          },
+        },
+      }),
+      { github: createGitHub({ token: gh.token, baseUrl: gh.url, retries: 0 }) },
+    );
+    auto = new AutoDeployer({
+      config: h.config,
+      store: h.store,
+      deployer: h.deployer,
+      chat: { provider: 'irc', say: async (target, text) => void (await h.chat.send(target, text)) },
+      logger: pino({ level: 'silent' }),
+      now: () => h.clock.now(),
+    });
+  });
+  afterAll(async () => {
+    await auto?.idle();
+    await h?.close();
+    await gh?.close();
+    repo?.close();
+    if (hosts) rmSync(hosts, { recursive: true, force: true });
+  });
+
+  it('deploy: waits for a release manager other than the requester; the wait and the approval are gate decisions of the deploy', async () => {
+    expect(await say('boss', `deploy web/${sha[0]} to production`)).toMatch(
+      /⏳ #1 web\/\w+ \(\w{7}\) → production waits for 1 approval by a release manager other than boss: `approve deploy 1` before /,
+    );
+    expect(await h.store.deploys.get(1)).toMatchObject({ state: 'awaiting_approval', approvalsNeeded: 1 });
+    expect(await say('boss', 'approve deploy 1')).toMatch(/✋ you asked for #1 yourself/);
+    expect(await say('alice', 'approve deploy 1')).toMatch(/✋ .*release manager/);
+    await approveAndRun(1);
+    const rows = await h.store.db.auditEvent.findMany({ where: { kind: 'gate', deployId: 1 }, orderBy: { id: 'asc' } });
+    expect(rows.map((r) => [r.gate, r.outcome, r.identity])).toEqual([
+      ['approvals', 'waiting', 'irc:boss'],
+      ['approvals', 'refused', 'irc:boss'],
+      ['approvals', 'approved', 'irc:rm2'],
+    ]);
+  }, 120_000);
+
+  it('a PR deploy waits too', async () => {
+    expect(await say('alice', 'deploy web/#5 to production')).toMatch(/⏳ #2 web\/#5 .* waits for 1 approval by a release manager other than alice/);
+    expect((await latest()).state).toBe('awaiting_approval');
+    await approveAndRun(2, 'boss');
+    expect(await say('carol', 'deploys web in production')).toMatch(/#2 .*\n {3}approved by boss/);
+  }, 120_000);
+
+  it('rollback passes the approvals gate without waiting: the release it goes back to was approved when it went out', async () => {
+    await say('alice', 'rollback web in production');
+    const rollback = await latest();
+    expect(rollback).toMatchObject({ kind: 'rollback', sha: sha[0], state: 'succeeded', approvalsNeeded: 0 });
+    // lock_after_rollback (default true) holds the environment until someone unlocks it.
+    expect(await say('alice', 'unlock web/production')).toMatch(/🔓/);
+  }, 120_000);
+
+  it('an automatic deploy waits, and its channel is told how to approve', async () => {
+    await auto.poll('web');
+    await auto.idle();
+    const waiting = await latest();
+    expect(waiting).toMatchObject({ state: 'awaiting_approval', sha: sha[1], approvalsNeeded: 1 });
+    await vi.waitFor(() => expect(h.texts().some((t) => t.startsWith(`⏳ #${waiting.id} web/main`) && t.includes(`approve deploy ${waiting.id}`))).toBe(true));
+    await approveAndRun(waiting.id, 'boss');
+  }, 120_000);
+});
+
+describe('push ship × approvals', () => {
+  let t: PushBot;
+  afterAll(async () => t?.close());
+
+  it('the shipped push waits for approval like any deploy', async () => {
+    t = await pushBot({ deployer: true, production: '{ hosts: [localhost], allowed_roles: [release_manager], approvals: 1 }' });
+    t.git.branch('release', t.git.sha('main'));
+    const fix = t.git.commit({ 'fix.txt': 'fix\n' }, 'alice: fix', 'alice');
+    await t.chat.say('alice', `cp ${fix}`).then(pickIdOf);
+    await t.chat.say('rm', 'approve all');
+    await t.chat.say('rm', 'push start from release');
+    await t.chat.say('alice', 'here');
+    expect(await t.chat.say('rm', 'push ship to production')).toMatch(/deploy #1 \(waiting for approval: `approve deploy 1`\)|waiting for approval: `approve deploy 1`/);
+    expect(await t.store.db.deploy.findUniqueOrThrow({ where: { id: 1 } })).toMatchObject({ state: 'awaiting_approval', approvalsNeeded: 1 });
+    expect(await t.chat.say('rm', 'approve deploy 1')).toMatch(/✋ you asked for #1 yourself/);
+    expect(await t.store.db.auditEvent.count({ where: { kind: 'gate', command: 'push ship', gate: 'approvals', outcome: 'waiting', deployId: 1 } })).toBe(1);
+  }, 120_000);
 });
