@@ -31,7 +31,7 @@ function gatedConfig(dir: string, releaseManagers: string[]): string {
   return path;
 }
 
-const FROZEN = /✋ production is frozen: change freeze \(set by \w+\) — a release manager can `deploy demo to production --force`, or wait for `unfreeze production`/;
+const FROZEN = /✋ production is frozen: change freeze \(set by \w+\) — a release manager can `deploy demo\/HEAD to production --force`, or wait for `unfreeze production`/;
 const WAITS = /⏳ #1 demo\/HEAD \([0-9a-f]{7}\) → production waits for 1 approval by a release manager other than \S+: `approve deploy 1`/;
 
 describe('Slack: freeze refusal, --force override, confirmation and approval through the real Bolt app', () => {

@@ -11,6 +11,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AutoDeployer } from '../../src/deploy/auto-deploy.js';
 import { createGitHub } from '../../src/github.js';
+import { createWebServer } from '../../src/web/server.js';
 import { type DeployHarness, deployHarness, makeRepo, type TestRepo } from '../deploy/harness.js';
 import { pickIdOf, type PushBot, pushBot } from '../push/helpers.js';
 import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.js';
@@ -420,6 +421,104 @@ describe('approvals × every entry point (the approvals gate decides, the deploy
     expect(waiting).toMatchObject({ state: 'awaiting_approval', sha: sha[1], approvalsNeeded: 1 });
     await vi.waitFor(() => expect(h.texts().some((t) => t.startsWith(`⏳ #${waiting.id} web/main`) && t.includes(`approve deploy ${waiting.id}`))).toBe(true));
     await approveAndRun(waiting.id, 'boss');
+  }, 120_000);
+
+  it('a refused deploy, an overridden freeze and an approval each appear in `audit production` and on /audit?env=production', async () => {
+    expect(await say('boss', 'freeze production release party')).toMatch(/❄️ production is frozen: release party/);
+    expect(await say('alice', `deploy web/${sha[0]} to production`)).toMatch(/✋ production is frozen: release party/);
+    expect(await say('boss', `deploy web/${sha[0]} to production --force`)).toMatch(/⏳ #\d+ .* waits for 1 approval/);
+    const forced = await latest();
+    await approveAndRun(forced.id);
+    const trail = await say('carol', 'audit production');
+    expect(trail).toMatch(/alice: deploy web\/production — freeze gate refused: \w{7}: production is frozen: release party/);
+    expect(trail).toMatch(new RegExp(`boss: deploy web/production #${forced.id} — freeze gate override: \\w{7}: production is frozen: release party .*forced through`));
+    expect(trail).toMatch(new RegExp(`boss: deploy web/production #${forced.id} — direction gate override: .*allowed with --force by boss`));
+    expect(trail).toMatch(new RegExp(`rm2: approve deploy web/production #${forced.id} — approvals gate approved: approved by rm2 \\(1/1\\): goes ahead`));
+    const byDeploy = await say('carol', `audit ${forced.id}`);
+    expect(byDeploy).toMatch(/freeze gate override[\s\S]*approvals gate waits[\s\S]*approvals gate approved/);
+
+    const web = createWebServer({ host: '127.0.0.1', port: 0, store: h.store, events: h.events, logger: pino({ level: 'silent' }) });
+    await web.start();
+    try {
+      const page = await (await fetch(`${web.url}/audit?env=production`)).text();
+      expect(page).toContain('name="environment" value="production"');
+      for (const outcome of ['refused', 'override', 'approved']) expect(page).toMatch(new RegExp(`class="audit-row[^"]*"[^>]*data-outcome="${outcome}"`));
+      expect(page).toContain('release party');
+      const api = (await (await fetch(`${web.url}/api/audit?env=production&outcome=approved`)).json()) as { events: { gate: string; deployId: number }[] };
+      expect(api.events[0]).toMatchObject({ gate: 'approvals', deployId: forced.id });
+      // Who approved, on the deploy page and in the API.
+      expect(await (await fetch(`${web.url}/deploys/${forced.id}`)).text()).toMatch(/<dd id="approved-by">rm2 /);
+      expect(await (await fetch(`${web.url}/api/deploys/${forced.id}`)).json()).toMatchObject({ approvedBy: ['rm2'], approvalsNeeded: 1 });
+    } finally {
+      await web.stop();
+    }
+    await say('boss', 'unfreeze production');
+  }, 120_000);
+});
+
+describe('freeze × a weekly window from shepherd.yml, across a weekend on the test clock', () => {
+  let repo: TestRepo;
+  let h: DeployHarness;
+  let hosts: string;
+  const sha: string[] = [];
+
+  beforeAll(async () => {
+    repo = makeRepo();
+    sha.push(repo.commit('first'), repo.commit('second'), repo.commit('third'));
+    hosts = mkdtempSync(join(tmpdir(), 'shepherd-weekend-'));
+    h = await deployHarness(
+      JSON.stringify({
+        timezone: 'Europe/Berlin',
+        freezes: [{ environments: ['production'], weekly: 'fri 16:00 - mon 08:00', reason: 'weekend' }],
+        release_managers: ['irc:boss'],
+        apps: {
+          web: {
+            repo_url: repo.bare,
+            transport: 'local',
+            deploy_to: hosts,
+            keep_releases: 20,
+            default_environment: 'production',
+            steps: ['git clone --quiet "$SHEPHERD_REPO_URL" . && git checkout --quiet "$SHEPHERD_SHA"'],
+            environments: { production: { hosts: ['localhost'] }, staging: { hosts: ['localhost'] } },
+          },
+        },
+      }),
+    );
+  });
+  afterAll(async () => {
+    await h?.close();
+    repo?.close();
+    if (hosts) rmSync(hosts, { recursive: true, force: true });
+  });
+
+  const deploy = async (user: string, command: string) => {
+    const out = await h.chat.say(user, command);
+    await h.deployer.idle();
+    return out;
+  };
+  const at = (iso: string) => {
+    h.clock.current = new Date(iso);
+  };
+
+  it('Friday 15:59 Berlin deploys; 16:00 Friday, Sunday and Monday 07:59 are refused until mon 08:00 (staging is not); Monday 08:00 deploys', async () => {
+    at('2026-12-04T14:59:00Z'); // Friday 15:59 in Berlin (CET = UTC+1)
+    await deploy('alice', `deploy web/${sha[0]} to production`);
+    at('2026-12-04T15:00:00Z'); // Friday 16:00
+    const refusal = /✋ production is frozen until mon 08:00: weekend — a release manager can `deploy web\/\w+ to production --force`, or wait until mon 08:00/;
+    expect(await deploy('alice', `deploy web/${sha[1]} to production`)).toMatch(refusal);
+    at('2026-12-06T12:00:00Z'); // Sunday
+    expect(await deploy('alice', `deploy web/${sha[1]} to production`)).toMatch(refusal);
+    expect(await h.chat.say('alice', 'status')).toMatch(/❄️ production is frozen until mon 08:00: weekend \(shepherd.yml\)/);
+    await deploy('alice', `deploy web/${sha[1]} to staging`);
+    at('2026-12-07T06:59:00Z'); // Monday 07:59
+    expect(await deploy('alice', `deploy web/${sha[1]} to production`)).toMatch(refusal);
+    at('2026-12-07T07:00:00Z'); // Monday 08:00
+    await deploy('alice', `deploy web/${sha[1]} to production`);
+    expect((await h.store.deploys.recent({ environment: 'production' })).map((d) => [d.sha, d.state])).toEqual([
+      [sha[1], 'succeeded'],
+      [sha[0], 'succeeded'],
+    ]);
+    expect(await h.store.db.auditEvent.count({ where: { kind: 'gate', gate: 'freeze', outcome: 'refused', environment: 'production' } })).toBe(3);
   }, 120_000);
 });
 
