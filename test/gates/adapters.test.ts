@@ -31,7 +31,8 @@ function gatedConfig(dir: string, releaseManagers: string[]): string {
   return path;
 }
 
-const FROZEN = /✋ production is frozen: change freeze \(set by \w+\) — a release manager can `deploy demo\/HEAD to production --force`, or wait for `unfreeze production`/;
+const FROZEN =
+  /✋ production is frozen: change freeze \(set by \w+\) — a release manager can `deploy demo\/HEAD to production --force`, or wait for `unfreeze production`/;
 const WAITS = /⏳ #1 demo\/HEAD \([0-9a-f]{7}\) → production waits for 1 approval by a release manager other than \S+: `approve deploy 1`/;
 
 describe('Slack: freeze refusal, --force override, confirmation and approval through the real Bolt app', () => {
@@ -84,7 +85,9 @@ describe('Slack: freeze refusal, --force override, confirmation and approval thr
     });
     const audit = await say(BOB, 'audit production', /last \d+ about production/);
     expect(audit.text).toMatch(/deploy demo\/production — freeze gate refused: [0-9a-f]{7}: production is frozen: change freeze/);
-    expect(audit.text).toMatch(/deploy demo\/production #1 — freeze gate override: [0-9a-f]{7}: production is frozen: change freeze .* forced through by a release manager/);
+    expect(audit.text).toMatch(
+      /deploy demo\/production #1 — freeze gate override: [0-9a-f]{7}: production is frozen: change freeze .* forced through by a release manager/,
+    );
     expect(audit.text).toMatch(/approve deploy demo\/production #1 — approvals gate approved: approved by/);
   }, 120_000);
 });

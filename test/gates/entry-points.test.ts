@@ -431,7 +431,9 @@ describe('approvals × every entry point (the approvals gate decides, the deploy
     await approveAndRun(forced.id);
     const trail = await say('carol', 'audit production');
     expect(trail).toMatch(/alice: deploy web\/production — freeze gate refused: \w{7}: production is frozen: release party/);
-    expect(trail).toMatch(new RegExp(`boss: deploy web/production #${forced.id} — freeze gate override: \\w{7}: production is frozen: release party .*forced through`));
+    expect(trail).toMatch(
+      new RegExp(`boss: deploy web/production #${forced.id} — freeze gate override: \\w{7}: production is frozen: release party .*forced through`),
+    );
     expect(trail).toMatch(new RegExp(`boss: deploy web/production #${forced.id} — direction gate override: .*allowed with --force by boss`));
     expect(trail).toMatch(new RegExp(`rm2: approve deploy web/production #${forced.id} — approvals gate approved: approved by rm2 \\(1/1\\): goes ahead`));
     const byDeploy = await say('carol', `audit ${forced.id}`);
@@ -511,7 +513,9 @@ describe('freeze × a weekly window from shepherd.yml, across a weekend on the t
     expect(await h.chat.say('alice', 'status')).toMatch(/❄️ production is frozen until mon 08:00: weekend \(shepherd.yml\)/);
     await deploy('alice', `deploy web/${sha[1]} to staging`);
     at('2026-12-07T06:59:00Z'); // Monday 07:59: the end is said as today's clock time
-    expect(await deploy('alice', `deploy web/${sha[1]} to production`)).toMatch(/✋ production is frozen until today 08:00: weekend .* or wait until today 08:00/);
+    expect(await deploy('alice', `deploy web/${sha[1]} to production`)).toMatch(
+      /✋ production is frozen until today 08:00: weekend .* or wait until today 08:00/,
+    );
     at('2026-12-07T07:00:00Z'); // Monday 08:00
     await deploy('alice', `deploy web/${sha[1]} to production`);
     expect((await h.store.deploys.recent({ environment: 'production' })).map((d) => [d.sha, d.state])).toEqual([
@@ -534,7 +538,9 @@ describe('push ship × approvals', () => {
     await t.chat.say('rm', 'approve all');
     await t.chat.say('rm', 'push start from release');
     await t.chat.say('alice', 'here');
-    expect(await t.chat.say('rm', 'push ship to production')).toMatch(/deploy #1 \(waiting for approval: `approve deploy 1`\)|waiting for approval: `approve deploy 1`/);
+    expect(await t.chat.say('rm', 'push ship to production')).toMatch(
+      /deploy #1 \(waiting for approval: `approve deploy 1`\)|waiting for approval: `approve deploy 1`/,
+    );
     expect(await t.store.db.deploy.findUniqueOrThrow({ where: { id: 1 } })).toMatchObject({ state: 'awaiting_approval', approvalsNeeded: 1 });
     expect(await t.chat.say('rm', 'approve deploy 1')).toMatch(/✋ you asked for #1 yourself/);
     expect(await t.store.db.auditEvent.count({ where: { kind: 'gate', command: 'push ship', gate: 'approvals', outcome: 'waiting', deployId: 1 } })).toBe(1);

@@ -62,7 +62,10 @@ function facts(over: Partial<GateFacts> = {}): GateFacts {
   };
 }
 
-type Expect = { kind: 'proceed'; note?: RegExp; approvals?: { needed: number; windowMs: number } | null } | { kind: 'refuse'; gate: GateName; reason: RegExp } | { kind: 'ask'; gates: GateName[]; question: RegExp };
+type Expect =
+  | { kind: 'proceed'; note?: RegExp; approvals?: { needed: number; windowMs: number } | null }
+  | { kind: 'refuse'; gate: GateName; reason: RegExp }
+  | { kind: 'ask'; gates: GateName[]; question: RegExp };
 const rules = (r: Partial<GateFacts['rules']>) => ({ rules: { ...facts().rules, ...r } });
 const developer = { actor: { name: 'alice', roles: ['developer' as const] } };
 const MON_0800 = new Date('2026-12-07T08:00:00Z');
@@ -235,25 +238,33 @@ const TABLE: [string, Partial<GateFacts>, Expect][] = [
   ],
   ['approvals: without approval_window the window is 30m', rules({ approvals: 1 }), { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
   ['approvals: --force does not skip them', { ...rules({ approvals: 1 }), force: true }, { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
-  [
-    'approvals: a PR deploy waits',
-    { ...rules({ approvals: 1 }), entry: 'pr deploy' },
-    { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } },
-  ],
+  ['approvals: a PR deploy waits', { ...rules({ approvals: 1 }), entry: 'pr deploy' }, { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
   ['approvals: push ship waits', { ...rules({ approvals: 1 }), entry: 'push ship' }, { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
   [
     'approvals: an automatic deploy waits',
     { ...rules({ approvals: 1 }), entry: 'auto deploy', actor: { name: 'shepherd', roles: [], system: true } },
     { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } },
   ],
-  ['approvals: a rollback goes back to an approved release and does not wait', { ...rules({ approvals: 1 }), entry: 'rollback' }, { kind: 'proceed', approvals: null }],
-  ['order: a refusal before approvals wins (nobody approves what is refused)', { ...rules({ approvals: 1 }), lock: lock(null) }, { kind: 'refuse', gate: 'lock', reason: /🔒/ }],
+  [
+    'approvals: a rollback goes back to an approved release and does not wait',
+    { ...rules({ approvals: 1 }), entry: 'rollback' },
+    { kind: 'proceed', approvals: null },
+  ],
+  [
+    'order: a refusal before approvals wins (nobody approves what is refused)',
+    { ...rules({ approvals: 1 }), lock: lock(null) },
+    { kind: 'refuse', gate: 'lock', reason: /🔒/ },
+  ],
   [
     'order: confirmation is asked before the approvals wait',
     rules({ approvals: 1, confirm: true }),
     { kind: 'ask', gates: ['confirm'], question: /^about to deploy web\/main/ },
   ],
-  ['order: confirmed, it waits for approvals', { ...rules({ approvals: 1, confirm: true }), answers: { confirm: 'yes' } }, { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
+  [
+    'order: confirmed, it waits for approvals',
+    { ...rules({ approvals: 1, confirm: true }), answers: { confirm: 'yes' } },
+    { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } },
+  ],
   // order and combination
   ['order: roles before lock', { ...developer, lock: lock(null) }, { kind: 'refuse', gate: 'roles', reason: /only a/ }],
   ['order: lock before CI', { lock: lock(null), ...rules({ require_green_ci: true }), ci: 'failure' }, { kind: 'refuse', gate: 'lock', reason: /🔒/ }],

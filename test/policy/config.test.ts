@@ -157,7 +157,15 @@ ${app(GOOD_ENVS)}`),
       },
       (e: unknown) => e as Error,
     );
-    for (const key of ['timezone', 'freezes[0].weekly', 'production.requires', 'production.approvals', 'production.approval_window', 'production.lock_after_rollback', 'production.url']) {
+    for (const key of [
+      'timezone',
+      'freezes[0].weekly',
+      'production.requires',
+      'production.approvals',
+      'production.approval_window',
+      'production.lock_after_rollback',
+      'production.url',
+    ]) {
       expect(err.message).toContain(key);
     }
   });
