@@ -68,6 +68,8 @@ export interface PassedGates {
  */
 export function shipGate(ctx: Ctx, app: string, force: boolean): ShipGate {
   let answers: GateFacts['answers'] = {};
+  // Both rounds' audit rows (the question of the first, the overrides and the wait of the second) name the deploy.
+  const passes: PassedGates[] = [];
   return async ({ environment, sha }) => {
     let plan: ReturnType<typeof planDeploy>;
     try {
@@ -88,7 +90,15 @@ export function shipGate(ctx: Ctx, app: string, force: boolean): ShipGate {
         answers,
       });
       answers = passed.answers;
-      return { ok: true, notes: passed.notes, approvals: passed.approvals, link: passed.link };
+      passes.push(passed);
+      return {
+        ok: true,
+        notes: passed.notes,
+        approvals: passed.approvals,
+        link: async (deployId) => {
+          for (const p of passes) await p.link(deployId);
+        },
+      };
     } catch (err) {
       if (err instanceof Refusal) return { ok: false, reason: err.message };
       throw err;
