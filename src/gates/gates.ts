@@ -161,7 +161,8 @@ export const approvalsGate: Gate = {
   name: 'approvals',
   check(f) {
     const needed = f.rules.approvals ?? 0;
-    if (f.entry === 'rollback' || needed <= 0) return { pass: true };
+    // sha null: push ship before its push; the round for the pushed head decides (once, for the deploy it asks for).
+    if (f.entry === 'rollback' || needed <= 0 || f.sha === null) return { pass: true };
     return { pass: true, approvals: { needed, windowMs: f.rules.approval_window ?? DEFAULT_APPROVAL_WINDOW_MS } };
   },
 };

@@ -239,6 +239,11 @@ const TABLE: [string, Partial<GateFacts>, Expect][] = [
   ['approvals: without approval_window the window is 30m', rules({ approvals: 1 }), { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
   ['approvals: --force does not skip them', { ...rules({ approvals: 1 }), force: true }, { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
   ['approvals: a PR deploy waits', { ...rules({ approvals: 1 }), entry: 'pr deploy' }, { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
+  [
+    'approvals: push ship before its push (no SHA yet) is decided by the round for the pushed head',
+    { ...rules({ approvals: 1 }), entry: 'push ship', sha: null, ci: undefined },
+    { kind: 'proceed', approvals: null },
+  ],
   ['approvals: push ship waits', { ...rules({ approvals: 1 }), entry: 'push ship' }, { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
   [
     'approvals: an automatic deploy waits',
