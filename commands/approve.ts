@@ -4,6 +4,7 @@ import { pushService } from '../src/push/context.js';
 import { askText, pickName } from '../src/push/messages.js';
 import { parsePickId } from '../src/push/service.js';
 import { deployerOf } from './support/app-target.js';
+import { auditWho } from './support/gates.js';
 
 /**
  * `approve deploy <id>`: a release manager other than the requester approves a deploy awaiting approval;
@@ -13,13 +14,33 @@ async function approveDeploy(ctx: Ctx, arg: string | undefined): Promise<void> {
   const id = arg && /^#?\d{1,9}$/.test(arg) ? Number(arg.replace('#', '')) : null;
   if (ctx.args.length !== 2 || id === null)
     throw new UsageError(arg ? `"${arg.slice(0, 40)}" is not a deploy id (see \`deploys\`)` : 'name the deploy: `approve deploy <id>`');
-  const deploy = await ctx.deps.store.deploys.get(id);
+  const { store } = ctx.deps;
+  const deploy = await store.deploys.get(id);
   if (!deploy) throw new Refusal(`there is no deploy #${id} — see \`deploys\``);
+  const me = who(ctx.user, ctx.provider);
+  // The approvals gate's decisions on this deploy, in the audit trail of its environment.
+  const decide = (decision: 'approved' | 'refused', detail: string) =>
+    store.audit
+      .recordDecision({
+        ...auditWho(ctx),
+        command: 'approve deploy',
+        app: deploy.app,
+        environment: deploy.environment,
+        deployId: id,
+        gate: 'approvals',
+        decision,
+        detail,
+        at: ctx.deps.clock.now(),
+      })
+      .catch(() => {});
   if (deploy.requesterId === ctx.user.id) {
+    await decide('refused', `${me} asked for #${id} and cannot approve it`);
     throw new Refusal(`you asked for #${id} yourself: another release manager has to approve it (\`approve deploy ${id}\`)`);
   }
   const r = await deployerOf(ctx).approve(id, ctx.user.id);
-  const me = who(ctx.user, ctx.provider);
+  if (r.outcome === 'recorded' || r.outcome === 'ready') {
+    await decide('approved', `approved by ${me} (${r.count}/${r.needed})${r.outcome === 'ready' ? ': goes ahead' : ''}`);
+  }
   switch (r.outcome) {
     case 'unknown':
       throw new Refusal(`there is no deploy #${id} — see \`deploys\``);

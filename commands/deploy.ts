@@ -89,8 +89,8 @@ export default defineCommand({
       return;
     }
 
-    // The gates (roles, lock, CI, direction, confirmation), in SPEC's order; questions go through ctx.confirm.
-    const { notes } = await passGates(ctx, revisions, {
+    // The gates (roles, freeze, lock, requires, CI, direction, confirmation, approvals), in SPEC's order; questions go through ctx.confirm.
+    const gates = await passGates(ctx, revisions, {
       entry: pr ? 'pr deploy' : 'deploy',
       app,
       environment,
@@ -101,8 +101,20 @@ export default defineCommand({
       retry: `deploy ${app}/${ref} to ${environment}`,
     });
 
-    const allNotes = pr ? [pr.note, ...notes] : notes;
-    const result = await deployer.request({ app, environment, ref, sha, requester: ctx.user, provider: ctx.provider, room: ctx.room, force, notes: allNotes });
+    const allNotes = pr ? [pr.note, ...gates.notes] : gates.notes;
+    const result = await deployer.request({
+      app,
+      environment,
+      ref,
+      sha,
+      requester: ctx.user,
+      provider: ctx.provider,
+      room: ctx.room,
+      force,
+      notes: allNotes,
+      approvals: gates.approvals,
+    });
+    if (result.outcome !== 'locked') await gates.link(result.deploy.id);
     if (result.outcome === 'locked') {
       throw new Refusal(
         `${lockLine(result.held, ctx.deps.clock.now(), ctx.provider)} — deploys wait until it is unlocked (\`unlock ${lockScope(result.held)}\`)`,

@@ -30,7 +30,7 @@ export default defineCommand({
     }
 
     // The same gates as deploy; going back is what a rollback is for, so the direction gate lets it pass.
-    const { notes } = await passGates(ctx, deployer.revisions, {
+    const gates = await passGates(ctx, deployer.revisions, {
       entry: 'rollback',
       app,
       environment,
@@ -51,8 +51,10 @@ export default defineCommand({
       provider: ctx.provider,
       room: ctx.room,
       force,
-      notes: [`back from ${shortSha(current.sha)} (#${current.id}) to the release of #${previous.id}`, ...notes],
+      notes: [`back from ${shortSha(current.sha)} (#${current.id}) to the release of #${previous.id}`, ...gates.notes],
+      approvals: gates.approvals,
     });
+    if (result.outcome !== 'locked') await gates.link(result.deploy.id);
     if (result.outcome === 'locked')
       throw new Refusal(`${lockLine(result.held, ctx.deps.clock.now(), ctx.provider)} — unlock it first (\`unlock ${lockScope(result.held)}\`)`);
     if (result.outcome === 'queued') await ctx.reply(deployQueued(result.deploy, result.ahead, result.position, ctx.provider));

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import type { Target } from '../adapters/adapter.js';
 import type { AppConfig, Config } from '../config.js';
 import { shortSha } from '../format.js';
+import { awaitingApproval } from '../approval-messages.js';
 import { gatherFacts, runGates } from '../gates/runner.js';
 import type { Store } from '../store/index.js';
 import type { ChatIdentity, KnownUser } from '../store/users.js';
@@ -179,7 +180,11 @@ export class AutoDeployer {
       provider: this.options.chat?.provider ?? 'shell',
       room,
       notes: [`automatic: ${auto.branch} is green (${why})`, ...decision.notes],
+      approvals: decision.approvals,
     });
+    if (result.outcome !== 'locked') await store.audit.linkDeploy(decision.audited, result.deploy.id).catch(() => {});
+    // approvals: nobody asked in chat, so the channel is told what it waits for and how to approve.
+    if (result.outcome === 'awaiting') await this.say(plan, awaitingApproval(result.deploy, this.now(), config.timezone, this.options.chat?.provider));
     if (result.outcome === 'locked') {
       return this.refused(plan, head, `${auto.to} is locked by hand — it deploys once unlocked (\`unlock ${app}/${auto.to}\`)`, auto);
     }

@@ -80,6 +80,8 @@ export interface DeployRequest {
   force?: boolean;
   /** Shown in the start message: what was skipped or is worth knowing. */
   notes?: string[];
+  /** What the approvals gate decided (runGates' `approvals`): the deploy waits for them; absent or null: it does not. */
+  approvals?: { needed: number; windowMs: number } | null | undefined;
 }
 
 /**
@@ -185,10 +187,9 @@ export class Scheduler {
     if (this.stopped) throw new Error('Shepherd is stopping: ask again once it is back');
     const plan = planDeploy(this.options.config, input.app, input.environment);
     const current = await this.deploys.current(input.app, input.environment);
-    // approvals: a deploy waits for release managers; a rollback goes back to a release that already had them.
-    const rules = this.options.config.apps[input.app]?.environments[input.environment];
-    const needed = input.kind === 'rollback' ? 0 : (rules?.approvals ?? 0);
-    const approvals = needed > 0 ? { needed, expiresAt: new Date(this.now().getTime() + (rules?.approval_window ?? 1_800_000)) } : undefined;
+    // approvals: the gates decided (src/gates/gates.ts approvalsGate); the window starts now.
+    const need = input.approvals;
+    const approvals = need && need.needed > 0 ? { needed: need.needed, expiresAt: new Date(this.now().getTime() + need.windowMs) } : undefined;
     const result = await this.deploys.request(
       {
         app: input.app,

@@ -1,6 +1,6 @@
 /**
- * The gates that exist today, one entry each, in SPEC's order (roles, freeze, lock, requires, CI, direction,
- * confirmation). approvals goes into GATES at its GATE_ORDER place (see src/gates/pipeline.ts).
+ * Every gate, one entry each, in SPEC's order (roles, freeze, lock, requires, CI, direction, confirmation,
+ * approvals); see src/gates/pipeline.ts for how they combine.
  *
  *   evaluateGates(facts, GATES)
  */
@@ -148,5 +148,24 @@ export const confirmGate: Gate = {
   },
 };
 
+/** Without approval_window in the rules: SPEC's default, 30 minutes. */
+export const DEFAULT_APPROVAL_WINDOW_MS = 30 * 60_000;
+
+/**
+ * approvals: N — the deploy is recorded `awaiting_approval` and waits for N release managers other than the
+ * requester (`approve deploy <id>`) within approval_window. --force does not skip it: it is the second pair of
+ * eyes. A rollback goes back to a release that was approved when it went out (as requires and CI), and must not
+ * wait half an hour while production is broken; it locks the environment instead (lock_after_rollback).
+ */
+export const approvalsGate: Gate = {
+  name: 'approvals',
+  check(f) {
+    const needed = f.rules.approvals ?? 0;
+    // sha null: push ship before its push; the round for the pushed head decides (once, for the deploy it asks for).
+    if (f.entry === 'rollback' || needed <= 0 || f.sha === null) return { pass: true };
+    return { pass: true, approvals: { needed, windowMs: f.rules.approval_window ?? DEFAULT_APPROVAL_WINDOW_MS } };
+  },
+};
+
 /** Every gate, in GATE_ORDER. */
-export const GATES: readonly Gate[] = [rolesGate, freezeGate, lockGate, requiresGate, ciGate, directionGate, confirmGate];
+export const GATES: readonly Gate[] = [rolesGate, freezeGate, lockGate, requiresGate, ciGate, directionGate, confirmGate, approvalsGate];

@@ -1,10 +1,10 @@
 /**
  * The one gate pipeline (SPEC "Gates"): a pure function from what is known about a change to an environment
  * (the facts) to proceed | refuse(reason) | ask(question). Every way into an environment (deploy, rollback,
- * push ship, and later PR deploys and automatic deploys) calls it through src/gates/runner.ts.
+ * push ship, PR deploys and automatic deploys) calls it through src/gates/runner.ts.
  *
  *   const outcome = evaluateGates(facts); // { kind: 'ask', gates: ['confirm'], question: 'about to deploy … — answer `yes` …' }
- *   evaluateGates({ ...facts, answers: { confirm: 'yes' } }); // { kind: 'proceed', notes: [], overrides: [] }
+ *   evaluateGates({ ...facts, answers: { confirm: 'yes' } }); // { kind: 'proceed', notes: [], overrides: [], approvals: null }
  *
  * Adding a gate (freeze, requires, approvals): add its optional fact to GateFacts (absent = the gate has
  * nothing to say and passes), write `const freezeGate: Gate = { name: 'freeze', check(f) { … } }` in
@@ -20,11 +20,11 @@ import type { CommitsBehind } from '../format.js';
 import type { ActiveFreeze } from '../policy/freeze-window.js';
 import type { PromotionFacts } from '../policy/promotion.js';
 
-/** SPEC's order. A gate that does not exist yet (approvals) keeps its place here. */
+/** SPEC's order; GATES lists the gates in it (a test checks). */
 export const GATE_ORDER = ['roles', 'freeze', 'lock', 'requires', 'ci', 'direction', 'confirm', 'approvals'] as const;
 export type GateName = (typeof GATE_ORDER)[number];
 
-/** Who comes in: chat commands today; 'pr deploy' and 'auto deploy' are the entry points to come. */
+/** Who comes in: the chat commands (deploy, rollback, push ship, a PR deploy) and the automatic deploy. */
 export type Entry = 'deploy' | 'rollback' | 'push ship' | 'pr deploy' | 'auto deploy';
 
 /** How the change moves the environment, relative to the SHA live there now. */
@@ -37,8 +37,15 @@ export type Direction =
   /** Not known: no comparison possible (git/GitHub could not tell), or not relevant (rollback). */
   | { kind: 'unknown' };
 
-/** The environment's rules from shepherd.yml that the gates read. Later gates add optional keys. */
-export type EnvironmentRules = Pick<EnvironmentConfig, 'allowed_roles' | 'require_green_ci' | 'confirm'>;
+/** The environment's rules from shepherd.yml that the gates read; approvals are optional (absent: none). */
+export type EnvironmentRules = Pick<EnvironmentConfig, 'allowed_roles' | 'require_green_ci' | 'confirm'> &
+  Partial<Pick<EnvironmentConfig, 'approvals' | 'approval_window'>>;
+
+/** What the approvals gate asks of a deploy that passes: wait for `needed` release managers within `windowMs`. */
+export interface ApprovalNeed {
+  needed: number;
+  windowMs: number;
+}
 
 /**
  * Everything the gates decide on. Required facts are the ones every entry point has today; a new gate adds an
@@ -78,9 +85,12 @@ export interface GateFacts {
   promotion?: PromotionFacts | null | undefined;
 }
 
-/** What one gate says. A pass may carry a note (shown in the start message) or an override (recorded). */
+/**
+ * What one gate says. A pass may carry a note (shown in the start message), an override (recorded), or the
+ * approvals the deploy waits for once recorded (the approvals gate).
+ */
 export type GateVerdict =
-  | { pass: true; note?: string | undefined; override?: string | undefined }
+  | { pass: true; note?: string | undefined; override?: string | undefined; approvals?: ApprovalNeed | undefined }
   | { pass: false; refuse: string }
   | { pass: false; ask: string };
 
@@ -95,7 +105,8 @@ export interface Override {
 }
 
 export type GateOutcome =
-  | { kind: 'proceed'; notes: string[]; overrides: Override[] }
+  /** `approvals`: the deploy is recorded awaiting that many approvals (null: it goes ahead at once). */
+  | { kind: 'proceed'; notes: string[]; overrides: Override[]; approvals: ApprovalNeed | null }
   | { kind: 'refuse'; gate: GateName; reason: string; notes: string[]; overrides: Override[] }
   /** One question for every gate that asked; a `yes` answers all of them (answers[gate] = 'yes'). */
   | { kind: 'ask'; gates: GateName[]; question: string; notes: string[]; overrides: Override[] };
@@ -118,11 +129,13 @@ export function evaluateGates(facts: GateFacts, gates: readonly Gate[]): GateOut
   const notes: string[] = [];
   const overrides: Override[] = [];
   const asking: { gate: GateName; question: string }[] = [];
+  let approvals: ApprovalNeed | null = null;
   for (const gate of gates) {
     const verdict = gate.check(facts);
     if (verdict.pass) {
       if (verdict.note) notes.push(verdict.note);
       if (verdict.override) overrides.push({ gate: gate.name, what: verdict.override });
+      if (verdict.approvals) approvals = verdict.approvals;
     } else if ('refuse' in verdict) return { kind: 'refuse', gate: gate.name, reason: verdict.refuse, notes, overrides };
     else asking.push({ gate: gate.name, question: verdict.ask });
   }
@@ -138,5 +151,5 @@ export function evaluateGates(facts: GateFacts, gates: readonly Gate[]): GateOut
       overrides,
     };
   }
-  return { kind: 'proceed', notes, overrides };
+  return { kind: 'proceed', notes, overrides, approvals };
 }

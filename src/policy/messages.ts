@@ -18,6 +18,9 @@ const OUTCOME: Record<string, string> = {
   override: 'override',
   asked: 'asked',
   proceed: 'passed',
+  waiting: 'waits',
+  approved: 'approved',
+  expired: 'expired',
 };
 
 /** One compact line per audit row: id, local time, who, what, how it ended and why. */

@@ -41,6 +41,8 @@ export type PushDeploy = (input: {
   room: Target;
   /** Shown in the deploy's start message. */
   notes?: string[];
+  /** What the approvals gate decided: the deploy waits for them. */
+  approvals?: { needed: number; windowMs: number } | null | undefined;
 }) => Promise<PushDeployment>;
 
 export interface PushServiceOptions {

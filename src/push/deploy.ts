@@ -21,6 +21,7 @@ export function deployThrough(deployer: Pick<Deployer, 'request'>): PushDeploy {
       provider: input.provider,
       room: input.room,
       notes: input.notes,
+      approvals: input.approvals,
     });
     if (result.outcome === 'locked') {
       const held = result.held;

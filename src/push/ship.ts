@@ -34,7 +34,20 @@ export interface ShipReport {
  * The gates of the target environment, asked twice: before anything changes (sha null: roles, lock,
  * confirmation) and for the pushed head (CI, direction), with the first round's answers kept by the caller.
  */
-export type ShipGate = (input: { environment: string; sha: string | null }) => Promise<{ ok: true; notes: string[] } | { ok: false; reason: string }>;
+export type ShipGate = (input: {
+  environment: string;
+  sha: string | null;
+}) => Promise<
+  | {
+      ok: true;
+      notes: string[];
+      /** The approvals the deploy waits for (the approvals gate). */
+      approvals?: { needed: number; windowMs: number } | null | undefined;
+      /** Names the recorded deploy in the gates' audit rows. */
+      link?: ((deployId: number) => Promise<void>) | undefined;
+    }
+  | { ok: false; reason: string }
+>;
 
 /** Test seam: runs after the cherry-picks are recorded and before the branch is pushed (a crash lands here). */
 export interface ShipHooks {
@@ -157,12 +170,14 @@ export class PushShip {
               provider: place.provider,
               room,
               notes,
+              approvals: post.approvals ?? null,
             });
           } catch (err) {
             stop.cancel();
             throw err;
           }
           stop.watch(deploy.id);
+          await post.link?.(deploy.id);
           await this.store.updatePush(push.id, { deployId: deploy.id, environment: env });
         }
       } catch (err) {

@@ -7,6 +7,7 @@
  *   const expired = await approvals.expire(now);        // [12] — cancelled: approval expired
  */
 import { fromStates } from '../deploy/lifecycle.js';
+import type { Audit } from './audit.js';
 import { type Db, retryBusy } from './db.js';
 
 export type ApproveResult =
@@ -23,7 +24,11 @@ export const APPROVAL_EXPIRED = 'approval expired';
 const person = { select: { id: true, name: true, identities: { select: { provider: true, externalId: true, handle: true } } } } as const;
 
 export class Approvals {
-  constructor(private readonly db: Db) {}
+  /** `audit`: where an expiry is recorded as the approvals gate's decision (absent: not recorded). */
+  constructor(
+    private readonly db: Db,
+    private readonly audit?: Pick<Audit, 'recordDecision'>,
+  ) {}
 
   /** Records `userId`'s approval of deploy `deployId` (the caller checked who may) and queues it once enough did. */
   async approve(deployId: number, userId: number, now: Date = new Date()): Promise<ApproveResult> {
@@ -58,9 +63,12 @@ export class Approvals {
 
   /** Deploys whose approval window has passed become `cancelled` ("approval expired"); returns their ids. */
   async expire(now: Date = new Date()): Promise<number[]> {
-    const due = await this.db.deploy.findMany({ where: { state: 'awaiting_approval', approvalExpiresAt: { lte: now } }, select: { id: true } });
+    const due = await this.db.deploy.findMany({
+      where: { state: 'awaiting_approval', approvalExpiresAt: { lte: now } },
+      select: { id: true, app: true, environment: true, approvalsNeeded: true, _count: { select: { approvals: true } } },
+    });
     const ended: number[] = [];
-    for (const { id } of due) {
+    for (const { id, app, environment, approvalsNeeded, _count } of due) {
       const { count } = await this.db.deploy.updateMany({
         where: { id, state: 'awaiting_approval', approvalExpiresAt: { lte: now } },
         data: { state: 'cancelled', error: APPROVAL_EXPIRED, finishedAt: now },
@@ -68,6 +76,19 @@ export class Approvals {
       if (count === 1) {
         await this.db.deployHost.updateMany({ where: { deployId: id, state: 'pending' }, data: { state: 'cancelled' } });
         ended.push(id);
+        await this.audit
+          ?.recordDecision({
+            userId: null,
+            identity: 'shepherd',
+            app,
+            environment,
+            deployId: id,
+            gate: 'approvals',
+            decision: 'expired',
+            detail: `${APPROVAL_EXPIRED} (${_count.approvals}/${approvalsNeeded} approvals): cancelled`,
+            at: now,
+          })
+          .catch(() => {}); // the cancel stands; the trail is best effort like the bot's own rows
       }
     }
     return ended;

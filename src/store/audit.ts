@@ -10,9 +10,13 @@ import { type MaskText, maskPatterns } from '../deploy/mask.js';
 import type { Db } from './db.js';
 
 export type Outcome = 'ok' | 'refused' | 'error' | 'unknown';
-export type Decision = 'refused' | 'override' | 'asked' | 'proceed';
+/**
+ * A gate's decision: refused, override (--force through it), asked (a question and its answer), proceed;
+ * and the approvals gate's: waiting (N approvals needed), approved (one release manager's), expired.
+ */
+export type Decision = 'refused' | 'override' | 'asked' | 'proceed' | 'waiting' | 'approved' | 'expired';
 
-export const AUDIT_OUTCOMES = ['ok', 'refused', 'error', 'unknown', 'override', 'asked', 'proceed'] as const;
+export const AUDIT_OUTCOMES = ['ok', 'refused', 'error', 'unknown', 'override', 'asked', 'proceed', 'waiting', 'approved', 'expired'] as const;
 
 export interface AuditEntry {
   userId: number | null;
@@ -33,7 +37,7 @@ export interface GateDecision {
   app: string;
   environment: string;
   deployId?: number | null | undefined;
-  /** Which gate decided: roles, freeze, lock, promotion, ci, direction, confirm, approval. */
+  /** Which gate decided: roles, freeze, lock, requires, ci, direction, confirm, approvals (GATE_ORDER). */
   gate: string;
   decision: Decision;
   detail: string;
@@ -88,9 +92,9 @@ export class Audit {
     });
   }
 
-  /** A gate's decision (the gate pipeline calls this for every refusal, override, question and pass). */
-  async recordDecision(d: GateDecision): Promise<void> {
-    await this.db.auditEvent.create({
+  /** A gate's decision (the gate runner calls this for every refusal, override, question and approval wait); returns its id. */
+  async recordDecision(d: GateDecision): Promise<number> {
+    const row = await this.db.auditEvent.create({
       data: {
         kind: 'gate',
         userId: d.userId,
@@ -106,7 +110,15 @@ export class Audit {
         gate: d.gate,
         createdAt: d.at ?? new Date(),
       },
+      select: { id: true },
     });
+    return row.id;
+  }
+
+  /** The gates decided before the deploy was recorded: once it is, its decision rows name it (`audit <deploy-id>`). */
+  async linkDeploy(ids: number[], deployId: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db.auditEvent.updateMany({ where: { id: { in: ids }, kind: 'gate', deployId: null }, data: { deployId } });
   }
 
   async get(id: number) {
@@ -120,12 +132,14 @@ export class Audit {
   /**
    * Newest first, filtered. A command row has no environment or deploy column of its own, so for those
    * filters its text must name the environment (`production`, `web/production`) or the deploy id as a word.
+   * Environment names are case-sensitive keys of shepherd.yml, and so is the match, on every database: SQLite's
+   * LIKE ignores ASCII case and PostgreSQL's does not, so SQL only narrows and the word match below decides.
    */
   async query(filter: AuditFilter = {}): Promise<AuditRow[]> {
     const limit = Math.min(Math.max(filter.limit ?? 10, 1), 500);
     const env = filter.environment;
     const id = filter.deployId;
-    const envWord = env ? new RegExp(`(^|[\\s/])${escapeRegExp(env)}($|\\s)`, 'i') : null;
+    const envWord = env ? new RegExp(`(^|[\\s/])${escapeRegExp(env)}($|\\s)`) : null;
     const idWord = id !== undefined ? new RegExp(`(^|[\\s#])${id}($|\\s)`) : null;
     const where = {
       ...(filter.userId !== undefined ? { userId: filter.userId } : {}),

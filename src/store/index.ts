@@ -32,17 +32,18 @@ export interface Store {
 
 /** `mask`: applied to error texts and audit rows as they are written (default: the rules without configured values). */
 export function createStore(db: Db, options: { karmaInitial: number; mask?: MaskText }): Store {
+  const audit = new Audit(db, options.mask);
   return {
     db,
     users: new Users(db),
     karma: new Karma(db, options.karmaInitial, options.mask),
     locks: new Locks(db, options.mask),
     oncall: new OnCallStore(db),
-    audit: new Audit(db, options.mask),
+    audit,
     push: new PushStore(db),
     deploys: new Deploys(db, options.mask),
     freezes: new Freezes(db),
     promotion: new Promotion(db),
-    approvals: new Approvals(db),
+    approvals: new Approvals(db, audit),
   };
 }

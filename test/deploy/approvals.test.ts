@@ -96,6 +96,12 @@ describe('approvals', () => {
     h.clock.advance(10 * 60_000 + 1);
     await h.deployer.tick();
     expect(await h.store.deploys.get(id)).toMatchObject({ state: 'cancelled', error: 'approval expired' });
+    // The expiry is the approvals gate's decision in the audit trail of production.
+    expect(await h.store.db.auditEvent.findFirst({ where: { kind: 'gate', deployId: id, outcome: 'expired' } })).toMatchObject({
+      gate: 'approvals',
+      environment: 'production',
+      detail: 'approval expired (0/2 approvals): cancelled',
+    });
     await h.events.flushed();
     expect(h.texts().some((t) => t.startsWith(`⌛ #${id} web/${sha[1]}`) && t.includes('cancelled: approval expired (needed 2) — @boss'))).toBe(true);
     expect(await say('rm2', `approve deploy ${id}`)).toMatch(new RegExp(`✋ #${id} is not waiting for approval \\(it is cancelled\\)`));

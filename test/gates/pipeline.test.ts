@@ -8,7 +8,7 @@ import type { Answer } from '../../src/command.js';
 import { GATES } from '../../src/gates/gates.js';
 import { evaluateGates, GATE_ORDER, type GateFacts, type GateName } from '../../src/gates/pipeline.js';
 import { runGates } from '../../src/gates/runner.js';
-import type { AuditEntry } from '../../src/store/audit.js';
+import type { GateDecision as AuditDecision } from '../../src/store/audit.js';
 import type { HeldLock } from '../../src/store/locks.js';
 
 const NOW = new Date('2026-12-01T12:00:00Z');
@@ -62,7 +62,10 @@ function facts(over: Partial<GateFacts> = {}): GateFacts {
   };
 }
 
-type Expect = { kind: 'proceed'; note?: RegExp } | { kind: 'refuse'; gate: GateName; reason: RegExp } | { kind: 'ask'; gates: GateName[]; question: RegExp };
+type Expect =
+  | { kind: 'proceed'; note?: RegExp; approvals?: { needed: number; windowMs: number } | null }
+  | { kind: 'refuse'; gate: GateName; reason: RegExp }
+  | { kind: 'ask'; gates: GateName[]; question: RegExp };
 const rules = (r: Partial<GateFacts['rules']>) => ({ rules: { ...facts().rules, ...r } });
 const developer = { actor: { name: 'alice', roles: ['developer' as const] } };
 const MON_0800 = new Date('2026-12-07T08:00:00Z');
@@ -226,6 +229,47 @@ const TABLE: [string, Partial<GateFacts>, Expect][] = [
     { ...rules({ confirm: true }), force: true },
     { kind: 'ask', gates: ['confirm'], question: /about to deploy/ },
   ],
+  // approvals
+  ['approvals: none configured goes ahead at once', rules({ approvals: 0 }), { kind: 'proceed', approvals: null }],
+  [
+    'approvals: 2 makes the deploy wait for two, within approval_window',
+    rules({ approvals: 2, approval_window: 600_000 }),
+    { kind: 'proceed', approvals: { needed: 2, windowMs: 600_000 } },
+  ],
+  ['approvals: without approval_window the window is 30m', rules({ approvals: 1 }), { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
+  ['approvals: --force does not skip them', { ...rules({ approvals: 1 }), force: true }, { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
+  ['approvals: a PR deploy waits', { ...rules({ approvals: 1 }), entry: 'pr deploy' }, { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
+  [
+    'approvals: push ship before its push (no SHA yet) is decided by the round for the pushed head',
+    { ...rules({ approvals: 1 }), entry: 'push ship', sha: null, ci: undefined },
+    { kind: 'proceed', approvals: null },
+  ],
+  ['approvals: push ship waits', { ...rules({ approvals: 1 }), entry: 'push ship' }, { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } }],
+  [
+    'approvals: an automatic deploy waits',
+    { ...rules({ approvals: 1 }), entry: 'auto deploy', actor: { name: 'shepherd', roles: [], system: true } },
+    { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } },
+  ],
+  [
+    'approvals: a rollback goes back to an approved release and does not wait',
+    { ...rules({ approvals: 1 }), entry: 'rollback' },
+    { kind: 'proceed', approvals: null },
+  ],
+  [
+    'order: a refusal before approvals wins (nobody approves what is refused)',
+    { ...rules({ approvals: 1 }), lock: lock(null) },
+    { kind: 'refuse', gate: 'lock', reason: /🔒/ },
+  ],
+  [
+    'order: confirmation is asked before the approvals wait',
+    rules({ approvals: 1, confirm: true }),
+    { kind: 'ask', gates: ['confirm'], question: /^about to deploy web\/main/ },
+  ],
+  [
+    'order: confirmed, it waits for approvals',
+    { ...rules({ approvals: 1, confirm: true }), answers: { confirm: 'yes' } },
+    { kind: 'proceed', approvals: { needed: 1, windowMs: 1_800_000 } },
+  ],
   // order and combination
   ['order: roles before lock', { ...developer, lock: lock(null) }, { kind: 'refuse', gate: 'roles', reason: /only a/ }],
   ['order: lock before CI', { lock: lock(null), ...rules({ require_green_ci: true }), ci: 'failure' }, { kind: 'refuse', gate: 'lock', reason: /🔒/ }],
@@ -256,6 +300,7 @@ describe('evaluateGates (pure)', () => {
     if (want.kind === 'proceed' && out.kind === 'proceed' && want.note) {
       expect([...out.notes, ...out.overrides.map((o) => o.what)].join('\n')).toMatch(want.note);
     }
+    if (want.kind === 'proceed' && out.kind === 'proceed' && want.approvals !== undefined) expect(out.approvals).toEqual(want.approvals);
   });
 
   it('keeps GATES in SPEC order (a new gate goes in at its GATE_ORDER place)', () => {
@@ -272,11 +317,17 @@ describe('evaluateGates (pure)', () => {
 
 describe('runGates', () => {
   const audit = () => {
-    const rows: AuditEntry[] = [];
-    return { rows, record: async (e: AuditEntry) => void rows.push(e) };
+    const rows: AuditDecision[] = [];
+    return {
+      rows,
+      recordDecision: async (d: AuditDecision) => {
+        rows.push(d);
+        return rows.length;
+      },
+    };
   };
 
-  it('asks once, re-evaluates with the answer and proceeds on yes; the answer is audited', async () => {
+  it('asks once, re-evaluates with the answer and proceeds on yes; the answer is a decision row of each asking gate', async () => {
     const questions: string[] = [];
     const log = audit();
     const decision = await runGates(facts({ direction: behind, ...rules({ confirm: true }) }), {
@@ -285,19 +336,30 @@ describe('runGates', () => {
         return 'yes' as Answer;
       },
       audit: log,
+      who: { userId: 3, identity: 'irc:boss', room: '#deploys' },
     });
-    expect(decision.ok).toBe(true);
+    expect(decision).toMatchObject({ ok: true, audited: [1, 2], approvals: null });
     expect(questions).toHaveLength(1);
     expect(log.rows).toMatchObject([
-      { command: 'gate', outcome: 'ok', text: 'deploy web/production bbbbbbb', detail: 'passed — asked direction+confirm: yes' },
+      { command: 'deploy', app: 'web', environment: 'production', gate: 'direction', decision: 'asked', userId: 3, identity: 'irc:boss', room: '#deploys' },
+      { gate: 'confirm', decision: 'asked', detail: expect.stringMatching(/^bbbbbbb: about to deploy web\/main .*goes back 2 commits.* → yes$/) },
     ]);
   });
 
-  it('refuses on no, and records the refusal', async () => {
+  it('refuses on no, and records the question and the refusal with gate, reason and actor', async () => {
     const log = audit();
     const decision = await runGates(facts(rules({ confirm: true })), { confirm: async () => 'no', audit: log });
     expect(decision).toMatchObject({ ok: false, gate: 'confirm', reason: expect.stringMatching(/not confirmed/) });
-    expect(log.rows[0]).toMatchObject({ outcome: 'refused', detail: expect.stringMatching(/^refused by confirm: .*\(asked confirm: no\)$/) });
+    expect(log.rows).toMatchObject([
+      { gate: 'confirm', decision: 'asked', detail: expect.stringMatching(/→ no$/) },
+      { gate: 'confirm', decision: 'refused', identity: 'boss', detail: expect.stringMatching(/^bbbbbbb: cancelled: not confirmed/) },
+    ]);
+  });
+
+  it('records every refusal as its gate decision', async () => {
+    const log = audit();
+    await runGates(facts({ ...frozen, entry: 'auto deploy', actor: { name: 'shepherd', roles: [], system: true } }), { audit: log });
+    expect(log.rows).toMatchObject([{ command: 'auto deploy', gate: 'freeze', decision: 'refused', detail: expect.stringMatching(/production is frozen/) }]);
   });
 
   it('without a way to ask (webhook, auto deploy), an ask refuses with the question as the reason', async () => {
@@ -309,12 +371,25 @@ describe('runGates', () => {
     });
   });
 
-  it('records overrides; a plain pass writes no row', async () => {
+  it('records overrides, one row per gate; a plain pass writes no row', async () => {
     const log = audit();
     await runGates(facts(), { audit: log });
     expect(log.rows).toEqual([]);
-    const forced = await runGates(facts({ ...rules({ require_green_ci: true }), ci: 'failure', force: true }), { audit: log });
-    expect(forced).toMatchObject({ ok: true, notes: ['CI is red: check skipped with --force by boss'] });
-    expect(log.rows[0]?.detail).toBe('passed — override ci: CI is red: check skipped with --force by boss');
+    const forced = await runGates(facts({ ...rules({ require_green_ci: true }), ci: 'failure', ...frozen, force: true }), { audit: log });
+    expect(forced).toMatchObject({ ok: true, notes: expect.arrayContaining(['CI is red: check skipped with --force by boss']) });
+    expect(log.rows.map((r) => [r.gate, r.decision])).toEqual([
+      ['freeze', 'override'],
+      ['ci', 'override'],
+    ]);
+    expect(log.rows[1]?.detail).toBe('bbbbbbb: CI is red: check skipped with --force by boss');
+  });
+
+  it('hands the approvals to wait for to the entry point, and records the wait', async () => {
+    const log = audit();
+    const decision = await runGates(facts(rules({ approvals: 2, approval_window: 600_000 })), { audit: log });
+    expect(decision).toMatchObject({ ok: true, approvals: { needed: 2, windowMs: 600_000 }, audited: [1] });
+    expect(log.rows).toMatchObject([
+      { gate: 'approvals', decision: 'waiting', detail: 'bbbbbbb: waits for 2 approvals by a release manager other than boss, within 10m' },
+    ]);
   });
 });

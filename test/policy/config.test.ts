@@ -60,6 +60,8 @@ ${app(GOOD_ENVS)}`),
 
   it.each([
     ['timezone', `timezone: Mars/Base\n${app(GOOD_ENVS)}`, /timezone: expected an IANA time zone/],
+    ['timezone (not a string)', `timezone: 1\n${app(GOOD_ENVS)}`, /timezone: .*expected string/],
+    ['freezes (not a list)', `freezes: weekend\n${app(GOOD_ENVS)}`, /freezes: .*expected array/],
     [
       'freezes[0].weekly',
       `freezes: [{ environments: [production], weekly: "fri 16:00 until mon", reason: x }]\n${app(GOOD_ENVS)}`,
@@ -104,6 +106,13 @@ ${app(GOOD_ENVS)}`),
       /apps\.web\.environments\.production\.lock_after_rollback: .*expected boolean/,
     ],
     ['approvals', app('      production: { hosts: [web-1], approvals: -1 }'), /apps\.web\.environments\.production\.approvals/],
+    ['approvals (more than 10)', app('      production: { hosts: [web-1], approvals: 11 }'), /apps\.web\.environments\.production\.approvals: .*10/],
+    ['approvals (a fraction)', app('      production: { hosts: [web-1], approvals: 1.5 }'), /apps\.web\.environments\.production\.approvals: .*expected int/],
+    [
+      'approval_window (zero)',
+      app('      production: { hosts: [web-1], approvals: 1, approval_window: 0 }'),
+      /apps\.web\.environments\.production\.approval_window/,
+    ],
     [
       'approvals (not a number)',
       app('      production: { hosts: [web-1], approvals: "one" }'),
@@ -131,6 +140,34 @@ ${app(GOOD_ENVS)}`),
     ],
   ])('stops start on a bad %s, naming the key', (_key, text, expected) => {
     expect(problems(text)).toMatch(expected);
+  });
+
+  it('stops the bot at start with every bad policy key named at once', async () => {
+    const bad = config(
+      `timezone: Mars/Base\nfreezes: [{ environments: [production], weekly: "someday", reason: x }]\n${app(
+        '      production: { hosts: [web-1], requires: nowhere, approvals: -1, approval_window: soon, lock_after_rollback: maybe, url: "ftp://x" }',
+      )}`,
+    );
+    const { startShepherd } = await import('../../src/main.js');
+    const started = startShepherd({ env: { SHEPHERD_CONFIG: bad, DATABASE_URL: `file:${join(dir, 'never.db')}`, LOG_LEVEL: 'silent', WEB_PORT: '0' } });
+    const err = await started.then(
+      async (s) => {
+        await s.stop();
+        throw new Error('started with a bad config');
+      },
+      (e: unknown) => e as Error,
+    );
+    for (const key of [
+      'timezone',
+      'freezes[0].weekly',
+      'production.requires',
+      'production.approvals',
+      'production.approval_window',
+      'production.lock_after_rollback',
+      'production.url',
+    ]) {
+      expect(err.message).toContain(key);
+    }
   });
 
   it('requires another app’s environment only by name inside the same app', () => {

@@ -129,6 +129,22 @@ describe('/audit and /api/audit', () => {
     expect((await get('/api/audit?outcome=maybe')).status).toBe(400);
   });
 
+  it('matches environment names case-sensitively, the same on SQLite and PostgreSQL (their LIKE differs)', async () => {
+    const alice = await t.store.users.identify({ provider: 'irc', id: 'alice', handle: 'alice' });
+    const row = { userId: alice.id, identity: 'irc:alice', room: '#deploys', command: 'lock', outcome: 'ok' as const, at: new Date('2026-12-05T10:30:00Z') };
+    await t.store.audit.record({ ...row, text: 'lock web/Production hands off' });
+    await t.store.audit.record({ ...row, text: 'lock web/PRODUCTION hands off' });
+    const [upper, capital] = (await t.store.db.auditEvent.findMany({ orderBy: { id: 'desc' }, take: 2 })).map((r) => r.id);
+    try {
+      expect(await events('?environment=production')).toEqual([ids.promotion, ids.override, ids.deploy]);
+      expect(await events('?environment=Production')).toEqual([capital]);
+      expect(await events('?env=PRODUCTION')).toEqual([upper]);
+      expect((await t.store.audit.query({ environment: 'production' })).map((r) => r.id)).toEqual([ids.promotion, ids.override, ids.deploy]);
+    } finally {
+      await t.store.db.auditEvent.deleteMany({ where: { id: { in: [upper!, capital!] } } });
+    }
+  });
+
   it('renders /audit with the filter form and the rows', async () => {
     const res = await get('/audit?environment=production');
     expect(res.status).toBe(200);

@@ -17,6 +17,8 @@ const auditQuery = {
   properties: {
     user: { type: 'string', maxLength: 100 },
     environment: { type: 'string', maxLength: 63 },
+    /** Short for environment (`/audit?env=production`). */
+    env: { type: 'string', maxLength: 63 },
     deploy: { type: 'string', pattern: '^#?[0-9]{0,9}$' },
     outcome: { type: 'string', enum: ['', ...AUDIT_OUTCOMES] },
     before: { type: 'integer', minimum: 1 },
@@ -27,6 +29,7 @@ const auditQuery = {
 interface AuditQuery {
   user?: string;
   environment?: string;
+  env?: string;
   deploy?: string;
   outcome?: string;
   before?: number;
@@ -35,7 +38,9 @@ interface AuditQuery {
 
 export const auditPlugin: FastifyPluginAsync<WebContext> = async (app, ctx) => {
   /** The audit query string → a store filter; a user nobody is called gives a problem (and no rows). */
-  async function auditFilter(q: AuditQuery): Promise<{ filter: AuditFilter; problem?: string; shown: Record<string, string> }> {
+  async function auditFilter(query: AuditQuery): Promise<{ filter: AuditFilter; problem?: string; shown: Record<string, string> }> {
+    const { env, ...rest } = query;
+    const q: AuditQuery = { ...rest, environment: query.environment || env };
     const shown = Object.fromEntries(
       Object.entries(q).filter(([k, v]) => ['user', 'environment', 'deploy', 'outcome'].includes(k) && v !== '' && v !== undefined),
     ) as Record<string, string>;
@@ -68,7 +73,7 @@ export const auditPlugin: FastifyPluginAsync<WebContext> = async (app, ctx) => {
     const events = problem ? [] : await auditEvents(ctx.store, ctx.redactor, filter);
     const page = auditPage({
       events,
-      filter: { user: req.query.user, environment: req.query.environment, deploy: filter.deployId, outcome: req.query.outcome },
+      filter: { user: req.query.user, environment: req.query.environment || req.query.env, deploy: filter.deployId, outcome: req.query.outcome },
       outcomes: AUDIT_OUTCOMES,
       timezone: ctx.policy?.timezone ?? machineTimeZone(),
       next: auditNext(events, req.query, shown),
