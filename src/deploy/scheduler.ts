@@ -6,6 +6,12 @@
  * Each deploy it claims runs as a deploy run (deploy-run.ts). It publishes DeployEvents only; sinks (chat,
  * GitHub, viewer) subscribe in main.ts.
  *
+ * Several instances on one database: any of them records a request; whichever claims a queued deploy first
+ * runs it (the claim takes the environment's lock row and moves the deploy to running in one transaction,
+ * serialised per environment, see store/deploys.ts). Each instance looks at the queue on its own heartbeat, when
+ * another instance says (through the notifier) that a deploy ended or was queued, and checks for dead owners
+ * four times per interval, so a dead instance's deploys are interrupted about 3 intervals after its last beat.
+ *
  *   const scheduler = new Scheduler({ config, store, events, masker, lines, github, gitCacheDir, logger });
  *   await scheduler.recover(); scheduler.start();
  *   const r = await scheduler.request({ app: 'web', environment: 'staging', ref: 'main', sha, requester, provider: 'irc', room });
@@ -26,6 +32,7 @@ import type { FullDeploy, RequestResult } from '../store/deploys.js';
 import type { ApproveResult } from '../store/approvals.js';
 import type { Store } from '../store/index.js';
 import type { LineSink } from '../store/log-lines.js';
+import type { Notifier } from '../store/notify.js';
 import type { KnownUser } from '../store/users.js';
 import { type DeployRunDeps, endDeploy, runDeploy, within } from './deploy-run.js';
 import type { DeployEvents } from './events.js';
@@ -37,6 +44,11 @@ import { type Plan, planDeploy } from './plan.js';
 import { Revisions } from './source.js';
 import { SshTransport } from './ssh-transport.js';
 import type { Transport } from './transport.js';
+
+/** A name for this process in Deploy.ownerId and in notifications: host:pid:random. */
+export function instanceName(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
 
 /** Points where a test can hold the scheduler to force an interleaving (a race test's seam). */
 export type SeamPoint = 'before-claim' | 'before-cancel-queued';
@@ -62,6 +74,8 @@ export interface SchedulerOptions {
   knownHostsFile?: string;
   /** The clock for approval windows (default the machine's); tests inject one to expire a window. */
   now?: () => Date;
+  /** Wake-ups from other instances: a deploy ended or was queued there, so the queue may move here. */
+  notifier?: Notifier;
   /** Called (and awaited) at the race-prone points; tests hold it to force an order. */
   seam?: (point: SeamPoint, deployId: number) => Promise<void> | void;
 }
@@ -103,6 +117,8 @@ export class Scheduler {
   private readonly active = new Map<number, Active>();
   private readonly notes = new Map<number, string[]>();
   private timer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private offNotifier: (() => void) | undefined;
   private draining: Promise<void> = Promise.resolve();
   private ticking: Promise<void> | null = null;
   private stopped = false;
@@ -110,7 +126,7 @@ export class Scheduler {
   constructor(private readonly options: SchedulerOptions) {
     this.revisions = new Revisions(options.github, options.gitCacheDir);
     this.writer = new LogWriter(options.lines, options.logger);
-    this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.instanceId = options.instanceId ?? instanceName();
     this.heartbeatMs = options.heartbeatMs ?? options.config.heartbeat_interval ?? 10_000;
   }
 
@@ -128,6 +144,34 @@ export class Scheduler {
     if (this.timer || this.stopped) return;
     this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
     this.timer.unref();
+    // Dead owners are looked for between heartbeats too (one cheap query): found at most a quarter interval late.
+    this.watchTimer = setInterval(() => void this.watch(), Math.max(25, Math.floor(this.heartbeatMs / 4)));
+    this.watchTimer.unref();
+    this.offNotifier ??= this.options.notifier?.listen('deploy', (n) => {
+      if (n.origin === this.options.notifier?.origin) return;
+      const state = String(n.data.state ?? '');
+      // An environment may have come free there, or a deploy was queued there that may start here.
+      if (state !== 'running' && state !== 'awaiting_approval') void this.drain();
+    });
+  }
+
+  /** Between heartbeats: interrupt deploys of dead owners (never while a tick runs, which does the same). */
+  private async watch(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    try {
+      if ((await this.interruptStale()).length > 0) await this.drain();
+    } catch (err) {
+      this.options.logger.debug({ err }, 'stale check failed; next round');
+    }
+  }
+
+  private async interruptStale(): Promise<FullDeploy[]> {
+    const recovered = await this.deploys.interruptStale(this.staleMs, { self: this.instanceId });
+    for (const d of recovered) {
+      this.options.events.publish({ type: 'state', deployId: d.id, state: 'interrupted', error: d.error });
+      this.options.events.publish({ type: 'ended', deployId: d.id, deploy: d, failedHosts: [], recovered: true });
+    }
+    return recovered;
   }
 
   /** One round of heartbeat, recovery and queue (never two at once). */
@@ -161,11 +205,7 @@ export class Scheduler {
    */
   async recover(): Promise<FullDeploy[]> {
     if (this.stopped) return [];
-    const recovered = await this.deploys.interruptStale(this.staleMs, { self: this.instanceId });
-    for (const d of recovered) {
-      this.options.events.publish({ type: 'state', deployId: d.id, state: 'interrupted', error: d.error });
-      this.options.events.publish({ type: 'ended', deployId: d.id, deploy: d, failedHosts: [], recovered: true });
-    }
+    const recovered = await this.interruptStale();
     // Approval windows that passed (read from the database, so a restart does not forget them).
     for (const id of await this.options.store.approvals.expire(this.now())) {
       const d = await this.deploys.get(id);
@@ -333,8 +373,7 @@ export class Scheduler {
    */
   async shutdown(graceMs: number): Promise<FullDeploy[]> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTimers();
     const error = 'Shepherd was stopped while this deploy ran';
     for (const entry of this.active.values()) {
       if (entry.controller.signal.aborted) continue;
@@ -356,9 +395,17 @@ export class Scheduler {
   /** Stops the timers; running deploys go on until they end (see idle() and shutdown()). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTimers();
     await this.writer.drain();
+  }
+
+  private stopTimers(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.timer = undefined;
+    this.watchTimer = undefined;
+    this.offNotifier?.();
+    this.offNotifier = undefined;
   }
 
   private launch(deploy: FullDeploy): void {
