@@ -13,6 +13,7 @@ const MATRIX = [
   'test/deploy/queue.test.ts',
   'test/deploy/crash-recovery.test.ts',
   'test/deploy/liveness.test.ts',
+  'test/postgresql/timers-once.test.ts',
 ];
 /** In those folders but with no database of the matrix's (a scripted shell session, a refused start, a
  * pure translation, a SQLite file another process locks): a second run would repeat the first. */

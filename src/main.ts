@@ -34,6 +34,7 @@ import { AutoDeployer } from './deploy/auto-deploy.js';
 import { WebhookDeliveries } from './store/webhook-deliveries.js';
 import { notifyingLineSink, relayDeployStates } from './deploy/instance-notify.js';
 import { openNotifier } from './store/notify.js';
+import { Deploys } from './store/deploys.js';
 import { instanceName } from './deploy/scheduler.js';
 
 export interface Shepherd {
@@ -153,6 +154,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     logger: logger.child({ component: 'deploy' }),
     instanceId,
     notifier,
+    liveness: new Deploys(database.liveness(), mask),
   });
   const sinks = startDeploySinks({
     config: linked,
@@ -256,6 +258,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
       offRelay();
       await lineStore.close();
       await notifier.close();
+      await database.liveness().$disconnect();
       await prisma.$disconnect();
     })();
     return stopping;

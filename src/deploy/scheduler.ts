@@ -28,7 +28,8 @@ import type { Config } from '../config.js';
 import { expandHome } from '../config.js';
 import type { GitHub } from '../github.js';
 import { dataDir } from '../store/db.js';
-import type { FullDeploy, RequestResult } from '../store/deploys.js';
+import type { Deploys, FullDeploy, RequestResult } from '../store/deploys.js';
+import { KeyedMutex } from '../keyed-mutex.js';
 import type { ApproveResult } from '../store/approvals.js';
 import type { Store } from '../store/index.js';
 import type { LineSink } from '../store/log-lines.js';
@@ -74,6 +75,11 @@ export interface SchedulerOptions {
   knownHostsFile?: string;
   /** The clock for approval windows (default the machine's); tests inject one to expire a window. */
   now?: () => Date;
+  /**
+   * Where heartbeats and dead-owner checks go (default: `store.deploys`): main.ts gives a store on connections of
+   * their own (OpenedDatabase.liveness) so that a busy pool never delays a heartbeat.
+   */
+  liveness?: Deploys;
   /** Wake-ups from other instances: a deploy ended or was queued there, so the queue may move here. */
   notifier?: Notifier;
   /** Called (and awaited) at the race-prone points; tests hold it to force an order. */
@@ -116,11 +122,14 @@ export class Scheduler {
   readonly heartbeatMs: number;
   private readonly active = new Map<number, Active>();
   private readonly notes = new Map<number, string[]>();
+  /** This process's requests, one at a time per environment: waiting ones must not each hold a pooled connection. */
+  private readonly deciding = new KeyedMutex();
   private timer: NodeJS.Timeout | undefined;
   private watchTimer: NodeJS.Timeout | undefined;
   private offNotifier: (() => void) | undefined;
   private draining: Promise<void> = Promise.resolve();
-  private ticking: Promise<void> | null = null;
+  private beating: Promise<void> | null = null;
+  private recovering: Promise<void> | null = null;
   private stopped = false;
 
   constructor(private readonly options: SchedulerOptions) {
@@ -134,15 +143,26 @@ export class Scheduler {
     return this.options.store.deploys;
   }
 
+  private get liveness(): Deploys {
+    return this.options.liveness ?? this.options.store.deploys;
+  }
+
   /** A deploy whose heartbeat is older than this is taken for dead: 3 intervals. */
   get staleMs(): number {
     return 3 * this.heartbeatMs;
   }
 
-  /** Every interval: heartbeat our deploys (and pick up cancels asked of us), interrupt stale ones, start queued ones. */
+  /**
+   * Every interval: heartbeat our deploys (and pick up cancels asked of us), then interrupt stale ones and start
+   * queued ones. The heartbeat never waits for the queue work (a claim can wait on a busy environment or
+   * database): a late heartbeat would let other instances take this one's live deploys for dead.
+   */
   start(): void {
     if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
+    this.timer = setInterval(() => {
+      void this.beat();
+      void this.recoverRound();
+    }, this.heartbeatMs);
     this.timer.unref();
     // Dead owners are looked for between heartbeats too (one cheap query): found at most a quarter interval late.
     this.watchTimer = setInterval(() => void this.watch(), Math.max(25, Math.floor(this.heartbeatMs / 4)));
@@ -155,9 +175,9 @@ export class Scheduler {
     });
   }
 
-  /** Between heartbeats: interrupt deploys of dead owners (never while a tick runs, which does the same). */
+  /** Between heartbeats: interrupt deploys of dead owners (not while a recovery round runs, which does the same). */
   private async watch(): Promise<void> {
-    if (this.ticking || this.stopped) return;
+    if (this.recovering || this.stopped) return;
     try {
       if ((await this.interruptStale()).length > 0) await this.drain();
     } catch (err) {
@@ -166,7 +186,7 @@ export class Scheduler {
   }
 
   private async interruptStale(): Promise<FullDeploy[]> {
-    const recovered = await this.deploys.interruptStale(this.staleMs, { self: this.instanceId });
+    const recovered = await this.liveness.interruptStale(this.staleMs, { self: this.instanceId });
     for (const d of recovered) {
       this.options.events.publish({ type: 'state', deployId: d.id, state: 'interrupted', error: d.error });
       this.options.events.publish({ type: 'ended', deployId: d.id, deploy: d, failedHosts: [], recovered: true });
@@ -174,29 +194,48 @@ export class Scheduler {
     return recovered;
   }
 
-  /** One round of heartbeat, recovery and queue (never two at once). */
-  tick(): Promise<void> {
-    this.ticking ??= (async () => {
+  /** One round of heartbeat, then recovery and queue. */
+  async tick(): Promise<void> {
+    await this.beat();
+    await this.recoverRound();
+  }
+
+  /** Heartbeat of this instance's deploys (never two at once); acts on cancels asked through the database. */
+  private beat(): Promise<void> {
+    this.beating ??= (async () => {
       try {
-        const asked = await this.deploys.heartbeat(this.instanceId);
+        const asked = await this.liveness.heartbeat(this.instanceId);
         for (const { id, by } of asked) this.cancelLocal(id, by);
         // A deploy another instance took for dead (this one stalled 3 intervals) is no longer ours: stop it.
         const ids = this.running();
-        const owned = await this.deploys.ownedRunning(this.instanceId, ids);
+        const owned = await this.liveness.ownedRunning(this.instanceId, ids);
         for (const id of ids) {
           const entry = this.active.get(id);
           if (owned.has(id) || !entry || entry.controller.signal.aborted) continue;
           entry.stop = { state: 'interrupted', error: 'taken for dead by another instance' };
           entry.controller.abort();
         }
-        await this.recover();
       } catch (err) {
-        this.options.logger.warn({ err }, 'heartbeat round failed');
+        this.options.logger.warn({ err }, 'heartbeat failed');
       } finally {
-        this.ticking = null;
+        this.beating = null;
       }
     })();
-    return this.ticking;
+    return this.beating;
+  }
+
+  /** Recovery and queue (never two rounds at once). */
+  private recoverRound(): Promise<void> {
+    this.recovering ??= (async () => {
+      try {
+        await this.recover();
+      } catch (err) {
+        this.options.logger.warn({ err }, 'recovery round failed');
+      } finally {
+        this.recovering = null;
+      }
+    })();
+    return this.recovering;
   }
 
   /**
@@ -229,25 +268,27 @@ export class Scheduler {
     const rules = this.options.config.apps[input.app]?.environments[input.environment];
     const needed = input.kind === 'rollback' ? 0 : (rules?.approvals ?? 0);
     const approvals = needed > 0 ? { needed, expiresAt: new Date(this.now().getTime() + (rules?.approval_window ?? 1_800_000)) } : undefined;
-    const result = await this.deploys.request(
-      {
-        app: input.app,
-        environment: input.environment,
-        ref: input.ref,
-        sha: input.sha,
-        previousSha: current?.sha ?? null,
-        kind: input.kind ?? 'deploy',
-        requesterId: input.requester.id,
-        provider: input.provider,
-        room: input.room.room,
-        threadRef: input.room.thread ?? null,
-        force: input.force ?? false,
-        releaseId: input.releaseId,
-        hosts: plan.hosts.map((h) => ({ label: h.label, port: h.port, user: h.user, stage: h.stage })),
-        approvals,
-      },
-      undefined,
-      this.instanceId,
+    const result = await this.deciding.run(input.environment, () =>
+      this.deploys.request(
+        {
+          app: input.app,
+          environment: input.environment,
+          ref: input.ref,
+          sha: input.sha,
+          previousSha: current?.sha ?? null,
+          kind: input.kind ?? 'deploy',
+          requesterId: input.requester.id,
+          provider: input.provider,
+          room: input.room.room,
+          threadRef: input.room.thread ?? null,
+          force: input.force ?? false,
+          releaseId: input.releaseId,
+          hosts: plan.hosts.map((h) => ({ label: h.label, port: h.port, user: h.user, stage: h.stage })),
+          approvals,
+        },
+        undefined,
+        this.instanceId,
+      ),
     );
     if (result.outcome !== 'locked') {
       if (input.notes?.length) this.notes.set(result.deploy.id, input.notes);
