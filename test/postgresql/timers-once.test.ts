@@ -68,7 +68,7 @@ describe('push reminders and the window close fire once across instances', () =>
       const timers = new ManualTimers();
       instances.push({ service, timers, stop: service.startTicking(5_000, timers) });
     }
-  });
+  }, 300_000);
   afterAll(async () => {
     for (const i of instances) i.stop();
     await t?.close();
