@@ -10,6 +10,7 @@ const MATRIX = [
   'test/push/**/*.test.ts',
   'test/web/**/*.test.ts',
   'test/deploy/**/*.test.ts',
+  'test/postgresql/timers-once.test.ts',
 ];
 /** In those folders but with no database of the matrix's (a scripted shell session, a refused start, a
  * pure translation, a SQLite file another process locks): a second run would repeat the first. */

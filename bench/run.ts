@@ -3,12 +3,13 @@
  * Adding a section: write bench/<name>.ts exporting a BenchSection, import it here and add it to `sections`.
  */
 import { fanout } from './fanout.js';
+import { ha } from './ha.js';
 import { irc } from './irc.js';
 import { logs } from './logs.js';
 import { sse } from './sse.js';
 import type { BenchSection } from './support/section.js';
 
-const sections: BenchSection[] = [irc, sse, fanout, logs];
+const sections: BenchSection[] = [irc, sse, fanout, logs, ha];
 
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -33,6 +33,10 @@ import { createWebServer, type WebServer, WebConfigError } from './web/server.js
 import { AutoDeployer } from './deploy/auto-deploy.js';
 import { WebhookDeliveries } from './store/webhook-deliveries.js';
 import { ChatEvents } from './store/chat-events.js';
+import { notifyingLineSink, relayDeployStates } from './deploy/instance-notify.js';
+import { openNotifier } from './store/notify.js';
+import { Deploys } from './store/deploys.js';
+import { instanceName } from './deploy/scheduler.js';
 
 export interface Shepherd {
   config: Readonly<Config>;
@@ -77,7 +81,12 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   // Filled in below once the deployer and the push exist; the viewer reads it per request.
   const services = createServices();
   const events = new DeployEvents(mask);
-  const lineStore = database.lines();
+  // Several instances on one PostgreSQL wake each other (LISTEN/NOTIFY): lines stored and states changed here
+  // reach viewers and queues there. On SQLite the notifier stays in this process.
+  const instanceId = instanceName();
+  const notifier = await openNotifier(config.env.DATABASE_URL, logger.child({ component: 'notify' }), instanceId);
+  const lineStore = notifyingLineSink(database.lines(), notifier);
+  const offRelay = relayDeployStates(events, notifier);
   // Files beside the database (git cache, push clone, known_hosts): its folder, or SHEPHERD_DATA_DIR on PostgreSQL.
   const files = dataDir(config.env.DATABASE_URL, config.env);
   // The chat connections, started further down; /readyz reports on them.
@@ -103,6 +112,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     teams: Object.keys(config.teams),
     pushRisk: config.push.risk,
     policy: config,
+    live: { notifier },
     health: { database: () => database.ping(), chats: () => adapters },
     webhook: {
       secret: config.env.GITHUB_WEBHOOK_SECRET,
@@ -114,7 +124,9 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   try {
     await web.start();
   } catch (err) {
+    offRelay();
     await lineStore.close();
+    await notifier.close();
     await prisma.$disconnect();
     throw err;
   }
@@ -141,6 +153,9 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     github,
     gitCacheDir: join(files, 'git-cache'),
     logger: logger.child({ component: 'deploy' }),
+    instanceId,
+    notifier,
+    liveness: new Deploys(database.liveness(), mask),
   });
   const sinks = startDeploySinks({
     config: linked,
@@ -262,7 +277,10 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
       await Promise.allSettled(adapters.map((a) => a.stop()));
       await deployer.stop().catch((err) => logger.error({ err }, 'could not stop the deployer cleanly'));
       sinks.stop();
+      offRelay();
       await lineStore.close();
+      await notifier.close();
+      await database.liveness().$disconnect();
       await prisma.$disconnect();
     })();
     return stopping;

@@ -6,6 +6,12 @@
  * Each deploy it claims runs as a deploy run (deploy-run.ts). It publishes DeployEvents only; sinks (chat,
  * GitHub, viewer) subscribe in main.ts.
  *
+ * Several instances on one database: any of them records a request; whichever claims a queued deploy first
+ * runs it (the claim takes the environment's lock row and moves the deploy to running in one transaction,
+ * serialised per environment, see store/deploys.ts). Each instance looks at the queue on its own heartbeat, when
+ * another instance says (through the notifier) that a deploy ended or was queued, and checks for dead owners
+ * four times per interval, so a dead instance's deploys are interrupted about 3 intervals after its last beat.
+ *
  *   const scheduler = new Scheduler({ config, store, events, masker, lines, github, gitCacheDir, logger });
  *   await scheduler.recover(); scheduler.start();
  *   const r = await scheduler.request({ app: 'web', environment: 'staging', ref: 'main', sha, requester, provider: 'irc', room });
@@ -22,10 +28,12 @@ import type { Config } from '../config.js';
 import { expandHome } from '../config.js';
 import type { GitHub } from '../github.js';
 import { dataDir } from '../store/db.js';
-import type { FullDeploy, RequestResult } from '../store/deploys.js';
+import type { Deploys, FullDeploy, RequestResult } from '../store/deploys.js';
+import { KeyedMutex } from '../keyed-mutex.js';
 import type { ApproveResult } from '../store/approvals.js';
 import type { Store } from '../store/index.js';
 import type { LineSink } from '../store/log-lines.js';
+import type { Notifier } from '../store/notify.js';
 import type { KnownUser } from '../store/users.js';
 import { type DeployRunDeps, endDeploy, runDeploy, within } from './deploy-run.js';
 import type { DeployEvents } from './events.js';
@@ -37,6 +45,11 @@ import { type Plan, planDeploy } from './plan.js';
 import { Revisions } from './source.js';
 import { SshTransport } from './ssh-transport.js';
 import type { Transport } from './transport.js';
+
+/** A name for this process in Deploy.ownerId and in notifications: host:pid:random. */
+export function instanceName(): string {
+  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+}
 
 /** Points where a test can hold the scheduler to force an interleaving (a race test's seam). */
 export type SeamPoint = 'before-claim' | 'before-cancel-queued';
@@ -62,6 +75,13 @@ export interface SchedulerOptions {
   knownHostsFile?: string;
   /** The clock for approval windows (default the machine's); tests inject one to expire a window. */
   now?: () => Date;
+  /**
+   * Where heartbeats and dead-owner checks go (default: `store.deploys`): main.ts gives a store on connections of
+   * their own (OpenedDatabase.liveness) so that a busy pool never delays a heartbeat.
+   */
+  liveness?: Deploys;
+  /** Wake-ups from other instances: a deploy ended or was queued there, so the queue may move here. */
+  notifier?: Notifier;
   /** Called (and awaited) at the race-prone points; tests hold it to force an order. */
   seam?: (point: SeamPoint, deployId: number) => Promise<void> | void;
 }
@@ -104,15 +124,20 @@ export class Scheduler {
   readonly heartbeatMs: number;
   private readonly active = new Map<number, Active>();
   private readonly notes = new Map<number, string[]>();
+  /** This process's requests, one at a time per environment: waiting ones must not each hold a pooled connection. */
+  private readonly deciding = new KeyedMutex();
   private timer: NodeJS.Timeout | undefined;
+  private watchTimer: NodeJS.Timeout | undefined;
+  private offNotifier: (() => void) | undefined;
   private draining: Promise<void> = Promise.resolve();
-  private ticking: Promise<void> | null = null;
+  private beating: Promise<void> | null = null;
+  private recovering: Promise<void> | null = null;
   private stopped = false;
 
   constructor(private readonly options: SchedulerOptions) {
     this.revisions = new Revisions(options.github, options.gitCacheDir);
     this.writer = new LogWriter(options.lines, options.logger);
-    this.instanceId = options.instanceId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+    this.instanceId = options.instanceId ?? instanceName();
     this.heartbeatMs = options.heartbeatMs ?? options.config.heartbeat_interval ?? 10_000;
   }
 
@@ -120,41 +145,99 @@ export class Scheduler {
     return this.options.store.deploys;
   }
 
+  private get liveness(): Deploys {
+    return this.options.liveness ?? this.options.store.deploys;
+  }
+
   /** A deploy whose heartbeat is older than this is taken for dead: 3 intervals. */
   get staleMs(): number {
     return 3 * this.heartbeatMs;
   }
 
-  /** Every interval: heartbeat our deploys (and pick up cancels asked of us), interrupt stale ones, start queued ones. */
+  /**
+   * Every interval: heartbeat our deploys (and pick up cancels asked of us), then interrupt stale ones and start
+   * queued ones. The heartbeat never waits for the queue work (a claim can wait on a busy environment or
+   * database): a late heartbeat would let other instances take this one's live deploys for dead.
+   */
   start(): void {
     if (this.timer || this.stopped) return;
-    this.timer = setInterval(() => void this.tick(), this.heartbeatMs);
+    this.timer = setInterval(() => {
+      void this.beat();
+      void this.recoverRound();
+    }, this.heartbeatMs);
     this.timer.unref();
+    // Dead owners are looked for between heartbeats too (one cheap query): found at most a quarter interval late.
+    this.watchTimer = setInterval(() => void this.watch(), Math.max(25, Math.floor(this.heartbeatMs / 4)));
+    this.watchTimer.unref();
+    this.offNotifier ??= this.options.notifier?.listen('deploy', (n) => {
+      if (n.origin === this.options.notifier?.origin) return;
+      const state = String(n.data.state ?? '');
+      // An environment may have come free there, or a deploy was queued there that may start here.
+      if (state !== 'running' && state !== 'awaiting_approval') void this.drain();
+    });
   }
 
-  /** One round of heartbeat, recovery and queue (never two at once). */
-  tick(): Promise<void> {
-    this.ticking ??= (async () => {
+  /** Between heartbeats: interrupt deploys of dead owners (not while a recovery round runs, which does the same). */
+  private async watch(): Promise<void> {
+    if (this.recovering || this.stopped) return;
+    try {
+      if ((await this.interruptStale()).length > 0) await this.drain();
+    } catch (err) {
+      this.options.logger.debug({ err }, 'stale check failed; next round');
+    }
+  }
+
+  private async interruptStale(): Promise<FullDeploy[]> {
+    const recovered = await this.liveness.interruptStale(this.staleMs, { self: this.instanceId });
+    for (const d of recovered) {
+      this.options.events.publish({ type: 'state', deployId: d.id, state: 'interrupted', error: d.error });
+      this.options.events.publish({ type: 'ended', deployId: d.id, deploy: d, failedHosts: [], recovered: true });
+    }
+    return recovered;
+  }
+
+  /** One round of heartbeat, then recovery and queue. */
+  async tick(): Promise<void> {
+    await this.beat();
+    await this.recoverRound();
+  }
+
+  /** Heartbeat of this instance's deploys (never two at once); acts on cancels asked through the database. */
+  private beat(): Promise<void> {
+    this.beating ??= (async () => {
       try {
-        const asked = await this.deploys.heartbeat(this.instanceId);
+        const asked = await this.liveness.heartbeat(this.instanceId);
         for (const { id, by } of asked) this.cancelLocal(id, by);
         // A deploy another instance took for dead (this one stalled 3 intervals) is no longer ours: stop it.
         const ids = this.running();
-        const owned = await this.deploys.ownedRunning(this.instanceId, ids);
+        const owned = await this.liveness.ownedRunning(this.instanceId, ids);
         for (const id of ids) {
           const entry = this.active.get(id);
           if (owned.has(id) || !entry || entry.controller.signal.aborted) continue;
           entry.stop = { state: 'interrupted', error: 'taken for dead by another instance' };
           entry.controller.abort();
         }
-        await this.recover();
       } catch (err) {
-        this.options.logger.warn({ err }, 'heartbeat round failed');
+        this.options.logger.warn({ err }, 'heartbeat failed');
       } finally {
-        this.ticking = null;
+        this.beating = null;
       }
     })();
-    return this.ticking;
+    return this.beating;
+  }
+
+  /** Recovery and queue (never two rounds at once). */
+  private recoverRound(): Promise<void> {
+    this.recovering ??= (async () => {
+      try {
+        await this.recover();
+      } catch (err) {
+        this.options.logger.warn({ err }, 'recovery round failed');
+      } finally {
+        this.recovering = null;
+      }
+    })();
+    return this.recovering;
   }
 
   /**
@@ -163,11 +246,7 @@ export class Scheduler {
    */
   async recover(): Promise<FullDeploy[]> {
     if (this.stopped) return [];
-    const recovered = await this.deploys.interruptStale(this.staleMs, { self: this.instanceId });
-    for (const d of recovered) {
-      this.options.events.publish({ type: 'state', deployId: d.id, state: 'interrupted', error: d.error });
-      this.options.events.publish({ type: 'ended', deployId: d.id, deploy: d, failedHosts: [], recovered: true });
-    }
+    const recovered = await this.interruptStale();
     // Approval windows that passed (read from the database, so a restart does not forget them).
     for (const id of await this.options.store.approvals.expire(this.now())) {
       const d = await this.deploys.get(id);
@@ -190,25 +269,27 @@ export class Scheduler {
     // approvals: the gates decided (src/gates/gates.ts approvalsGate); the window starts now.
     const need = input.approvals;
     const approvals = need && need.needed > 0 ? { needed: need.needed, expiresAt: new Date(this.now().getTime() + need.windowMs) } : undefined;
-    const result = await this.deploys.request(
-      {
-        app: input.app,
-        environment: input.environment,
-        ref: input.ref,
-        sha: input.sha,
-        previousSha: current?.sha ?? null,
-        kind: input.kind ?? 'deploy',
-        requesterId: input.requester.id,
-        provider: input.provider,
-        room: input.room.room,
-        threadRef: input.room.thread ?? null,
-        force: input.force ?? false,
-        releaseId: input.releaseId,
-        hosts: plan.hosts.map((h) => ({ label: h.label, port: h.port, user: h.user, stage: h.stage })),
-        approvals,
-      },
-      undefined,
-      this.instanceId,
+    const result = await this.deciding.run(input.environment, () =>
+      this.deploys.request(
+        {
+          app: input.app,
+          environment: input.environment,
+          ref: input.ref,
+          sha: input.sha,
+          previousSha: current?.sha ?? null,
+          kind: input.kind ?? 'deploy',
+          requesterId: input.requester.id,
+          provider: input.provider,
+          room: input.room.room,
+          threadRef: input.room.thread ?? null,
+          force: input.force ?? false,
+          releaseId: input.releaseId,
+          hosts: plan.hosts.map((h) => ({ label: h.label, port: h.port, user: h.user, stage: h.stage })),
+          approvals,
+        },
+        undefined,
+        this.instanceId,
+      ),
     );
     if (result.outcome !== 'locked') {
       if (input.notes?.length) this.notes.set(result.deploy.id, input.notes);
@@ -334,8 +415,7 @@ export class Scheduler {
    */
   async shutdown(graceMs: number): Promise<FullDeploy[]> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTimers();
     const error = 'Shepherd was stopped while this deploy ran';
     for (const entry of this.active.values()) {
       if (entry.controller.signal.aborted) continue;
@@ -357,9 +437,17 @@ export class Scheduler {
   /** Stops the timers; running deploys go on until they end (see idle() and shutdown()). */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.stopTimers();
     await this.writer.drain();
+  }
+
+  private stopTimers(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.timer = undefined;
+    this.watchTimer = undefined;
+    this.offNotifier?.();
+    this.offNotifier = undefined;
   }
 
   private launch(deploy: FullDeploy): void {

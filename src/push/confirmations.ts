@@ -152,7 +152,8 @@ export class PushConfirmations extends PushPart {
 
     const since = push.remindedAt ?? push.startedAt ?? push.createdAt;
     if (waiting.length > 0 && now.getTime() - since.getTime() >= config.push.reminder_interval) {
-      await this.store.updatePush(push.id, { remindedAt: now });
+      // Several instances tick on one database: only the one whose claim wins says it.
+      if (!(await this.store.claimReminder(push.id, push.remindedAt, now))) return result;
       result.reminded = waiting;
       const left = formatDuration(push.confirmBy.getTime() - now.getTime());
       await say(

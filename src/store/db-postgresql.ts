@@ -54,12 +54,24 @@ export async function openPostgres(url: string, options: OpenOptions & { migrati
   // Transactions wait for a connection as long as the pool does (Prisma's default is 2 s).
   const prisma = new PrismaClient({ adapter, transactionOptions: { maxWait: POOL_WAIT_MS, timeout: POOL_WAIT_MS } }) as unknown as Db;
   markPostgres(prisma);
+  let liveness: Db | undefined;
   return {
     prisma,
     kind: 'postgresql',
     path: where,
     applied,
     lines: () => new PgLogLineStore(url),
+    liveness: () => {
+      if (!liveness) {
+        const own = new PrismaPg(
+          { connectionString: url, connectionTimeoutMillis: POOL_WAIT_MS, max: 2 },
+          { onPoolError: onError, onConnectionError: onError },
+        );
+        liveness = new PrismaClient({ adapter: own, transactionOptions: { maxWait: POOL_WAIT_MS, timeout: POOL_WAIT_MS } }) as unknown as Db;
+        markPostgres(liveness);
+      }
+      return liveness;
+    },
     ping: () =>
       prisma.$queryRawUnsafe('SELECT 1').then(
         () => true,

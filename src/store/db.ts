@@ -77,6 +77,12 @@ export interface OpenedDatabase {
   lines(): LineSink;
   /** Whether the database answers a trivial query now (for /readyz). */
   ping(): Promise<boolean>;
+  /**
+   * A client for heartbeats and dead-owner checks only. On PostgreSQL it has connections of its own (2), so a
+   * burst of commands waiting on the shared pool cannot delay a heartbeat until other instances take this one
+   * for dead; on SQLite it is the same client (writes go one at a time there anyway).
+   */
+  liveness(): Db;
 }
 
 export interface OpenOptions {
@@ -123,6 +129,7 @@ export async function openDatabase(url: string, options: string | OpenOptions = 
     path,
     applied,
     lines: () => new LogLineStore(path),
+    liveness: () => prisma,
     ping: () =>
       prisma.$queryRawUnsafe('SELECT 1').then(
         () => true,

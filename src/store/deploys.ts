@@ -11,7 +11,7 @@ import type { HeldLock } from './locks.js';
 import { ALL_APPS } from './locks.js';
 import { type DeployState, type FinalDeployState, fromStates, type HostState, hostFromStates } from '../deploy/lifecycle.js';
 import { type MaskText, maskPatterns } from '../deploy/mask.js';
-import { serializeEnvironment } from './serialize.js';
+import { serializeEnvironment, tryEnvironment } from './serialize.js';
 
 // The state names are the lifecycle table's: one definition for the engine, the store and the viewer.
 export type { DeployState, FinalDeployState, HostState };
@@ -153,7 +153,9 @@ export class Deploys {
 
   /**
    * Claims a queued deploy for instance `owner` if it is first in line for its environment and the lock is
-   * free: takes the lock, marks it running and sets its owner and heartbeat in one transaction. false when it
+   * free: takes the lock, marks it running and sets its owner and heartbeat in one transaction, under the
+   * environment's advisory lock (taken without waiting: busy means someone else decides it now), so of several
+   * instances draining the queue at once exactly one runs it. false when it
    * has to keep waiting, or lost the race (cancelled meanwhile, claimed by another instance). startedAt is
    * `now`, by default the clock read once the lock is seen free.
    */
@@ -163,7 +165,9 @@ export class Deploys {
         this.db.$transaction(async (tx) => {
           const deploy = await tx.deploy.findUnique({ where: { id } });
           if (deploy?.state !== 'queued') return false;
-          await serializeEnvironment(this.db, tx, deploy.environment);
+          // Another instance (or a request) is deciding this environment now: leave it; whoever ends the
+          // deploy ahead, or the next heartbeat, looks at the queue again.
+          if (!(await tryEnvironment(this.db, tx, deploy.environment))) return false;
           const earlier = await tx.deploy.count({ where: { app: deploy.app, environment: deploy.environment, state: 'queued', id: { lt: id } } });
           if (earlier > 0) return false;
           const held = await tx.lock.findFirst({ where: conflicts(deploy.app, deploy.environment) });

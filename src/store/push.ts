@@ -124,6 +124,15 @@ export class PushStore {
     return count === 1;
   }
 
+  /**
+   * Claims one reminder of a confirming push: remindedAt moves from `previous` (what the caller read) to `at`
+   * in one conditional write, so of several instances whose timers read the same push exactly one reminds.
+   */
+  async claimReminder(id: number, previous: Date | null, at: Date): Promise<boolean> {
+    const { count } = await this.db.push.updateMany({ where: { id, state: 'confirming', deferredAt: null, remindedAt: previous }, data: { remindedAt: at } });
+    return count === 1;
+  }
+
   async updatePush(id: number, data: Partial<Omit<PushRow, 'id' | 'state'>>): Promise<void> {
     await this.db.push.update({ where: { id }, data });
   }

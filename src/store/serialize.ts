@@ -19,3 +19,16 @@ export async function serializeEnvironment(db: Db, tx: Pick<Db, '$executeRaw'>, 
   if (!postgres.has(db)) return;
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`shepherd:environment:${environment}`}))`;
 }
+
+/**
+ * The same lock without waiting (SKIP LOCKED's way): false when another transaction is deciding this environment
+ * right now, so a claim can leave it to that one (or to the next look at the queue) instead of holding a
+ * connection while it waits. SQLite: always true (its writes are one at a time anyway).
+ *
+ *   if (!(await tryEnvironment(this.db, tx, 'staging'))) return false;
+ */
+export async function tryEnvironment(db: Db, tx: Pick<Db, '$queryRaw'>, environment: string): Promise<boolean> {
+  if (!postgres.has(db)) return true;
+  const [row] = await tx.$queryRaw<{ ok: boolean }[]>`SELECT pg_try_advisory_xact_lock(hashtext(${`shepherd:environment:${environment}`})) AS ok`;
+  return row?.ok === true;
+}

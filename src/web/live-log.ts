@@ -11,6 +11,10 @@
  * meet without a hole does it go live, synchronously, so no published line falls between catch-up and live.
  * A live viewer that ever sees a hole (seq jumps) goes back to catching up. Event id = seq.
  *
+ * A deploy another instance runs publishes nothing here: its viewers catch up again (from the database, by seq)
+ * whenever the notifier says that instance stored lines or changed the deploy's state, and on a slow poll that
+ * makes good a lost notification (and is all there is between processes on SQLite).
+ *
  *   const hub = new LiveLog({ events, readModel, redactor, logger });
  *   hub.start();
  *   hub.attach(42, lastSeq, reply.raw, 'running');   // in the SSE route
@@ -18,6 +22,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { DeployEvent, DeployEvents, LogLineEvent } from '../deploy/events.js';
+import type { Notification, Notifier } from '../store/notify.js';
 import { isActive, type LineRow, type ReadModel } from './read-model.js';
 import type { Redactor } from './redact.js';
 
@@ -38,6 +43,10 @@ export interface LiveLogOptions {
   heartbeatMs?: number;
   /** How long a catch-up waits for lines published but not stored and no longer in the ring (default 15 s). */
   gapWaitMs?: number;
+  /** Wake-ups from other instances (lines stored, states changed) for deploys they run. */
+  notifier?: Notifier;
+  /** How often viewers of a deploy not run here look at the database anyway (default 1 s; 250 ms without a cross-process notifier). */
+  remotePollMs?: number;
 }
 
 interface Entry {
@@ -55,6 +64,8 @@ interface Channel {
   state?: string;
   ended?: boolean;
   dropTimer?: NodeJS.Timeout;
+  /** This process publishes the deploy's events (it runs it); otherwise another instance does. */
+  local?: boolean;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -63,6 +74,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 class Viewer {
   live = false;
   closed = false;
+  /** A catch-up is under way; `again`: another was asked for meanwhile (see LiveLog.refresh). */
+  catching = false;
+  again = false;
   private chunks: string[] = [];
   private scheduled = false;
 
@@ -103,6 +117,11 @@ class Viewer {
     this.close();
   }
 
+  /** Drops the connection: the browser reconnects and resumes from Last-Event-ID. */
+  abort(): void {
+    this.res.destroy();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -115,6 +134,8 @@ export class LiveLog {
   private readonly channels = new Map<number, Channel>();
   private unsubscribe: (() => void) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private poll: NodeJS.Timeout | undefined;
+  private offRemote: (() => void)[] = [];
   private readonly ringSize: number;
   private readonly keepAfterEndMs: number;
   private readonly pageSize: number;
@@ -135,6 +156,17 @@ export class LiveLog {
       for (const ch of this.channels.values()) for (const v of ch.viewers) v.send(': keepalive\n\n');
     }, this.options.heartbeatMs ?? 15_000);
     this.heartbeat.unref();
+    const notifier = this.options.notifier;
+    if (notifier && this.offRemote.length === 0) {
+      this.offRemote.push(
+        notifier.listen('lines', (n) => this.onRemoteLines(n)),
+        notifier.listen('deploy', (n) => this.onRemoteState(n)),
+        notifier.onReconnect(() => void this.sweep()),
+      );
+    }
+    const pollMs = this.options.remotePollMs ?? (notifier?.crossProcess ? 1_000 : 250);
+    this.poll ??= setInterval(() => void this.sweep(), pollMs);
+    this.poll.unref();
   }
 
   /** Ends every open stream (browsers would reconnect to a restarted server and resume). */
@@ -143,6 +175,10 @@ export class LiveLog {
     this.unsubscribe = undefined;
     if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = undefined;
+    if (this.poll) clearInterval(this.poll);
+    this.poll = undefined;
+    for (const off of this.offRemote) off();
+    this.offRemote = [];
     for (const ch of this.channels.values()) {
       if (ch.dropTimer) clearTimeout(ch.dropTimer);
       for (const v of [...ch.viewers]) v.end();
@@ -170,10 +206,82 @@ export class LiveLog {
       ch.state = storedState;
       ch.ended = true;
     }
-    void this.catchUp(ch, viewer).catch((err) => {
-      this.options.logger.warn({ err, deployId }, 'log stream failed; the browser will reconnect');
-      res.destroy();
-    });
+    this.refresh(ch, viewer);
+  }
+
+  /**
+   * Catches viewer `v` up from the database (and the ring) and puts it live again; one catch-up per viewer at a
+   * time, and one more after it when asked for meanwhile (a wake-up must never be lost while one runs).
+   */
+  private refresh(ch: Channel, v: Viewer): void {
+    if (v.closed) return;
+    v.live = false;
+    if (v.catching) {
+      v.again = true;
+      return;
+    }
+    v.catching = true;
+    void (async () => {
+      do {
+        v.again = false;
+        v.live = false;
+        await this.catchUp(ch, v);
+      } while (v.again && !v.closed);
+    })()
+      .catch((err) => {
+        this.options.logger.warn({ err, deployId: ch.deployId }, 'log stream failed; the browser will reconnect');
+        v.abort();
+      })
+      .finally(() => {
+        v.catching = false;
+      });
+  }
+
+  /** Another instance stored lines of deploys it runs: their viewers here read them from the database. */
+  private onRemoteLines(n: Notification): void {
+    if (n.origin === this.options.notifier?.origin) return;
+    const pairs = Array.isArray(n.data.d) ? (n.data.d as [number, number][]) : [];
+    for (const [deployId, seq] of pairs) {
+      const ch = this.channels.get(deployId);
+      if (!ch || ch.local) continue;
+      for (const v of ch.viewers) if (v.last < seq) this.refresh(ch, v);
+    }
+  }
+
+  /** Another instance changed the state of a deploy: viewers here catch up, then get the state (and the end). */
+  private onRemoteState(n: Notification): void {
+    if (n.origin === this.options.notifier?.origin) return;
+    const { id, state } = n.data as { id?: number; state?: string };
+    if (typeof id !== 'number' || typeof state !== 'string') return;
+    const ch = this.channels.get(id);
+    if (!ch || ch.local) return;
+    this.remoteState(ch, state);
+  }
+
+  private remoteState(ch: Channel, state: string): void {
+    ch.state = state;
+    if (!isActive(state)) this.markEnded(ch);
+    else ch.ended = false;
+    // catchUp sends the state once the viewer is level with the database, and the end when it is final.
+    for (const v of ch.viewers) this.refresh(ch, v);
+  }
+
+  /**
+   * The safety net under the notifications: viewers of deploys this process does not run look at the database
+   * (state, then lines after their seq). Cheap: one query per watched deploy per round.
+   */
+  private async sweep(): Promise<void> {
+    for (const ch of [...this.channels.values()]) {
+      if (ch.local || ch.ended || ch.viewers.size === 0) continue;
+      try {
+        const stored = await this.options.readModel.exists(ch.deployId);
+        if (ch.local || ch.ended) continue;
+        if (stored && stored.state !== ch.state) this.remoteState(ch, stored.state);
+        else for (const v of ch.viewers) if (!v.catching) this.refresh(ch, v);
+      } catch (err) {
+        this.options.logger.debug({ err, deployId: ch.deployId }, 'log poll failed; next round');
+      }
+    }
   }
 
   private channel(deployId: number): Channel {
@@ -205,6 +313,7 @@ export class LiveLog {
   private onEvent(event: DeployEvent): void {
     if (event.type === 'line') {
       const ch = this.channel(event.line.deployId);
+      ch.local = true;
       const entry: Entry = { seq: event.line.seq, line: event.line };
       ch.ring.push(entry);
       // Trim in chunks, not one shift per line.
@@ -216,8 +325,7 @@ export class LiveLog {
           v.last = entry.seq;
         } else {
           // A hole: something was published out of order. Catch up again rather than skip lines.
-          v.live = false;
-          void this.catchUp(ch, v).catch(() => v.end());
+          this.refresh(ch, v);
         }
       }
       return;
@@ -233,22 +341,28 @@ export class LiveLog {
     }
     if (event.type !== 'state') return;
     const c = ch ?? this.channel(event.deployId);
+    c.local = true;
     c.state = event.state;
     const frame = `event: state\ndata: ${JSON.stringify({ state: event.state, error })}\n\n`;
     for (const v of c.viewers) if (v.live) v.send(frame);
     if (!isActive(event.state)) {
-      c.ended = true;
       for (const v of [...c.viewers]) if (v.live) this.finish(v);
-      if (c.dropTimer) clearTimeout(c.dropTimer);
-      c.dropTimer = setTimeout(() => {
-        c.dropTimer = undefined;
-        if (c.viewers.size === 0) this.channels.delete(c.deployId);
-        else c.ring = [];
-      }, this.keepAfterEndMs);
-      c.dropTimer.unref();
+      this.markEnded(c);
     } else {
       c.ended = false;
     }
+  }
+
+  /** Over: the ring is kept a while for late viewers, then dropped. */
+  private markEnded(c: Channel): void {
+    c.ended = true;
+    if (c.dropTimer) clearTimeout(c.dropTimer);
+    c.dropTimer = setTimeout(() => {
+      c.dropTimer = undefined;
+      if (c.viewers.size === 0) this.channels.delete(c.deployId);
+      else c.ring = [];
+    }, this.keepAfterEndMs);
+    c.dropTimer.unref();
   }
 
   /** Tells the browser the log is complete so it stops reconnecting. */

@@ -1,0 +1,38 @@
+/**
+ * What other instances need to hear about the deploys this one runs, as wake-ups through the notifier:
+ * "deploy 12 has lines stored up to seq 340" (sent once a batch is committed, so a reader finds them) and
+ * "deploy 12 is now succeeded" (sent after the state is recorded). Their viewers read the lines from the
+ * database by seq; their schedulers look at the queue again.
+ *
+ *   const lines = notifyingLineSink(database.lines(), notifier);     // give this to the deployer
+ *   const off = relayDeployStates(events, notifier);                 // stop with off()
+ */
+import type { StoredLine } from '../store/deploys.js';
+import type { LineSink } from '../store/log-lines.js';
+import type { Notifier } from '../store/notify.js';
+import type { DeployEvents } from './events.js';
+
+/** Error texts can be long (a failing command's output); a notification stays far below PostgreSQL's 8000 bytes. */
+const MAX_ERROR = 1_000;
+
+/** The same sink, and after each committed batch a 'lines' notification with the highest seq per deploy. */
+export function notifyingLineSink(sink: LineSink, notifier: Notifier): LineSink {
+  return {
+    async insert(lines: readonly StoredLine[]): Promise<void> {
+      await sink.insert(lines);
+      const last = new Map<number, number>();
+      for (const l of lines) if ((last.get(l.deployId) ?? 0) < l.seq) last.set(l.deployId, l.seq);
+      if (last.size > 0) void notifier.notify('lines', { d: [...last] });
+    },
+    close: () => sink.close(),
+  };
+}
+
+/** Publishes every state change of this process's deploy events (already masked) as a 'deploy' notification. */
+export function relayDeployStates(events: DeployEvents, notifier: Notifier): () => void {
+  return events.subscribe((e) => {
+    if (e.type !== 'state') return;
+    const error = e.error ? e.error.slice(0, MAX_ERROR) : null;
+    void notifier.notify('deploy', { id: e.deployId, state: e.state, error });
+  });
+}
