@@ -11,6 +11,7 @@ import { Octokit, RequestError } from 'octokit';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type MaskText, maskPatterns } from './deploy/mask.js';
+import { currentGitHubBudget } from './github-deadline.js';
 import { GitHubError, type GitHubErrorKind, oneLine } from './github-error.js';
 import {
   checkRunsShape,
@@ -159,8 +160,9 @@ export interface GitHubOptions {
   fetch?: typeof fetch;
   logger?: Logger;
   /**
-   * The deadline of one question to GitHub (one method of this interface), its retries and rate-limit waits
-   * included. Default 15 s: a chat command must not hang. Tests pass a short one.
+   * The GitHub deadline of one command (src/github-deadline.ts: every question a command asks shares it), or of
+   * one question outside a command; retries and rate-limit waits included. Default 15 s: a chat command must
+   * not hang. Tests pass a short one.
    */
   timeoutMs?: number;
   /** Retries of 5xx answers and network failures on GET (never on POST: see createDeployment). Default 3. */
@@ -177,6 +179,10 @@ export interface GitHubOptions {
 interface CallScope {
   signal: AbortSignal;
   lastStatus?: number;
+  /** x-ratelimit-reset of the last answer that said the rate limit is used up (epoch seconds). */
+  rateLimitReset?: number;
+  /** When this question's deadline fires (ms since the epoch). */
+  deadlineAt: number;
 }
 
 /** Builds the GitHub client. No request is made until a method is called. */
@@ -194,8 +200,11 @@ export function createGitHub(options: GitHubOptions): GitHub {
     error: (message: string) => (logger ? logger.error({ github: true }, message) : console.error(message)),
   };
   // Rate limits: wait once for a near reset, otherwise fail at once with a clear message (never retry forever).
+  // A wait that would outlast the deadline is not taken: the answer is then "rate limited, try at HH:MM", not a timeout.
   const onLimit = (what: string) => (retryAfter: number, opts: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
-    const retry = retryCount === 0 && retryAfter <= maxWait;
+    const current = scope.getStore();
+    const fits = !current || Date.now() + retryAfter * 1000 < current.deadlineAt;
+    const retry = retryCount === 0 && retryAfter <= maxWait && fits;
     log.warn(`GitHub ${what} on ${opts.method} ${opts.url}; ${retry ? `retrying in ${retryAfter} s` : 'giving up'}`);
     return retry;
   };
@@ -205,7 +214,11 @@ export function createGitHub(options: GitHubOptions): GitHub {
   const watchingFetch: typeof fetch = async (input, init) => {
     const response = await baseFetch(input, init);
     const current = scope.getStore();
-    if (current) current.lastStatus = response.status;
+    if (current) {
+      current.lastStatus = response.status;
+      const reset = Number(response.headers.get('x-ratelimit-reset'));
+      if (response.headers.get('x-ratelimit-remaining') === '0' && reset > 0) current.rateLimitReset = reset;
+    }
     return response;
   };
   const octokit = new Octokit({
@@ -232,24 +245,19 @@ export function createGitHub(options: GitHubOptions): GitHub {
    * failure into a one-line GitHubError.
    */
   async function bounded<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    // Inside a command, the command's one GitHub budget; a question asked after it ran out fails at once.
+    const budget = currentGitHubBudget();
+    const left = budget ? timeoutMs - budget.used() : timeoutMs;
+    if (left <= 0) throw timedOut(doing, undefined);
     const controller = new AbortController();
-    const current: CallScope = { signal: controller.signal };
+    const current: CallScope = { signal: controller.signal, deadlineAt: Date.now() + left };
+    const end = budget?.begin();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        const last = current.lastStatus;
-        reject(
-          last && last >= 500
-            ? new GitHubError(`GitHub kept answering ${last} and gave up after ${bound} (${doing}) — GitHub is having trouble; try again in a few minutes`, {
-                kind: 'http',
-                status: last,
-              })
-            : new GitHubError(`GitHub did not answer within ${bound} (${doing}) — try again in a minute; if it persists, check githubstatus.com`, {
-                kind: 'timeout',
-              }),
-        );
-      }, timeoutMs);
+        reject(timedOut(doing, current));
+      }, left);
     });
     try {
       return await Promise.race([scope.run(current, fn), expired]);
@@ -257,7 +265,28 @@ export function createGitHub(options: GitHubOptions): GitHub {
       throw toGitHubError(err, doing, baseUrl, bound);
     } finally {
       clearTimeout(timer);
+      end?.();
     }
+  }
+
+  /** The deadline passed: says what GitHub last answered, if anything, and what to do. */
+  function timedOut(doing: string, current: CallScope | undefined): GitHubError {
+    const last = current?.lastStatus;
+    if (last && last >= 500) {
+      return new GitHubError(`GitHub kept answering ${last} and gave up after ${bound} (${doing}) — GitHub is having trouble; try again in a few minutes`, {
+        kind: 'http',
+        status: last,
+      });
+    }
+    if ((last === 403 || last === 429) && current?.rateLimitReset) {
+      return new GitHubError(`GitHub rate limit exhausted (it resets at ${clockTime(current.rateLimitReset)} UTC); try again then (${last}, ${doing})`, {
+        kind: 'rate-limit',
+        status: last,
+      });
+    }
+    return new GitHubError(`GitHub did not answer within ${bound} (${doing}) — try again in a minute; if it persists, check githubstatus.com`, {
+      kind: 'timeout',
+    });
   }
 
   /** Runs fn; a 404/422 becomes null, unless the repository itself is missing (a config or token problem). */
@@ -567,6 +596,11 @@ function short(ref: string): string {
   return isFullSha(ref) ? ref.slice(0, 7) : ref;
 }
 
+/** 'HH:MM' (UTC) of an epoch-seconds time, as GitHub's x-ratelimit-reset gives it. */
+function clockTime(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().slice(11, 16);
+}
+
 function decodeText(data: unknown): string {
   if (typeof data === 'string') return data;
   if (data instanceof ArrayBuffer) return new TextDecoder().decode(data);
@@ -615,7 +649,7 @@ function toGitHubError(err: unknown, doing: string, baseUrl: string, bound: stri
   if (status === 403 || status === 429) {
     if (headers['x-ratelimit-remaining'] === '0') {
       const reset = Number(headers['x-ratelimit-reset']);
-      const at = Number.isFinite(reset) && reset > 0 ? ` (it resets at ${new Date(reset * 1000).toISOString().slice(11, 16)} UTC)` : '';
+      const at = Number.isFinite(reset) && reset > 0 ? ` (it resets at ${clockTime(reset)} UTC)` : '';
       return new GitHubError(`GitHub rate limit exhausted${at}; try again then (${status}, ${doing})`, { kind: 'rate-limit', status, cause: err });
     }
     if (/secondary rate limit/i.test(said) || headers['retry-after']) {
