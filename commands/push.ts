@@ -70,7 +70,13 @@ export default defineCommand({
         if (ctx.args.length > 1) throw new UsageError('');
         const r = await pushService(ctx).abort();
         const kept = r.kept.length ? `; kept for the next push: ${r.kept.map(pickName).join(', ')}` : '';
-        const branch = r.push.branch ? ` (the branch ${r.push.branch} stays on the remote)` : '';
+        const branch = !r.branch
+          ? ''
+          : r.branch.deleted
+            ? `; the branch ${r.branch.name} was deleted on the remote`
+            : r.branch.error
+              ? `; the branch ${r.branch.name} could not be deleted on the remote (${r.branch.error}) — delete it by hand`
+              : `; the branch ${r.branch.name} was already gone from the remote`;
         await ctx.reply(`🛑 ${pushName(r.push)} aborted by ${who(ctx.user, ctx.provider)}${kept}${branch}`);
         return;
       }

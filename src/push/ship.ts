@@ -254,14 +254,27 @@ export class PushShip {
     return back;
   }
 
-  /** `push abort`: ends the push; undecided and approved picks are kept for the next one. */
-  async abort(): Promise<{ push: PushRow; kept: PickRow[] }> {
+  /**
+   * `push abort`: ends the push; undecided and approved picks are kept for the next one, and the push branch is
+   * deleted on the remote (`branch`: what became of it, for the reply).
+   */
+  async abort(): Promise<{ push: PushRow; kept: PickRow[]; branch: { name: string; deleted: boolean; error?: string } | null }> {
     const push = await this.core.current();
     if (!push) throw new Refusal('there is no push going on');
     if (push.state === 'shipping') throw new Refusal(`${pushName(push)} is shipping right now — it cannot be aborted midway`);
     if (!(await this.store.movePush(push.id, ['open', 'confirming'], 'aborted', { endedAt: this.core.now() })))
       throw new Refusal(`${pushName(push)} changed just now — \`push status\``);
     const kept = await this.core.defer(await this.store.picks(push.id, ['requested', 'approved']), 'the push was aborted');
-    return { push: (await this.store.get(push.id)) as PushRow, kept };
+    // The push is over whatever git says: a branch that cannot be deleted is reported, not a reason to stay open.
+    let branch: { name: string; deleted: boolean; error?: string } | null = null;
+    if (push.branch) {
+      try {
+        branch = { name: push.branch, deleted: await this.core.repo.deleteBranch(push.branch) };
+      } catch (err) {
+        this.core.options.logger?.warn({ err, push: push.id }, 'could not delete the aborted push branch');
+        branch = { name: push.branch, deleted: false, error: (err as Error).message.split('\n')[0] ?? 'git failed' };
+      }
+    }
+    return { push: (await this.store.get(push.id)) as PushRow, kept, branch };
   }
 }
