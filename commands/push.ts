@@ -58,7 +58,11 @@ export default defineCommand({
         const env = option(ctx, 'to');
         const push = pushService(ctx);
         // The target environment's gates (roles, lock, CI, direction, confirmation), as for `deploy`.
-        const r = await push.ship(ctx.user, { provider: ctx.provider, room: ctx.room.room, thread: ctx.room.thread }, env, shipGate(ctx, push.app, force));
+        // Where the environment needs green CI, ship waits for it on the pushed head and says so here meanwhile.
+        const r = await push.ship(ctx.user, { provider: ctx.provider, room: ctx.room.room, thread: ctx.room.thread }, env, shipGate(ctx, push.app, force), {
+          force,
+          say: async (text) => void (await ctx.reply(text)),
+        });
         // Returns once the deploy is requested; "your picks are live" comes when the deploy ends.
         await ctx.reply(
           shipText({ ...r, deployWired: Boolean(push.options.deploy), trunk: ctx.deps.config.push.trunk, mention: ctx.mention, provider: ctx.provider }),

@@ -23,6 +23,7 @@ import {
   deploymentsShape,
   pullShape,
   readShape,
+  reviewsShape,
 } from './github-shapes.js';
 import { isFullSha, isValidRef, isValidRepo, REPO } from './refs.js';
 
@@ -31,6 +32,17 @@ export { isFullSha, isValidRef, isValidRepo };
 
 /** 'none' = the commit has no statuses and no check runs. */
 export type CiState = 'success' | 'pending' | 'failure' | 'none';
+
+/** One CI check of a commit: a check run (by name) or a commit status (by context). */
+export interface CiCheck {
+  name: string;
+  state: Exclude<CiState, 'none'>;
+  /** What GitHub says: success, failure, timed_out, cancelled, in_progress, queued, pending, error, ... */
+  conclusion: string;
+}
+
+/** Where a pull request's reviews stand, as GitHub's merge box says it. */
+export type ReviewState = 'approved' | 'changes requested' | 'review required';
 
 /** One commit in a compare list. `message` is the full message: take its first line for chat. */
 export interface CommitSummary {
@@ -123,6 +135,10 @@ export interface GitHub {
   resolveRef(repo: string, ref: string): Promise<string | null>;
   /** Combined CI state: legacy commit statuses AND check runs (any failure → failure; any pending/in-progress → pending; all success → success). */
   ciState(repo: string, sha: string): Promise<CiState>;
+  /** Every CI check of a commit, check runs and commit statuses (latest per name), e.g. to say which one failed. */
+  ciChecks(repo: string, sha: string): Promise<CiCheck[]>;
+  /** The PR's review state from its reviews (each reviewer's latest approving or blocking review counts). */
+  reviewState(repo: string, number: number): Promise<ReviewState>;
   /** Commits in base..head, oldest first (GitHub compare API), at most `limit` (the newest ones). */
   compare(repo: string, base: string, head: string, limit?: number): Promise<CommitSummary[]>;
   /** compare() with the relation and counts, e.g. to say "and 12 more" or to notice a rollback (status 'behind'). */
@@ -383,6 +399,41 @@ export function createGitHub(options: GitHubOptions): GitHub {
     );
   }
 
+  /** The commit's combined status and every check (check runs and statuses, by name), read under one deadline. */
+  async function readCi(repoName: string, sha: string) {
+    const repo = parseRepo(repoName);
+    requireRef(sha, 'commit');
+    const doing = `reading CI of ${short(sha)} in ${repo.full}`;
+    return bounded(doing, async () => {
+      const statuses = async () => {
+        const { data } = await octokit.rest.repos.getCombinedStatusForRef({ owner: repo.owner, repo: repo.name, ref: sha, per_page: 100 });
+        return readShape(combinedStatusShape, data, doing);
+      };
+      // Paged by hand rather than with octokit.paginate, so every page is checked before it is read.
+      const checkRuns = async () => {
+        const runs: { name?: string | undefined; status: string; conclusion: string | null }[] = [];
+        for (let page = 1; page <= 10; page++) {
+          const { data } = await octokit.rest.checks.listForRef({ owner: repo.owner, repo: repo.name, ref: sha, per_page: 100, filter: 'latest', page });
+          const parsed = readShape(checkRunsShape, data, doing);
+          runs.push(...parsed.check_runs);
+          if (parsed.check_runs.length === 0 || runs.length >= parsed.total_count) break;
+        }
+        return runs;
+      };
+      const [combined, runs] = await Promise.all([statuses(), checkRuns()]);
+      const checks: (CiCheck & { kind: 'run' | 'status' })[] = [
+        ...runs.map((r) => ({
+          kind: 'run' as const,
+          name: r.name ?? 'check',
+          state: checkRunState(r.status, r.conclusion),
+          conclusion: r.status === 'completed' ? (r.conclusion ?? 'completed') : r.status,
+        })),
+        ...(combined.statuses ?? []).map((s) => ({ kind: 'status' as const, name: s.context, state: statusState(s.state), conclusion: s.state })),
+      ];
+      return { combined, checks };
+    });
+  }
+
   return {
     async resolveRef(repoName, ref) {
       const repo = parseRepo(repoName);
@@ -400,34 +451,38 @@ export function createGitHub(options: GitHubOptions): GitHub {
     },
 
     async ciState(repoName, sha) {
+      const { combined, checks } = await readCi(repoName, sha);
+      const states: Exclude<CiState, 'none'>[] = [];
+      // The combined state is 'pending' when there are no statuses at all, so only count it when there are some.
+      if (combined.total_count > 0) states.push(statusState(combined.state));
+      for (const check of checks) if (check.kind === 'run') states.push(check.state);
+      if (states.length === 0) return 'none';
+      if (states.includes('failure')) return 'failure';
+      if (states.includes('pending')) return 'pending';
+      return 'success';
+    },
+
+    async ciChecks(repoName, sha) {
+      const { checks } = await readCi(repoName, sha);
+      return checks.map(({ name, state, conclusion }) => ({ name, state, conclusion }));
+    },
+
+    async reviewState(repoName, number) {
       const repo = parseRepo(repoName);
-      requireRef(sha, 'commit');
-      const doing = `reading CI of ${short(sha)} in ${repo.full}`;
+      const doing = `reading the reviews of #${number} in ${repo.full}`;
       return bounded(doing, async () => {
-        const statuses = async () => {
-          const { data } = await octokit.rest.repos.getCombinedStatusForRef({ owner: repo.owner, repo: repo.name, ref: sha, per_page: 100 });
-          return readShape(combinedStatusShape, data, doing);
-        };
-        // Paged by hand rather than with octokit.paginate, so every page is checked before it is read.
-        const checkRuns = async () => {
-          const runs: { status: string; conclusion: string | null }[] = [];
-          for (let page = 1; page <= 10; page++) {
-            const { data } = await octokit.rest.checks.listForRef({ owner: repo.owner, repo: repo.name, ref: sha, per_page: 100, filter: 'latest', page });
-            const parsed = readShape(checkRunsShape, data, doing);
-            runs.push(...parsed.check_runs);
-            if (parsed.check_runs.length === 0 || runs.length >= parsed.total_count) break;
-          }
-          return runs;
-        };
-        const [combined, runs] = await Promise.all([statuses(), checkRuns()]);
-        const states: Exclude<CiState, 'none'>[] = [];
-        // The combined state is 'pending' when there are no statuses at all, so only count it when there are some.
-        if (combined.total_count > 0) states.push(combined.state === 'success' ? 'success' : combined.state === 'pending' ? 'pending' : 'failure');
-        for (const run of runs) states.push(checkRunState(run.status, run.conclusion));
-        if (states.length === 0) return 'none';
-        if (states.includes('failure')) return 'failure';
-        if (states.includes('pending')) return 'pending';
-        return 'success';
+        const latest = new Map<string, string>();
+        for (let page = 1; page <= 10; page++) {
+          const { data } = await octokit.rest.pulls.listReviews({ owner: repo.owner, repo: repo.name, pull_number: number, per_page: 100, page });
+          const reviews = readShape(reviewsShape, data, doing);
+          // A comment-only review does not change where a reviewer stands; a dismissal undoes their approval or block.
+          for (const r of reviews) if (r.user && r.state !== 'COMMENTED' && r.state !== 'PENDING') latest.set(r.user.login, r.state);
+          if (reviews.length < 100) break;
+        }
+        const states = [...latest.values()];
+        if (states.includes('CHANGES_REQUESTED')) return 'changes requested';
+        if (states.includes('APPROVED')) return 'approved';
+        return 'review required';
       });
     },
 
@@ -590,6 +645,10 @@ function checkRunState(status: string, conclusion: string | null): Exclude<CiSta
   if (status !== 'completed') return 'pending';
   // neutral and skipped runs do not block (GitHub shows them as passing); anything else that is not success does.
   return conclusion === 'success' || conclusion === 'neutral' || conclusion === 'skipped' ? 'success' : 'failure';
+}
+
+function statusState(state: string): Exclude<CiState, 'none'> {
+  return state === 'success' ? 'success' : state === 'pending' ? 'pending' : 'failure';
 }
 
 function short(ref: string): string {

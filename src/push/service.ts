@@ -16,9 +16,22 @@ import type { Subject } from './change.js';
 import { type ConfirmResult, PushConfirmations, type StartResult, type TickResult, type Timers, realTimers } from './confirmations.js';
 import { type Place, PushCore, type PushServiceOptions } from './core.js';
 import { type ApproveResult, PushRequests, type RequestResult } from './requests.js';
-import { PushShip, type ShipGate, type ShipHooks, type ShipReport } from './ship.js';
+import { PushShip, type ShipGate, type ShipHooks, type ShipOptions, type ShipReport } from './ship.js';
 
-export type { ApproveResult, ConfirmResult, Place, PushServiceOptions, PushStatus, RequestResult, ShipGate, ShipReport, StartResult, TickResult, Timers };
+export type {
+  ApproveResult,
+  ConfirmResult,
+  Place,
+  PushServiceOptions,
+  PushStatus,
+  RequestResult,
+  ShipGate,
+  ShipOptions,
+  ShipReport,
+  StartResult,
+  TickResult,
+  Timers,
+};
 export type { PushDeploy, PushDeployment } from './core.js';
 export { parsePickId } from './requests.js';
 export { realTimers };
@@ -91,8 +104,8 @@ export class PushService {
   shipEnvironment(environment?: string): string | undefined {
     return this.shipping.environmentFor(environment);
   }
-  ship(actor: KnownUser, place: Place & { thread?: string | undefined }, environment?: string, gate?: ShipGate): Promise<ShipReport> {
-    return this.shipping.ship(actor, place, environment, gate);
+  ship(actor: KnownUser, place: Place & { thread?: string | undefined }, environment?: string, gate?: ShipGate, options?: ShipOptions): Promise<ShipReport> {
+    return this.shipping.ship(actor, place, environment, gate, options);
   }
   abort() {
     return this.shipping.abort();

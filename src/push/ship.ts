@@ -16,6 +16,7 @@ import type { DeployEvent } from '../deploy/events.js';
 import type { PickRow, PushRow } from '../store/push.js';
 import type { KnownUser } from '../store/users.js';
 import type { Place, PushCore, PushDeployment } from './core.js';
+import { waitForGreenCi } from './ci-wait.js';
 import { liveText, pickName, pushName, subjectText } from './messages.js';
 
 export interface ShipReport {
@@ -39,6 +40,14 @@ export type ShipGate = (input: { environment: string; sha: string | null }) => P
 /** Test seam: runs after the cherry-picks are recorded and before the branch is pushed (a crash lands here). */
 export interface ShipHooks {
   afterPicks?: (() => Promise<void>) | undefined;
+  /** Runs once the branch is pushed, before CI on its head is waited for (the test sets the head's checks). */
+  afterPush?: ((headSha: string) => Promise<void>) | undefined;
+}
+
+/** How `push ship` was asked: `--force` skips the CI wait (the gates record the override); `say` talks to the room meanwhile. */
+export interface ShipOptions {
+  force?: boolean | undefined;
+  say?: ((text: string) => Promise<void>) | undefined;
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
@@ -73,7 +82,13 @@ export class PushShip {
    * `push ship [to <env>]`: gates, cherry-picks, push, then deferrals and the deploy request. A failure before
    * the push puts everything back (`push ship` again); deferrals are written only once the branch is pushed.
    */
-  async ship(actor: KnownUser, place: Place & { thread?: string | undefined }, environment?: string, gate?: ShipGate): Promise<ShipReport> {
+  async ship(
+    actor: KnownUser,
+    place: Place & { thread?: string | undefined },
+    environment?: string,
+    gate?: ShipGate,
+    shipOptions: ShipOptions = {},
+  ): Promise<ShipReport> {
     const { options } = this.core;
     const push = await this.core.current();
     if (!push) throw new Refusal('there is no push going on — `push start` first');
@@ -136,7 +151,10 @@ export class PushShip {
     let deployError: string | null = null;
     if (options.deploy && env) {
       try {
-        const post = gate ? await gate({ environment: env, sha: headSha }) : { ok: true as const, notes: [] };
+        await this.hooks.afterPush?.(headSha);
+        // CI on the pushed head has only just started: wait for it (bounded) where the environment needs it green.
+        const waited = shipOptions.force ? null : await this.waitForCi(env, headSha, place, shipOptions.say);
+        const post = waited && !waited.ok ? waited : gate ? await gate({ environment: env, sha: headSha }) : { ok: true as const, notes: [] as string[] };
         if (!post.ok) deployError = post.reason;
         else {
           const shippedNow = await this.store.picks(push.id, ['shipped']);
@@ -181,6 +199,21 @@ export class PushShip {
       deploy,
       deployError,
     };
+  }
+
+  /** Waits for green CI on the head when the environment has require_green_ci and GitHub is configured; null otherwise. */
+  private async waitForCi(env: string, sha: string, place: Place & { thread?: string | undefined }, say?: (text: string) => Promise<void>) {
+    const { options } = this.core;
+    const appConfig = configEntry(options.config.apps, this.core.app);
+    const rules = appConfig && Object.hasOwn(appConfig.environments, env) ? appConfig.environments[env] : undefined;
+    if (!rules?.require_green_ci || !options.github || !options.githubRepo) return null;
+    return waitForGreenCi({
+      github: options.github,
+      repo: options.githubRepo,
+      sha,
+      say: say ?? ((text) => this.core.tell(place, text, place.thread)),
+      options: options.ciWait,
+    });
   }
 
   /**
