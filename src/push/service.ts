@@ -11,7 +11,7 @@
  */
 import type { PushRow } from '../store/push.js';
 import type { KnownUser } from '../store/users.js';
-import { PushBoard, type PushStatus } from './board.js';
+import { PushBoard, type PushStatus, type PushTally } from './board.js';
 import type { Subject } from './change.js';
 import { type ConfirmResult, PushConfirmations, type StartResult, type TickResult, type Timers, realTimers } from './confirmations.js';
 import { type Place, PushCore, type PushServiceOptions } from './core.js';
@@ -24,6 +24,7 @@ export type {
   Place,
   PushServiceOptions,
   PushStatus,
+  PushTally,
   RequestResult,
   ShipGate,
   ShipOptions,
@@ -98,6 +99,10 @@ export class PushService {
 
   status(): Promise<PushStatus> {
     return this.pushBoard.status();
+  }
+  /** The last pushes with their picks counted (requested, approved, conflicted, shipped), newest first. */
+  recent(limit?: number): Promise<PushTally[]> {
+    return this.pushBoard.recent(limit);
   }
 
   /** The environment `push ship [to <env>]` targets (Refusal for an unknown one). */
