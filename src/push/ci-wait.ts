@@ -7,6 +7,7 @@
  *   if (!r.ok) deployError = r.reason;
  */
 import type { CiCheck, GitHub } from '../github.js';
+import { withGitHubBudget } from '../github-deadline.js';
 import { short } from './messages.js';
 
 export interface CiWaitOptions {
@@ -35,7 +36,8 @@ export async function waitForGreenCi(input: {
   const until = now() + timeoutMs;
   let told = '';
   for (;;) {
-    const checks = await input.github.ciChecks(input.repo, input.sha);
+    // Each round has a GitHub deadline of its own: a long wait of quick answers must not use up the command's.
+    const checks = await withGitHubBudget(() => input.github.ciChecks(input.repo, input.sha));
     const failing = checks.filter((c) => c.state === 'failure');
     if (failing.length > 0) {
       return {
