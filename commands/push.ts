@@ -58,7 +58,11 @@ export default defineCommand({
         const env = option(ctx, 'to');
         const push = pushService(ctx);
         // The target environment's gates (roles, lock, CI, direction, confirmation), as for `deploy`.
-        const r = await push.ship(ctx.user, { provider: ctx.provider, room: ctx.room.room, thread: ctx.room.thread }, env, shipGate(ctx, push.app, force));
+        // Where the environment needs green CI, ship waits for it on the pushed head and says so here meanwhile.
+        const r = await push.ship(ctx.user, { provider: ctx.provider, room: ctx.room.room, thread: ctx.room.thread }, env, shipGate(ctx, push.app, force), {
+          force,
+          say: async (text) => void (await ctx.reply(text)),
+        });
         // Returns once the deploy is requested; "your picks are live" comes when the deploy ends.
         await ctx.reply(
           shipText({ ...r, deployWired: Boolean(push.options.deploy), trunk: ctx.deps.config.push.trunk, mention: ctx.mention, provider: ctx.provider }),
@@ -70,7 +74,13 @@ export default defineCommand({
         if (ctx.args.length > 1) throw new UsageError('');
         const r = await pushService(ctx).abort();
         const kept = r.kept.length ? `; kept for the next push: ${r.kept.map(pickName).join(', ')}` : '';
-        const branch = r.push.branch ? ` (the branch ${r.push.branch} stays on the remote)` : '';
+        const branch = !r.branch
+          ? ''
+          : r.branch.deleted
+            ? `; the branch ${r.branch.name} was deleted on the remote`
+            : r.branch.error
+              ? `; the branch ${r.branch.name} could not be deleted on the remote (${r.branch.error}) — delete it by hand`
+              : `; the branch ${r.branch.name} was already gone from the remote`;
         await ctx.reply(`🛑 ${pushName(r.push)} aborted by ${who(ctx.user, ctx.provider)}${kept}${branch}`);
         return;
       }

@@ -12,6 +12,7 @@ import { type Answer, answerOf, type IncomingMessage, type MessageRef, type Ques
 import { CONFIRM_TIMEOUT_MS, type Clock, type Command, type Ctx, type Deps, Refusal, UsageError } from './command.js';
 import type { Config } from './config.js';
 import { formatDuration } from './duration.js';
+import { withGitHubBudget } from './github-deadline.js';
 import { failed, refused, unknownCommand, usage } from './format.js';
 import { closest, parse } from './parse.js';
 import { type Role, rolesOf, ROLE_LABEL } from './roles.js';
@@ -152,7 +153,8 @@ export class Bot {
         deps: this.deps(adapter),
       };
       try {
-        await command.run(ctx);
+        // One GitHub deadline for the whole command, however many questions it asks GitHub.
+        await withGitHubBudget(() => command.run(ctx));
       } catch (err) {
         if (err instanceof UsageError) {
           outcome = 'refused';

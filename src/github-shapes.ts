@@ -56,12 +56,20 @@ export const compareShape = z.object({
   commits: z.array(commitShape.omit({ stats: true, files: true })),
 });
 
-export const combinedStatusShape = z.object({ state: z.string(), total_count: count });
+export const combinedStatusShape = z.object({
+  state: z.string(),
+  total_count: count,
+  // Older answers (and GitHub Enterprise) may leave the list out; the combined state still counts.
+  statuses: z.array(z.object({ context: z.string(), state: z.string() })).optional(),
+});
 
 export const checkRunsShape = z.object({
   total_count: count,
-  check_runs: z.array(z.object({ status: z.string(), conclusion: z.string().nullable() })),
+  check_runs: z.array(z.object({ name: z.string().optional(), status: z.string(), conclusion: z.string().nullable() })),
 });
+
+/** GET /repos/{o}/{r}/pulls/{n}/reviews: oldest first. */
+export const reviewsShape = z.array(z.object({ user, state: z.string() }));
 
 export const deploymentShape = z.object({ id: z.number().int().positive(), sha: z.string(), environment: z.string(), description: z.string().nullable() });
 export const deploymentsShape = z.array(deploymentShape);

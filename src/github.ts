@@ -11,6 +11,7 @@ import { Octokit, RequestError } from 'octokit';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { type MaskText, maskPatterns } from './deploy/mask.js';
+import { currentGitHubBudget } from './github-deadline.js';
 import { GitHubError, type GitHubErrorKind, oneLine } from './github-error.js';
 import {
   checkRunsShape,
@@ -22,6 +23,7 @@ import {
   deploymentsShape,
   pullShape,
   readShape,
+  reviewsShape,
 } from './github-shapes.js';
 import { isFullSha, isValidRef, isValidRepo, REPO } from './refs.js';
 
@@ -30,6 +32,17 @@ export { isFullSha, isValidRef, isValidRepo };
 
 /** 'none' = the commit has no statuses and no check runs. */
 export type CiState = 'success' | 'pending' | 'failure' | 'none';
+
+/** One CI check of a commit: a check run (by name) or a commit status (by context). */
+export interface CiCheck {
+  name: string;
+  state: Exclude<CiState, 'none'>;
+  /** What GitHub says: success, failure, timed_out, cancelled, in_progress, queued, pending, error, ... */
+  conclusion: string;
+}
+
+/** Where a pull request's reviews stand, as GitHub's merge box says it. */
+export type ReviewState = 'approved' | 'changes requested' | 'review required';
 
 /** One commit in a compare list. `message` is the full message: take its first line for chat. */
 export interface CommitSummary {
@@ -122,6 +135,10 @@ export interface GitHub {
   resolveRef(repo: string, ref: string): Promise<string | null>;
   /** Combined CI state: legacy commit statuses AND check runs (any failure → failure; any pending/in-progress → pending; all success → success). */
   ciState(repo: string, sha: string): Promise<CiState>;
+  /** Every CI check of a commit, check runs and commit statuses (latest per name), e.g. to say which one failed. */
+  ciChecks(repo: string, sha: string): Promise<CiCheck[]>;
+  /** The PR's review state from its reviews (each reviewer's latest approving or blocking review counts). */
+  reviewState(repo: string, number: number): Promise<ReviewState>;
   /** Commits in base..head, oldest first (GitHub compare API), at most `limit` (the newest ones). */
   compare(repo: string, base: string, head: string, limit?: number): Promise<CommitSummary[]>;
   /** compare() with the relation and counts, e.g. to say "and 12 more" or to notice a rollback (status 'behind'). */
@@ -159,8 +176,9 @@ export interface GitHubOptions {
   fetch?: typeof fetch;
   logger?: Logger;
   /**
-   * The deadline of one question to GitHub (one method of this interface), its retries and rate-limit waits
-   * included. Default 15 s: a chat command must not hang. Tests pass a short one.
+   * The GitHub deadline of one command (src/github-deadline.ts: every question a command asks shares it), or of
+   * one question outside a command; retries and rate-limit waits included. Default 15 s: a chat command must
+   * not hang. Tests pass a short one.
    */
   timeoutMs?: number;
   /** Retries of 5xx answers and network failures on GET (never on POST: see createDeployment). Default 3. */
@@ -177,6 +195,10 @@ export interface GitHubOptions {
 interface CallScope {
   signal: AbortSignal;
   lastStatus?: number;
+  /** x-ratelimit-reset of the last answer that said the rate limit is used up (epoch seconds). */
+  rateLimitReset?: number;
+  /** When this question's deadline fires (ms since the epoch). */
+  deadlineAt: number;
 }
 
 /** Builds the GitHub client. No request is made until a method is called. */
@@ -194,8 +216,11 @@ export function createGitHub(options: GitHubOptions): GitHub {
     error: (message: string) => (logger ? logger.error({ github: true }, message) : console.error(message)),
   };
   // Rate limits: wait once for a near reset, otherwise fail at once with a clear message (never retry forever).
+  // A wait that would outlast the deadline is not taken: the answer is then "rate limited, try at HH:MM", not a timeout.
   const onLimit = (what: string) => (retryAfter: number, opts: { method: string; url: string }, _octokit: unknown, retryCount: number) => {
-    const retry = retryCount === 0 && retryAfter <= maxWait;
+    const current = scope.getStore();
+    const fits = !current || Date.now() + retryAfter * 1000 < current.deadlineAt;
+    const retry = retryCount === 0 && retryAfter <= maxWait && fits;
     log.warn(`GitHub ${what} on ${opts.method} ${opts.url}; ${retry ? `retrying in ${retryAfter} s` : 'giving up'}`);
     return retry;
   };
@@ -205,7 +230,11 @@ export function createGitHub(options: GitHubOptions): GitHub {
   const watchingFetch: typeof fetch = async (input, init) => {
     const response = await baseFetch(input, init);
     const current = scope.getStore();
-    if (current) current.lastStatus = response.status;
+    if (current) {
+      current.lastStatus = response.status;
+      const reset = Number(response.headers.get('x-ratelimit-reset'));
+      if (response.headers.get('x-ratelimit-remaining') === '0' && reset > 0) current.rateLimitReset = reset;
+    }
     return response;
   };
   const octokit = new Octokit({
@@ -232,24 +261,19 @@ export function createGitHub(options: GitHubOptions): GitHub {
    * failure into a one-line GitHubError.
    */
   async function bounded<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    // Inside a command, the command's one GitHub budget; a question asked after it ran out fails at once.
+    const budget = currentGitHubBudget();
+    const left = budget ? timeoutMs - budget.used() : timeoutMs;
+    if (left <= 0) throw timedOut(doing, undefined);
     const controller = new AbortController();
-    const current: CallScope = { signal: controller.signal };
+    const current: CallScope = { signal: controller.signal, deadlineAt: Date.now() + left };
+    const end = budget?.begin();
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         controller.abort();
-        const last = current.lastStatus;
-        reject(
-          last && last >= 500
-            ? new GitHubError(`GitHub kept answering ${last} and gave up after ${bound} (${doing}) — GitHub is having trouble; try again in a few minutes`, {
-                kind: 'http',
-                status: last,
-              })
-            : new GitHubError(`GitHub did not answer within ${bound} (${doing}) — try again in a minute; if it persists, check githubstatus.com`, {
-                kind: 'timeout',
-              }),
-        );
-      }, timeoutMs);
+        reject(timedOut(doing, current));
+      }, left);
     });
     try {
       return await Promise.race([scope.run(current, fn), expired]);
@@ -257,7 +281,28 @@ export function createGitHub(options: GitHubOptions): GitHub {
       throw toGitHubError(err, doing, baseUrl, bound);
     } finally {
       clearTimeout(timer);
+      end?.();
     }
+  }
+
+  /** The deadline passed: says what GitHub last answered, if anything, and what to do. */
+  function timedOut(doing: string, current: CallScope | undefined): GitHubError {
+    const last = current?.lastStatus;
+    if (last && last >= 500) {
+      return new GitHubError(`GitHub kept answering ${last} and gave up after ${bound} (${doing}) — GitHub is having trouble; try again in a few minutes`, {
+        kind: 'http',
+        status: last,
+      });
+    }
+    if ((last === 403 || last === 429) && current?.rateLimitReset) {
+      return new GitHubError(`GitHub rate limit exhausted (it resets at ${clockTime(current.rateLimitReset)} UTC); try again then (${last}, ${doing})`, {
+        kind: 'rate-limit',
+        status: last,
+      });
+    }
+    return new GitHubError(`GitHub did not answer within ${bound} (${doing}) — try again in a minute; if it persists, check githubstatus.com`, {
+      kind: 'timeout',
+    });
   }
 
   /** Runs fn; a 404/422 becomes null, unless the repository itself is missing (a config or token problem). */
@@ -354,6 +399,41 @@ export function createGitHub(options: GitHubOptions): GitHub {
     );
   }
 
+  /** The commit's combined status and every check (check runs and statuses, by name), read under one deadline. */
+  async function readCi(repoName: string, sha: string) {
+    const repo = parseRepo(repoName);
+    requireRef(sha, 'commit');
+    const doing = `reading CI of ${short(sha)} in ${repo.full}`;
+    return bounded(doing, async () => {
+      const statuses = async () => {
+        const { data } = await octokit.rest.repos.getCombinedStatusForRef({ owner: repo.owner, repo: repo.name, ref: sha, per_page: 100 });
+        return readShape(combinedStatusShape, data, doing);
+      };
+      // Paged by hand rather than with octokit.paginate, so every page is checked before it is read.
+      const checkRuns = async () => {
+        const runs: { name?: string | undefined; status: string; conclusion: string | null }[] = [];
+        for (let page = 1; page <= 10; page++) {
+          const { data } = await octokit.rest.checks.listForRef({ owner: repo.owner, repo: repo.name, ref: sha, per_page: 100, filter: 'latest', page });
+          const parsed = readShape(checkRunsShape, data, doing);
+          runs.push(...parsed.check_runs);
+          if (parsed.check_runs.length === 0 || runs.length >= parsed.total_count) break;
+        }
+        return runs;
+      };
+      const [combined, runs] = await Promise.all([statuses(), checkRuns()]);
+      const checks: (CiCheck & { kind: 'run' | 'status' })[] = [
+        ...runs.map((r) => ({
+          kind: 'run' as const,
+          name: r.name ?? 'check',
+          state: checkRunState(r.status, r.conclusion),
+          conclusion: r.status === 'completed' ? (r.conclusion ?? 'completed') : r.status,
+        })),
+        ...(combined.statuses ?? []).map((s) => ({ kind: 'status' as const, name: s.context, state: statusState(s.state), conclusion: s.state })),
+      ];
+      return { combined, checks };
+    });
+  }
+
   return {
     async resolveRef(repoName, ref) {
       const repo = parseRepo(repoName);
@@ -371,34 +451,38 @@ export function createGitHub(options: GitHubOptions): GitHub {
     },
 
     async ciState(repoName, sha) {
+      const { combined, checks } = await readCi(repoName, sha);
+      const states: Exclude<CiState, 'none'>[] = [];
+      // The combined state is 'pending' when there are no statuses at all, so only count it when there are some.
+      if (combined.total_count > 0) states.push(statusState(combined.state));
+      for (const check of checks) if (check.kind === 'run') states.push(check.state);
+      if (states.length === 0) return 'none';
+      if (states.includes('failure')) return 'failure';
+      if (states.includes('pending')) return 'pending';
+      return 'success';
+    },
+
+    async ciChecks(repoName, sha) {
+      const { checks } = await readCi(repoName, sha);
+      return checks.map(({ name, state, conclusion }) => ({ name, state, conclusion }));
+    },
+
+    async reviewState(repoName, number) {
       const repo = parseRepo(repoName);
-      requireRef(sha, 'commit');
-      const doing = `reading CI of ${short(sha)} in ${repo.full}`;
+      const doing = `reading the reviews of #${number} in ${repo.full}`;
       return bounded(doing, async () => {
-        const statuses = async () => {
-          const { data } = await octokit.rest.repos.getCombinedStatusForRef({ owner: repo.owner, repo: repo.name, ref: sha, per_page: 100 });
-          return readShape(combinedStatusShape, data, doing);
-        };
-        // Paged by hand rather than with octokit.paginate, so every page is checked before it is read.
-        const checkRuns = async () => {
-          const runs: { status: string; conclusion: string | null }[] = [];
-          for (let page = 1; page <= 10; page++) {
-            const { data } = await octokit.rest.checks.listForRef({ owner: repo.owner, repo: repo.name, ref: sha, per_page: 100, filter: 'latest', page });
-            const parsed = readShape(checkRunsShape, data, doing);
-            runs.push(...parsed.check_runs);
-            if (parsed.check_runs.length === 0 || runs.length >= parsed.total_count) break;
-          }
-          return runs;
-        };
-        const [combined, runs] = await Promise.all([statuses(), checkRuns()]);
-        const states: Exclude<CiState, 'none'>[] = [];
-        // The combined state is 'pending' when there are no statuses at all, so only count it when there are some.
-        if (combined.total_count > 0) states.push(combined.state === 'success' ? 'success' : combined.state === 'pending' ? 'pending' : 'failure');
-        for (const run of runs) states.push(checkRunState(run.status, run.conclusion));
-        if (states.length === 0) return 'none';
-        if (states.includes('failure')) return 'failure';
-        if (states.includes('pending')) return 'pending';
-        return 'success';
+        const latest = new Map<string, string>();
+        for (let page = 1; page <= 10; page++) {
+          const { data } = await octokit.rest.pulls.listReviews({ owner: repo.owner, repo: repo.name, pull_number: number, per_page: 100, page });
+          const reviews = readShape(reviewsShape, data, doing);
+          // A comment-only review does not change where a reviewer stands; a dismissal undoes their approval or block.
+          for (const r of reviews) if (r.user && r.state !== 'COMMENTED' && r.state !== 'PENDING') latest.set(r.user.login, r.state);
+          if (reviews.length < 100) break;
+        }
+        const states = [...latest.values()];
+        if (states.includes('CHANGES_REQUESTED')) return 'changes requested';
+        if (states.includes('APPROVED')) return 'approved';
+        return 'review required';
       });
     },
 
@@ -563,8 +647,17 @@ function checkRunState(status: string, conclusion: string | null): Exclude<CiSta
   return conclusion === 'success' || conclusion === 'neutral' || conclusion === 'skipped' ? 'success' : 'failure';
 }
 
+function statusState(state: string): Exclude<CiState, 'none'> {
+  return state === 'success' ? 'success' : state === 'pending' ? 'pending' : 'failure';
+}
+
 function short(ref: string): string {
   return isFullSha(ref) ? ref.slice(0, 7) : ref;
+}
+
+/** 'HH:MM' (UTC) of an epoch-seconds time, as GitHub's x-ratelimit-reset gives it. */
+function clockTime(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().slice(11, 16);
 }
 
 function decodeText(data: unknown): string {
@@ -615,7 +708,7 @@ function toGitHubError(err: unknown, doing: string, baseUrl: string, bound: stri
   if (status === 403 || status === 429) {
     if (headers['x-ratelimit-remaining'] === '0') {
       const reset = Number(headers['x-ratelimit-reset']);
-      const at = Number.isFinite(reset) && reset > 0 ? ` (it resets at ${new Date(reset * 1000).toISOString().slice(11, 16)} UTC)` : '';
+      const at = Number.isFinite(reset) && reset > 0 ? ` (it resets at ${clockTime(reset)} UTC)` : '';
       return new GitHubError(`GitHub rate limit exhausted${at}; try again then (${status}, ${doing})`, { kind: 'rate-limit', status, cause: err });
     }
     if (/secondary rate limit/i.test(said) || headers['retry-after']) {

@@ -6,6 +6,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createGitHub, type GitHub, GitHubError } from '../src/github.js';
+import { withGitHubBudget } from '../src/github-deadline.js';
 import { type FakeGitHub, startFakeGitHub } from './support/fake-github.js';
 
 describe('GitHub faults at the client', () => {
@@ -58,6 +59,51 @@ describe('GitHub faults at the client', () => {
     fake.fault({ kind: 'hang', count: 10 });
     const message = await failure(client({ timeoutMs: 300 }).ciState('acme/web', sha));
     expect(message).toMatch(/^GitHub did not answer within 300 ms \(reading CI of [0-9a-f]{7} in acme\/web\) — try again/);
+    fake.recover();
+  });
+
+  it('one deadline per command: the questions after a hang fail at once; outside a command each has its own', async () => {
+    fake.fault({ kind: 'hang', count: 10 });
+    const gh = client({ timeoutMs: 300 });
+    const before = fake.requests.length;
+    const messages = await withGitHubBudget(async () => {
+      const first = await failure(gh.pullRequest('acme/web', 14));
+      // The command's 300 ms are spent: the next questions do not wait another 300 ms each, they say so at once.
+      const second = await failure(gh.ciState('acme/web', sha));
+      const third = await failure(gh.resolveRef('acme/web', 'main'));
+      return [first, second, third];
+    });
+    expect(messages[0]).toBe(
+      'GitHub did not answer within 300 ms (reading pull request #14 in acme/web) — try again in a minute; if it persists, check githubstatus.com',
+    );
+    expect(messages[1]).toMatch(/^GitHub did not answer within 300 ms \(reading CI of [0-9a-f]{7} in acme\/web\)/);
+    expect(messages[2]).toMatch(/^GitHub did not answer within 300 ms \(resolving main in acme\/web\)/);
+    expect(fake.requests.length - before).toBe(1);
+    fake.recover();
+    // Outside a command every question has a deadline of its own: two questions, two requests that hang.
+    fake.fault({ kind: 'hang', count: 10 });
+    const outside = fake.requests.length;
+    await failure(gh.pullRequest('acme/web', 14));
+    await failure(gh.resolveRef('acme/web', 'main'));
+    expect(fake.requests.length - outside).toBe(2);
+    fake.recover();
+  });
+
+  it('a rate-limit reset later than the deadline is not waited for: the answer says when to retry', async () => {
+    // The reset is 5 s away (within the 10 s it would wait for) but the command has 300 ms: no wait, no retry.
+    const reset = Math.floor(Date.now() / 1000) + 5;
+    fake.fault({
+      kind: 'status',
+      status: 403,
+      message: 'API rate limit exceeded for user ID 1000.',
+      headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(reset) },
+      count: 3,
+    });
+    const before = fake.requests.length;
+    const message = await withGitHubBudget(() => failure(client({ timeoutMs: 300 }).pullRequest('acme/web', 14)));
+    const at = new Date(reset * 1000).toISOString().slice(11, 16);
+    expect(message).toBe(`GitHub rate limit exhausted (it resets at ${at} UTC); try again then (403, reading pull request #14 in acme/web)`);
+    expect(fake.requests.length - before).toBe(1);
     fake.recover();
   });
 

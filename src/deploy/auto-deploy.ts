@@ -15,6 +15,8 @@ import type { AppConfig, Config } from '../config.js';
 import { shortSha } from '../format.js';
 import { awaitingApproval } from '../approval-messages.js';
 import { gatherFacts, runGates } from '../gates/runner.js';
+import { withGitHubBudget } from '../github-deadline.js';
+import { GitHubError } from '../github-error.js';
 import type { Store } from '../store/index.js';
 import type { ChatIdentity, KnownUser } from '../store/users.js';
 import type { WebhookEvent } from '../web/github-webhook.js';
@@ -114,9 +116,10 @@ export class AutoDeployer {
    * late is not deployed) and deploys it when green. Queued per app.
    */
   consider(app: string, sha: string | null, why: string): Promise<void> {
+    // Each check is one question to GitHub's clock: one deadline for all it asks, as for a chat command.
     const chain = (this.chains.get(app) ?? Promise.resolve())
-      .then(() => this.check(app, sha, why))
-      .catch((err) => this.options.logger.warn({ err, app }, 'auto deploy check failed'))
+      .then(() => withGitHubBudget(() => this.check(app, sha, why)))
+      .catch((err) => this.failed(app, err))
       .finally(() => {
         if (this.chains.get(app) === chain) this.chains.delete(app);
       });
@@ -189,6 +192,20 @@ export class AutoDeployer {
       return this.refused(plan, head, `${auto.to} is locked by hand — it deploys once unlocked (\`unlock ${app}/${auto.to}\`)`, auto);
     }
     this.told.delete(app);
+  }
+
+  /**
+   * A check that could not finish: a GitHub failure is said in the channel in one line (once until it changes,
+   * so a poll does not repeat it); nothing was requested, so nothing is left queued or locked.
+   */
+  private async failed(app: string, err: unknown): Promise<void> {
+    this.options.logger.warn({ err, app }, 'auto deploy check failed');
+    const auto = this.options.config.apps[app]?.auto_deploy;
+    if (!(err instanceof GitHubError) || !auto) return;
+    const key = `github:${err.kind}:${err.status ?? ''}`;
+    if (this.told.get(app) === key) return;
+    this.told.set(app, key);
+    await this.say(planDeploy(this.options.config, app, auto.to), `⚠️ auto deploy of ${app}/${auto.branch} to ${auto.to} not checked: ${err.message}`);
   }
 
   private async refused(plan: Plan, sha: string, reason: string, auto: AutoDeployConfig): Promise<void> {

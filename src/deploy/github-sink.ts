@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { deployUrl } from '../format.js';
 import type { DeploymentState } from '../github.js';
+import { withoutGitHubBudget } from '../github-deadline.js';
 import type { FullDeploy } from '../store/deploys.js';
 import type { Store } from '../store/index.js';
 import type { DeployEvent, DeployEvents } from './events.js';
@@ -58,8 +59,9 @@ export class GitHubSink {
   }
 
   private enqueue(deployId: number, work: () => Promise<void>): void {
+    // The deploy may start inside a command: its statuses are not that command's, so they get deadlines of their own.
     const chain = (this.chains.get(deployId) ?? Promise.resolve())
-      .then(work)
+      .then(() => withoutGitHubBudget(work))
       .catch((err) => this.options.logger.warn({ err, deployId }, 'GitHub deployment not updated'))
       .finally(() => {
         if (this.chains.get(deployId) === chain) this.chains.delete(deployId);
@@ -78,16 +80,27 @@ export class GitHubSink {
   private async created(deploy: FullDeploy): Promise<void> {
     const plan = this.plan(deploy);
     if (!plan) return;
+    try {
+      await this.create(plan, deploy, true);
+    } catch (err) {
+      // Tried again when the deploy ends, so the final status still reaches GitHub if it recovered by then.
+      this.options.logger.warn({ err, deployId: deploy.id }, 'GitHub deployment not created; trying again when the deploy ends');
+    }
+  }
+
+  /** Creates the GitHub deployment (found again, not duplicated, if GitHub made it before failing) and posts in_progress. */
+  private async create(plan: Plan, deploy: FullDeploy, running: boolean): Promise<number | null> {
     const id = await this.options.revisions.createDeployment(plan, {
       sha: deploy.sha,
       environment: deploy.environment,
       description: `${deploy.kind === 'rollback' ? 'Rollback' : 'Deploy'} #${deploy.id} by ${deploy.requester.githubLogin ?? deploy.requester.name} via Shepherd`,
       ...(await this.pullRequestRef(plan, deploy)),
     });
-    if (id === null) return;
+    if (id === null) return null;
     this.ids.set(deploy.id, id);
     await this.options.store.deploys.setGithubDeployment(deploy.id, id);
-    await this.status(plan, id, 'in_progress', deploy.id);
+    if (running) await this.status(plan, id, 'in_progress', deploy.id);
+    return id;
   }
 
   /**
@@ -106,15 +119,20 @@ export class GitHubSink {
   }
 
   private async ended(deploy: FullDeploy): Promise<void> {
-    const id = this.ids.get(deploy.id) ?? deploy.githubDeploymentId;
+    let id = this.ids.get(deploy.id) ?? deploy.githubDeploymentId ?? null;
     this.ids.delete(deploy.id);
     const plan = this.plan(deploy);
-    if (id === null || id === undefined || !plan) return;
+    if (!plan || !this.options.revisions.usesGitHub(plan)) return;
+    // A deploy that ended before it was ever announced (found interrupted, or never started) needs no deployment.
+    if (id === null && !deploy.startedAt) return;
     const state: DeploymentState = deploy.state === 'succeeded' ? 'success' : deploy.state === 'failed' ? 'failure' : 'error';
     const tries = this.options.finalTries ?? 3;
     let wait = this.options.retryMs ?? 1000;
     for (let attempt = 1; ; attempt++) {
       try {
+        // The deployment itself may be what GitHub refused when the deploy started.
+        id ??= await this.create(plan, deploy, false);
+        if (id === null) return;
         await this.status(plan, id, state, deploy.id, deploy.error ?? (deploy.state === 'interrupted' ? 'interrupted' : undefined));
         return;
       } catch (err) {

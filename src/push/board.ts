@@ -14,11 +14,44 @@ export interface PushStatus {
   waiting: PickRow['author'][];
 }
 
+/** One push's picks by outcome, for the dashboard: asked for, approved (at any point before ship), conflicted, shipped. */
+export interface PushTally {
+  id: number;
+  name: string;
+  state: string;
+  requested: number;
+  approved: number;
+  conflicted: number;
+  shipped: number;
+}
+
+/** Picks that were approved, whatever happened to them after (picked, conflicted on ship, shipped). */
+const APPROVED_ONCE = new Set(['approved', 'picked', 'conflict', 'shipped']);
+
+/** Counts a push's picks (see PushTally). */
+export function tally(push: PushRow, picks: Pick<PickRow, 'state'>[]): PushTally {
+  return {
+    id: push.id,
+    name: push.branch ? `push ${push.id} (${push.branch})` : `push ${push.id}`,
+    state: push.state,
+    requested: picks.length,
+    approved: picks.filter((p) => APPROVED_ONCE.has(p.state)).length,
+    conflicted: picks.filter((p) => p.state === 'conflict').length,
+    shipped: picks.filter((p) => p.state === 'shipped').length,
+  };
+}
+
 export class PushBoard {
   constructor(private readonly core: PushCore) {}
 
   private get store() {
     return this.core.store;
+  }
+
+  /** The app's last `limit` pushes, newest first, each with its picks counted. */
+  async recent(limit = 5): Promise<PushTally[]> {
+    const pushes = await this.core.options.store.db.push.findMany({ where: { app: this.core.app }, orderBy: { id: 'desc' }, take: limit });
+    return Promise.all(pushes.map(async (p) => tally(p as PushRow, await this.store.picks(p.id))));
   }
 
   /** `push status`: confirmed and waiting authors, picks in and out. */

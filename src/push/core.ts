@@ -15,6 +15,7 @@ import type { GitHub } from '../github.js';
 import type { Store } from '../store/index.js';
 import type { PickRow, PushRow } from '../store/push.js';
 import type { KnownUser } from '../store/users.js';
+import type { CiWaitOptions } from './ci-wait.js';
 import type { Notifier } from './notifier.js';
 import type { PushRepo } from './repo.js';
 
@@ -60,6 +61,8 @@ export interface PushServiceOptions {
   /** The deploy event stream: "your picks are live" is told when the push's deploy ends. */
   events?: DeployEvents | undefined;
   logger?: Logger | undefined;
+  /** How long and how often `push ship` waits for CI on the pushed head (environments with require_green_ci). */
+  ciWait?: CiWaitOptions | undefined;
 }
 
 export function uniqueUsers<T extends { id: number }>(users: T[]): T[] {

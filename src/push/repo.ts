@@ -269,4 +269,21 @@ export class PushRepo {
       return head;
     });
   }
+
+  /**
+   * Deletes `branch` on the remote (an aborted push's branch), only while it still points where the last sync
+   * saw it, so a commit someone pushed to it meanwhile is not thrown away. False when the remote has no such branch.
+   */
+  deleteBranch(branch: string): Promise<boolean> {
+    return this.exclusive(async () => {
+      const reason = badRefName(branch);
+      if (reason) throw new Error(`bad branch name "${branch}": ${reason}`);
+      // As this clone last saw it (it cut or pushed the branch): a commit pushed there since makes the lease fail.
+      const sha = await this.branchSha(branch);
+      if (!sha) return false;
+      await this.ok(['push', '--quiet', '--porcelain', `--force-with-lease=refs/heads/${branch}:${sha}`, 'origin', `:refs/heads/${branch}`], 300_000);
+      await this.ok(['update-ref', '-d', `refs/remotes/origin/${branch}`]);
+      return true;
+    });
+  }
 }

@@ -11,14 +11,28 @@
  */
 import type { PushRow } from '../store/push.js';
 import type { KnownUser } from '../store/users.js';
-import { PushBoard, type PushStatus } from './board.js';
+import { PushBoard, type PushStatus, type PushTally } from './board.js';
 import type { Subject } from './change.js';
 import { type ConfirmResult, PushConfirmations, type StartResult, type TickResult, type Timers, realTimers } from './confirmations.js';
 import { type Place, PushCore, type PushServiceOptions } from './core.js';
 import { type ApproveResult, PushRequests, type RequestResult } from './requests.js';
-import { PushShip, type ShipGate, type ShipHooks, type ShipReport } from './ship.js';
+import { PushShip, type ShipGate, type ShipHooks, type ShipOptions, type ShipReport } from './ship.js';
 
-export type { ApproveResult, ConfirmResult, Place, PushServiceOptions, PushStatus, RequestResult, ShipGate, ShipReport, StartResult, TickResult, Timers };
+export type {
+  ApproveResult,
+  ConfirmResult,
+  Place,
+  PushServiceOptions,
+  PushStatus,
+  PushTally,
+  RequestResult,
+  ShipGate,
+  ShipOptions,
+  ShipReport,
+  StartResult,
+  TickResult,
+  Timers,
+};
 export type { PushDeploy, PushDeployment } from './core.js';
 export { parsePickId } from './requests.js';
 export { realTimers };
@@ -86,13 +100,17 @@ export class PushService {
   status(): Promise<PushStatus> {
     return this.pushBoard.status();
   }
+  /** The last pushes with their picks counted (requested, approved, conflicted, shipped), newest first. */
+  recent(limit?: number): Promise<PushTally[]> {
+    return this.pushBoard.recent(limit);
+  }
 
   /** The environment `push ship [to <env>]` targets (Refusal for an unknown one). */
   shipEnvironment(environment?: string): string | undefined {
     return this.shipping.environmentFor(environment);
   }
-  ship(actor: KnownUser, place: Place & { thread?: string | undefined }, environment?: string, gate?: ShipGate): Promise<ShipReport> {
-    return this.shipping.ship(actor, place, environment, gate);
+  ship(actor: KnownUser, place: Place & { thread?: string | undefined }, environment?: string, gate?: ShipGate, options?: ShipOptions): Promise<ShipReport> {
+    return this.shipping.ship(actor, place, environment, gate, options);
   }
   abort() {
     return this.shipping.abort();

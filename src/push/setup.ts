@@ -17,6 +17,7 @@ import type { Notifier } from './notifier.js';
 import { PushRepo } from './repo.js';
 import type { DeployEvents } from '../deploy/events.js';
 import { type PushDeploy, PushService } from './service.js';
+import type { CiWaitOptions } from './ci-wait.js';
 import type { ShipHooks } from './ship.js';
 
 /** push.app, or the only app when there is just one; null when the push has no app. */
@@ -53,6 +54,8 @@ export interface PushSetup {
   logger?: Logger | undefined;
   /** Test seam (a crash mid-ship). */
   hooks?: ShipHooks | undefined;
+  /** How long `push ship` waits for CI on the pushed head (tests shorten it). */
+  ciWait?: CiWaitOptions | undefined;
 }
 
 /** The push service, or null when no app is configured for the push (the push commands then say how to set it up). */
@@ -76,6 +79,7 @@ export function createPushService(setup: PushSetup): PushService | null {
       deploy: setup.deploy,
       events: setup.events,
       logger: setup.logger,
+      ciWait: setup.ciWait,
     },
     setup.hooks,
   );

@@ -16,6 +16,7 @@ import type { DeployEvent } from '../deploy/events.js';
 import type { PickRow, PushRow } from '../store/push.js';
 import type { KnownUser } from '../store/users.js';
 import type { Place, PushCore, PushDeployment } from './core.js';
+import { waitForGreenCi } from './ci-wait.js';
 import { liveText, pickName, pushName, subjectText } from './messages.js';
 
 export interface ShipReport {
@@ -52,6 +53,14 @@ export type ShipGate = (input: {
 /** Test seam: runs after the cherry-picks are recorded and before the branch is pushed (a crash lands here). */
 export interface ShipHooks {
   afterPicks?: (() => Promise<void>) | undefined;
+  /** Runs once the branch is pushed, before CI on its head is waited for (the test sets the head's checks). */
+  afterPush?: ((headSha: string) => Promise<void>) | undefined;
+}
+
+/** How `push ship` was asked: `--force` skips the CI wait (the gates record the override); `say` talks to the room meanwhile. */
+export interface ShipOptions {
+  force?: boolean | undefined;
+  say?: ((text: string) => Promise<void>) | undefined;
 }
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
@@ -86,7 +95,13 @@ export class PushShip {
    * `push ship [to <env>]`: gates, cherry-picks, push, then deferrals and the deploy request. A failure before
    * the push puts everything back (`push ship` again); deferrals are written only once the branch is pushed.
    */
-  async ship(actor: KnownUser, place: Place & { thread?: string | undefined }, environment?: string, gate?: ShipGate): Promise<ShipReport> {
+  async ship(
+    actor: KnownUser,
+    place: Place & { thread?: string | undefined },
+    environment?: string,
+    gate?: ShipGate,
+    shipOptions: ShipOptions = {},
+  ): Promise<ShipReport> {
     const { options } = this.core;
     const push = await this.core.current();
     if (!push) throw new Refusal('there is no push going on — `push start` first');
@@ -149,7 +164,10 @@ export class PushShip {
     let deployError: string | null = null;
     if (options.deploy && env) {
       try {
-        const post = gate ? await gate({ environment: env, sha: headSha }) : { ok: true as const, notes: [] };
+        await this.hooks.afterPush?.(headSha);
+        // CI on the pushed head has only just started: wait for it (bounded) where the environment needs it green.
+        const waited = shipOptions.force ? null : await this.waitForCi(env, headSha, place, shipOptions.say);
+        const post = waited && !waited.ok ? waited : gate ? await gate({ environment: env, sha: headSha }) : { ok: true as const, notes: [] as string[] };
         if (!post.ok) deployError = post.reason;
         else {
           const shippedNow = await this.store.picks(push.id, ['shipped']);
@@ -196,6 +214,21 @@ export class PushShip {
       deploy,
       deployError,
     };
+  }
+
+  /** Waits for green CI on the head when the environment has require_green_ci and GitHub is configured; null otherwise. */
+  private async waitForCi(env: string, sha: string, place: Place & { thread?: string | undefined }, say?: (text: string) => Promise<void>) {
+    const { options } = this.core;
+    const appConfig = configEntry(options.config.apps, this.core.app);
+    const rules = appConfig && Object.hasOwn(appConfig.environments, env) ? appConfig.environments[env] : undefined;
+    if (!rules?.require_green_ci || !options.github || !options.githubRepo) return null;
+    return waitForGreenCi({
+      github: options.github,
+      repo: options.githubRepo,
+      sha,
+      say: say ?? ((text) => this.core.tell(place, text, place.thread)),
+      options: options.ciWait,
+    });
   }
 
   /**
@@ -269,14 +302,27 @@ export class PushShip {
     return back;
   }
 
-  /** `push abort`: ends the push; undecided and approved picks are kept for the next one. */
-  async abort(): Promise<{ push: PushRow; kept: PickRow[] }> {
+  /**
+   * `push abort`: ends the push; undecided and approved picks are kept for the next one, and the push branch is
+   * deleted on the remote (`branch`: what became of it, for the reply).
+   */
+  async abort(): Promise<{ push: PushRow; kept: PickRow[]; branch: { name: string; deleted: boolean; error?: string } | null }> {
     const push = await this.core.current();
     if (!push) throw new Refusal('there is no push going on');
     if (push.state === 'shipping') throw new Refusal(`${pushName(push)} is shipping right now — it cannot be aborted midway`);
     if (!(await this.store.movePush(push.id, ['open', 'confirming'], 'aborted', { endedAt: this.core.now() })))
       throw new Refusal(`${pushName(push)} changed just now — \`push status\``);
     const kept = await this.core.defer(await this.store.picks(push.id, ['requested', 'approved']), 'the push was aborted');
-    return { push: (await this.store.get(push.id)) as PushRow, kept };
+    // The push is over whatever git says: a branch that cannot be deleted is reported, not a reason to stay open.
+    let branch: { name: string; deleted: boolean; error?: string } | null = null;
+    if (push.branch) {
+      try {
+        branch = { name: push.branch, deleted: await this.core.repo.deleteBranch(push.branch) };
+      } catch (err) {
+        this.core.options.logger?.warn({ err, push: push.id }, 'could not delete the aborted push branch');
+        branch = { name: push.branch, deleted: false, error: (err as Error).message.split('\n')[0] ?? 'git failed' };
+      }
+    }
+    return { push: (await this.store.get(push.id)) as PushRow, kept, branch };
   }
 }

@@ -24,29 +24,32 @@ interface Resolved {
   sha: string;
   /** How the user named it, when that was not the SHA itself: 'branch main', 'PR #12'. */
   via: string | null;
+  /** The pull request it came from, when known (asked by #PR, or recorded with a pick). */
+  pr?: number | undefined;
 }
 
 /** Turns what the user typed into a commit of the push repository; null when it names nothing there. */
-async function resolveRev(push: PushService, ctx: WhereContext, rev: string): Promise<Resolved | { pr: number; note: string } | null> {
+async function resolveRev(push: PushService, ctx: WhereContext, rev: string): Promise<Resolved | { pr: number; note: string; headSha?: string } | null> {
   const repo = push.repo;
   const pr = /^#(\d{1,9})$/.exec(rev);
   if (pr) {
     const n = Number(pr[1]);
     // A PR someone asked to cherry-pick: its commit is recorded.
     const picked = await ctx.store.push.picksOfPr(n, push.app);
-    if (picked[0]) return { sha: picked[0].sha, via: `PR #${n}` };
+    if (picked[0]) return { sha: picked[0].sha, via: `PR #${n}`, pr: n };
     const gh = push.gitHub;
     if (gh) {
       const data = await gh.api.pullRequest(gh.repo, n);
       if (!data) throw new Refusal(`${gh.repo} has no pull request #${n}`);
-      if (data.merged && data.mergeCommitSha) return { sha: data.mergeCommitSha, via: `PR #${n} "${data.title}"` };
+      if (data.merged && data.mergeCommitSha) return { sha: data.mergeCommitSha, via: `PR #${n} "${data.title}"`, pr: n };
       return {
         pr: n,
         note: `PR #${n} "${data.title}" is ${data.state} and not merged — its head is ${short(data.headSha)}; it is in no branch of the push until it merges`,
+        headSha: data.headSha,
       };
     }
     const sha = await repo.findPullRequest(n);
-    if (sha) return { sha, via: `PR #${n}` };
+    if (sha) return { sha, via: `PR #${n}`, pr: n };
     throw new Refusal(
       `I cannot look up PR #${n}: there is no GITHUB_TOKEN and no commit in ${repo.trunk} says "Merge pull request #${n}" or "(#${n})" — ask with the SHA or the branch instead`,
     );
@@ -68,20 +71,23 @@ export async function whereIs(push: PushService, ctx: WhereContext, rev: string)
     found = await resolveRev(push, ctx, rev);
   }
   if (found === null) return `❓ I don't know ${rev}: no such commit, branch or tag in the ${push.app} repository (fetched just now)`;
-  if ('pr' in found) return `📍 ${found.note}`;
+  const gh = push.gitHub;
+  if ('note' in found) {
+    // An open PR: where it stands before it can be anywhere (its reviews and its head's CI).
+    const lines = [`📍 ${found.note}`];
+    if (gh) lines.push(await reviewLine(gh, found.pr), ...(found.headSha ? [await ciLine(gh, found.headSha)] : []));
+    return lines.join('\n');
+  }
   const { sha, via } = found;
   const now = ctx.clock.now();
   const info = await repo.commitInfo(sha);
   const lines = [`📍 ${short(sha)} "${info.subject}" by ${info.authorName}${via ? ` (${via})` : ''}`];
 
-  // CI
-  const gh = push.gitHub;
+  // Reviews (when it came from a PR) and CI, check by check.
   if (gh) {
-    try {
-      lines.push(`  CI: ${await gh.api.ciState(gh.repo, sha)}`);
-    } catch (err) {
-      lines.push(`  CI: could not ask GitHub (${(err as Error).message})`);
-    }
+    const pr = found.pr ?? (await ctx.store.push.picksOfCommit(sha)).find((p) => p.prNumber)?.prNumber ?? (await prOfCommit(gh, sha));
+    if (pr) lines.push(await reviewLine(gh, pr));
+    lines.push(await ciLine(gh, sha));
   } else {
     lines.push('  CI: unknown (no GITHUB_TOKEN)');
   }
@@ -137,23 +143,68 @@ export async function whereIs(push: PushService, ctx: WhereContext, rev: string)
       lines.push(`  ${env}: nothing deployed yet`);
       continue;
     }
-    if (!(await has(running.sha))) {
-      lines.push(`  ${env}: not there — it runs ${short(running.sha)} (deploy #${running.id})`);
+    // Every time it reached the environment and left it again (a rollback, or a deploy without it), oldest first.
+    const moves: { kind: 'reached' | 'left'; deploy: (typeof history)[number] }[] = [];
+    let inside = false;
+    for (const d of [...history].reverse()) {
+      const contained = await has(d.sha);
+      if (contained !== inside) moves.push({ kind: contained ? 'reached' : 'left', deploy: d });
+      inside = contained;
+    }
+    const at = (d: (typeof history)[number]) => d.finishedAt ?? d.startedAt ?? d.createdAt;
+    const trail =
+      moves.some((m) => m.kind === 'left') && moves.length > 1
+        ? ` — ${moves.map((m) => `${m.kind} ${when(at(m.deploy), now)} (deploy #${m.deploy.id}${m.deploy.kind === 'rollback' ? ', rollback' : ''})`).join(', ')}`
+        : '';
+    const last = moves.at(-1);
+    if (!inside || !last) {
+      const left =
+        last?.kind === 'left'
+          ? ` since ${when(at(last.deploy), now)} (${last.deploy.kind === 'rollback' ? 'rolled back' : 'replaced'} by deploy #${last.deploy.id})`
+          : '';
+      lines.push(`  ${env}: not there${left} — it runs ${short(running.sha)} (deploy #${running.id})${trail}`);
       continue;
     }
-    // Since the oldest deploy in the unbroken run of deploys that contain it.
-    let since = running;
-    for (const d of history.slice(1)) {
-      if (!(await has(d.sha))) break;
-      since = d;
-    }
-    const at = since.finishedAt ?? since.startedAt ?? since.createdAt;
+    // Since the deploy that brought it last.
+    const since = last.deploy;
     lines.push(
-      `  ${env}: running it since ${when(at, now)} (${ago(at, now)}, deploy #${since.id}${since.id !== running.id ? `; now deploy #${running.id}` : ''})`,
+      `  ${env}: running it since ${when(at(since), now)} (${ago(at(since), now)}, deploy #${since.id}${since.id !== running.id ? `; now deploy #${running.id}` : ''})${trail}`,
     );
   }
   if (deploys.length === 0 && configured.length === 0) lines.push('  environments: no deploys recorded');
   return lines.join('\n');
+}
+
+type Gh = NonNullable<PushService['gitHub']>;
+
+/** "  review: approved" — or why it could not be read. */
+async function reviewLine(gh: Gh, pr: number): Promise<string> {
+  try {
+    return `  review (PR #${pr}): ${await gh.api.reviewState(gh.repo, pr)}`;
+  } catch (err) {
+    return `  review (PR #${pr}): could not ask GitHub (${(err as Error).message})`;
+  }
+}
+
+/** "  CI: failure — build: success, lint: failure" — or why it could not be read. */
+async function ciLine(gh: Gh, sha: string): Promise<string> {
+  try {
+    const checks = await gh.api.ciChecks(gh.repo, sha);
+    if (checks.length === 0) return '  CI: none (no checks on this commit)';
+    const overall = checks.some((c) => c.state === 'failure') ? 'failure' : checks.some((c) => c.state === 'pending') ? 'pending' : 'success';
+    return `  CI: ${overall} — ${checks.map((c) => `${c.name}: ${c.conclusion}`).join(', ')}`;
+  } catch (err) {
+    return `  CI: could not ask GitHub (${(err as Error).message})`;
+  }
+}
+
+/** The PR a commit came from (squash and merge commits too), or null; a GitHub failure here only loses the review line. */
+async function prOfCommit(gh: Gh, sha: string): Promise<number | null> {
+  try {
+    return (await gh.api.pullRequestOfCommit(gh.repo, sha))?.number ?? null;
+  } catch {
+    return null;
+  }
 }
 
 function pickText(pick: PickRow & { push: PushRow }): string {

@@ -77,7 +77,14 @@ ${push.picks.map(
 <td class="num risk" title="${p.riskReasons?.join(', ') ?? ''}">${p.risk === null || p.risk === undefined ? '?' : `${p.risk}/100`}</td>
 <td class="num">${p.lines ?? '?'}</td><td class="num">${p.comments ?? '?'}</td><td>${stateBadge(p.state)}</td><td>${p.confirmed ? html`<span class="ok">✔ confirmed</span>` : html`<span class="warn">waiting</span>`}</td></tr>`,
 )}</tbody></table>`
-}</section>`;
+}${pushTallies(push.pushes)}</section>`;
+}
+
+/** Per push: picks requested / approved / conflicted / shipped (push-board.ts fills it). */
+function pushTallies(pushes: PushBoard['pushes']): Html {
+  if (!pushes?.length) return html``;
+  return html`<table class="grid" id="push-tallies"><thead><tr><th>push</th><th>state</th><th class="num">requested</th><th class="num">approved</th><th class="num">conflicted</th><th class="num">shipped</th></tr></thead><tbody>
+${pushes.map((p) => html`<tr><td>${p.name}</td><td>${stateBadge(p.state)}</td><td class="num">${p.requested}</td><td class="num">${p.approved}</td><td class="num">${p.conflicted}</td><td class="num">${p.shipped}</td></tr>`)}</tbody></table>`;
 }
 
 function locksSection(locks: LockRow[], now: Date): Html {

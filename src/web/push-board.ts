@@ -9,7 +9,7 @@
 import { who } from '../format.js';
 import { byRisk } from '../push/messages.js';
 import { assessRisk, type RiskThresholds } from '../push/risk.js';
-import type { PushService } from '../push/service.js';
+import type { PushService, PushTally } from '../push/service.js';
 
 export interface PushPick {
   id: number | string;
@@ -40,6 +40,8 @@ export interface PushBoard {
   /** When unconfirmed authors' picks get deferred. */
   confirmDeadline?: Date | null;
   picks: PushPick[];
+  /** This push and the ones before it, each with its picks requested / approved / conflicted / shipped. */
+  pushes?: PushTally[];
 }
 
 export interface PushBoardSource {
@@ -47,7 +49,7 @@ export interface PushBoardSource {
 }
 
 /** The part of the push workflow (src/push/service.ts) the board reads. */
-type PushStatusSource = Pick<PushService, 'status' | 'stars'>;
+type PushStatusSource = Pick<PushService, 'status' | 'stars'> & Partial<Pick<PushService, 'recent'>>;
 
 /** The current push (or, between pushes, the last one while it is not over) as the dashboard shows it. */
 export async function boardFromPushService(push: PushStatusSource, risk: RiskThresholds): Promise<PushBoard | null> {
@@ -56,7 +58,9 @@ export async function boardFromPushService(push: PushStatusSource, risk: RiskThr
   const confirmed = new Set(status.confirmed.map((u) => u.id));
   const stars = new Map<number, number>();
   for (const id of new Set(status.picks.map((p) => p.authorId))) stars.set(id, await push.stars(id));
+  const pushes = push.recent ? await push.recent(5) : [];
   return {
+    pushes,
     branch: status.push.branch ?? '(not cut yet)',
     state: status.push.state,
     startedAt: status.push.startedAt,

@@ -93,6 +93,25 @@ describe('GitHub-driven picks and GitHub faults', () => {
     expect(gh.requestsTo('GET', new RegExp(`/commits/${sha.squash}/pulls$`))).toHaveLength(1);
   });
 
+  it('status #PR and status <sha>: the review state and CI check by check', async () => {
+    const repo = gh.repo('acme/web');
+    repo.review(16, 'carol-gh', 'APPROVED').review(16, 'frank-gh', 'COMMENTED');
+    repo.checkRun(sha.p16!, { name: 'build', status: 'completed', conclusion: 'success' });
+    repo.checkRun(sha.p16!, { name: 'lint', status: 'completed', conclusion: 'failure' });
+    repo.status(sha.p16!, { context: 'ci/legacy', state: 'success' });
+    const reply = await t.chat.say('alice', 'status #16');
+    expect(reply).toMatch(/^📍 [0-9a-f]{7} .*\(PR #16/);
+    expect(reply).toContain('  review (PR #16): approved\n');
+    expect(reply).toContain('  CI: failure — build: success, lint: failure, ci/legacy: success\n');
+    // A later block outweighs the approval; a comment-only review changes nothing.
+    repo.review(16, 'erin-gh', 'CHANGES_REQUESTED');
+    expect(await t.chat.say('alice', `status ${sha.p16}`)).toContain('  review (PR #16): changes requested\n');
+    // A bare SHA of a squash merge finds its PR (commits/{sha}/pulls); nobody reviewed it yet, and it has no checks.
+    const squash = await t.chat.say('alice', `status ${sha.squash}`);
+    expect(squash).toContain('  review (PR #15): review required\n');
+    expect(squash).toContain('  CI: none (no checks on this commit)\n');
+  });
+
   const reset = () => Math.floor(Date.now() / 1000) + 3600;
   const faults: [string, () => Omit<FaultInput, 'path'>, RegExp][] = [
     ['500', () => ({ kind: 'status', status: 500, count: 10 }), /GitHub (said|kept answering) 500/],

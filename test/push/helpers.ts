@@ -18,6 +18,7 @@ import { deployThrough } from '../../src/push/deploy.js';
 import { adapterNotifier } from '../../src/push/notifier.js';
 import type { LineSink } from '../../src/store/log-lines.js';
 import type { PushService, Timers } from '../../src/push/service.js';
+import type { CiWaitOptions } from '../../src/push/ci-wait.js';
 import type { ShipHooks } from '../../src/push/ship.js';
 import { createPushService } from '../../src/push/setup.js';
 import { type TestBot, testBot } from '../support/bot.js';
@@ -91,6 +92,8 @@ export interface PushBotOptions {
   hooks?: ShipHooks;
   /** push.auto_approve.max_risk */
   autoApprove?: number;
+  /** How long and how often `push ship` waits for CI (require_green_ci). */
+  ciWait?: CiWaitOptions;
 }
 
 export async function pushBot(options: PushBotOptions = {}): Promise<PushBot> {
@@ -143,6 +146,7 @@ export async function pushBot(options: PushBotOptions = {}): Promise<PushBot> {
         deploy: deployer ? deployThrough(deployer) : undefined,
         events,
         hooks: options.hooks,
+        ciWait: options.ciWait,
       });
       if (!push) throw new Error('push service not created');
       return { deployer, push };

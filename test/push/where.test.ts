@@ -75,6 +75,33 @@ describe('status <rev>', () => {
     expect(await t.chat.say('bob', 'status $(id)')).toMatch(/^✋ "\$\(id\)" is not a SHA, a branch or #PR/);
   });
 
+  it('every time it reached an environment and left it again (a rollback) is listed', async () => {
+    const push = await t.store.db.push.findUniqueOrThrow({ where: { id: 1 } });
+    const idle = () => t.deployer!.idle();
+    // production: first the push's base (without the pick), then the push branch (with it), then a rollback.
+    expect(await t.chat.say('rm', `deploy web/${push.baseSha} to production`)).not.toMatch(/✋/);
+    await idle();
+    expect(await t.chat.say('rm', `deploy web/${push.branch} to production`)).not.toMatch(/✋/);
+    await idle();
+    expect(await t.chat.say('rm', 'rollback web in production')).not.toMatch(/✋/);
+    await idle();
+    const deploys = await t.store.db.deploy.findMany({ where: { environment: 'production' }, orderBy: { id: 'asc' } });
+    expect(deploys.map((d) => [d.kind, d.state])).toEqual([
+      ['deploy', 'succeeded'],
+      ['deploy', 'succeeded'],
+      ['rollback', 'succeeded'],
+    ]);
+    const [, reached, rolledBack] = deploys;
+    const reply = await t.chat.say('bob', `status ${shippedSha}`);
+    expect(reply).toMatch(
+      new RegExp(
+        `production: not there since \\d\\d:\\d\\d \\(rolled back by deploy #${rolledBack!.id}\\) — it runs ${push.baseSha!.slice(0, 7)} \\(deploy #${rolledBack!.id}\\) — reached \\d\\d:\\d\\d \\(deploy #${reached!.id}\\), left \\d\\d:\\d\\d \\(deploy #${rolledBack!.id}, rollback\\)`,
+      ),
+    );
+    // staging is untouched: still running it since the push's deploy, with no trail.
+    expect(reply).toMatch(/staging: running it since \d\d:\d\d \(.*, deploy #1\)\n/);
+  });
+
   it('the status overview shows the push', async () => {
     expect(await t.chat.say('bob', 'status')).toMatch(/Push:\n\s+push 1 \(push\/[\d-]+\) — shipped at [0-9a-f]{7} to staging\n\s+1 pick: 1 shipped/);
   });

@@ -13,7 +13,7 @@
  *
  * Routes: GET /repos/{o}/{r}, GET /repos/{o}/{r}/commits/{ref}[/status|/check-runs|/pulls],
  * GET /repos/{o}/{r}/compare/{base}...{head}, GET|POST /repos/{o}/{r}/deployments,
- * GET|POST /repos/{o}/{r}/deployments/{id}/statuses, GET /repos/{o}/{r}/pulls/{n}; and the OAuth device flow:
+ * GET|POST /repos/{o}/{r}/deployments/{id}/statuses, GET /repos/{o}/{r}/pulls/{n}[/reviews]; and the OAuth device flow:
  * POST /login/device/code, POST /login/oauth/access_token, GET /user with the token it issued.
  *
  *   gh.oauthApp('Ov23liTestClient0001');           // device flow enabled for this client id
@@ -44,6 +44,7 @@ type CompareData = Data<Rest['repos']['compareCommitsWithBasehead']>;
 type DeploymentData = Data<Rest['repos']['getDeployment']>;
 type DeploymentStatusData = Data<Rest['repos']['getDeploymentStatus']>;
 type PullData = Data<Rest['pulls']['get']>;
+type ReviewData = Data<Rest['pulls']['listReviews']>[number];
 type SimpleUser = NonNullable<CombinedStatusData['repository']['owner']>;
 
 // ---- the in-memory model ------------------------------------------------------------------------------------
@@ -128,6 +129,15 @@ export interface FakePull extends Required<Omit<PullInput, 'mergeCommitSha' | 'b
   at: string;
 }
 
+export type ReviewState = 'APPROVED' | 'CHANGES_REQUESTED' | 'COMMENTED' | 'DISMISSED' | 'PENDING';
+
+export interface FakeReview {
+  id: number;
+  user: string;
+  state: ReviewState;
+  at: string;
+}
+
 export interface FakeDeployment {
   id: number;
   sha: string;
@@ -208,6 +218,8 @@ export class FakeRepo {
   readonly checkRuns = new Map<string, FakeCheckRun[]>();
   readonly pulls = new Map<number, FakePull>();
   readonly deployments: FakeDeployment[] = [];
+  /** Reviews per PR number, oldest first. */
+  readonly reviews = new Map<number, FakeReview[]>();
   readonly id = id();
   defaultBranch = 'main';
   private counter = 0;
@@ -285,6 +297,14 @@ export class FakeRepo {
   }
 
   /** Adds a pull request and returns its number. */
+  /** Adds a review of PR `number` by `user` (listed oldest first, as GitHub lists them). */
+  review(number: number, user: string, state: ReviewState): this {
+    const list = this.reviews.get(number) ?? [];
+    list.push({ id: id(), user, state, at: stamp() });
+    this.reviews.set(number, list);
+    return this;
+  }
+
   pull(input: PullInput): number {
     this.requireCommit(input.head);
     const number = input.number ?? Math.max(0, ...this.pulls.keys()) + 1;
@@ -800,6 +820,16 @@ export class FakeGitHub {
       if (rest.length === 1 && method === 'GET') return reply(200, ctx.deployment(deployment));
     }
 
+    if (kind === 'pulls' && rest.length === 2 && rest[1] === 'reviews' && method === 'GET') {
+      const pull = repo.pulls.get(Number(rest[0]));
+      if (!/^\d+$/.test(rest[0]!) || !pull) return error(404, 'Not Found', 'https://docs.github.com/rest/pulls/reviews#list-reviews-for-a-pull-request');
+      const { items, headers } = page(
+        (repo.reviews.get(pull.number) ?? []).map((r) => ctx.review(pull, r)),
+        'pulls/reviews',
+      );
+      return reply(200, items, headers);
+    }
+
     if (kind === 'pulls' && rest.length === 1 && method === 'GET') {
       const pull = repo.pulls.get(Number(rest[0]));
       if (!/^\d+$/.test(rest[0]!) || !pull) return error(404, 'Not Found', 'https://docs.github.com/rest/pulls/pulls#get-a-pull-request');
@@ -1102,6 +1132,23 @@ class Shapes {
       repository_url: this.repoApi,
       environment_url: s.environmentUrl,
       log_url: s.logUrl,
+    };
+  }
+
+  review(p: FakePull, r: FakeReview): ReviewData {
+    const n = p.number;
+    return {
+      id: r.id,
+      node_id: Buffer.from(`PullRequestReview:${r.id}`).toString('base64'),
+      user: this.user(r.user),
+      body: '',
+      state: r.state,
+      html_url: `${this.repoHtml}/pull/${n}#pullrequestreview-${r.id}`,
+      pull_request_url: `${this.repoApi}/pulls/${n}`,
+      _links: { html: { href: `${this.repoHtml}/pull/${n}#pullrequestreview-${r.id}` }, pull_request: { href: `${this.repoApi}/pulls/${n}` } },
+      submitted_at: r.at,
+      commit_id: p.head,
+      author_association: 'MEMBER',
     };
   }
 

@@ -31,6 +31,12 @@ describe('dashboard push section from the push workflow', () => {
   });
 
   const dashboard = async () => (await fetch(`${web.url}/`)).text();
+  /** The push-tallies row of push `id`: state, requested, approved, conflicted, shipped. */
+  const tallyRow = (page: string, id: number) => {
+    const table = /<table class="grid" id="push-tallies">(.*?)<\/table>/s.exec(page)?.[1] ?? '';
+    const row = new RegExp(`<tr><td>push ${id}\\b[^<]*</td>(.*?)</tr>`, 's').exec(table)?.[1] ?? '';
+    return [...row.matchAll(/<td[^>]*>(?:<span[^>]*>)?([^<]*)/g)].map((m) => m[1]);
+  };
 
   it('says "no push open" before anything is requested, then shows picks with size, karma and confirmations', async () => {
     expect(await dashboard()).toContain('no push open');
@@ -59,5 +65,26 @@ describe('dashboard push section from the push workflow', () => {
     expect(row(bobPick)).toContain('waiting');
     // Without GitHub the discussion is unknown.
     expect(row(bobPick)).toContain('<td class="num">?</td>');
+    // Scores, highest risk first, and the push's picks counted by outcome.
+    expect(row(alicePick)).toMatch(/<td class="num risk" title="[^"]+">\d+\/100<\/td>/);
+    expect(page.indexOf(`<td>${alicePick}</td>`)).toBeLessThan(page.indexOf(`<td>${bobPick}</td>`));
+    expect(tallyRow(page, 1)).toEqual(['confirming', '2', '2', '0', '0']);
+  });
+
+  it('counts per push what was requested, approved, conflicted and shipped', async () => {
+    // carol's change needs a commit the push does not have: it conflicts when shipped.
+    t.git.commit({ 'shared.txt': 'a = 1\n' }, 'add shared', 'dave');
+    const conflicting = t.git.commit({ 'shared.txt': 'a = 2\n' }, 'change shared', 'carol');
+    const carolPick = pickIdOf(await t.chat.say('carol', `cp ${conflicting}`));
+    await t.chat.say('rm', `approve ${carolPick}`);
+    await t.chat.say('carol', 'here');
+    await t.chat.say('bob', 'here');
+    const late = t.git.commit({ 'late.txt': 'late\n' }, 'late change', 'erin');
+    pickIdOf(await t.chat.say('erin', `cp ${late}`));
+    expect(await t.chat.say('rm', 'push ship')).toMatch(/shipped/);
+    // A new push opens with the deferred request, so the board shows it and the shipped one below it.
+    await t.chat.say('erin', `cp ${t.git.commit({ 'next.txt': 'n\n' }, 'next change', 'erin')}`);
+    const page = await dashboard();
+    expect(tallyRow(page, 1)).toEqual(['shipped', '4', '3', '1', '2']);
   });
 });
