@@ -52,7 +52,8 @@ async function run(ctx: Parameters<Parameters<typeof defineCommand>[0]['run']>[0
   const locks = await store.locks.list();
   out.push('Locks:', ...(locks.length ? locks.map((l) => `  ${lockLine(l, now, ctx.provider)}`) : ['  none']));
   const teams = await store.oncall.teams(Object.keys(config.teams));
-  const shifts = await Promise.all(teams.map(async (t) => `  ${shiftLine(t, await store.oncall.lookup(t, now), now, ctx.provider)}`));
+  const onCall = await store.oncall.lookupMany(teams, now);
+  const shifts = teams.map((t) => `  ${shiftLine(t, onCall.get(t) ?? { now: null, next: null, nextAt: null }, now, ctx.provider)}`);
   out.push('On call:', ...(shifts.length ? shifts : ['  nobody set — `oncall set <team> @user`']));
   await ctx.reply(out.join('\n'));
 }

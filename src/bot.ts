@@ -18,6 +18,7 @@ import { closest, parse } from './parse.js';
 import { type Role, rolesOf, ROLE_LABEL } from './roles.js';
 import type { Outcome } from './store/audit.js';
 import { createServices, type Services } from './services.js';
+import { AuditQueue } from './store/audit-queue.js';
 import { isConnectionError } from './store/db.js';
 import type { Store } from './store/index.js';
 
@@ -32,6 +33,9 @@ export interface BotOptions {
   /** How long ctx.confirm waits when the command gives no timeout (default CONFIRM_TIMEOUT_MS; tests shorten it). */
   confirmTimeoutMs?: number;
 }
+
+/** How long stop() waits for commands still running before it writes their audit rows anyway. */
+export const STOP_WAIT_MS = 5_000;
 
 /** Builds the name/alias → command table; a name used twice is a programming error caught at start. */
 export function buildRegistry(commands: readonly Command[]): Map<string, Command> {
@@ -58,16 +62,50 @@ export class Bot {
   readonly registry: Map<string, Command>;
   private readonly waiters = new Map<string, Waiter>();
   readonly services: Services;
+  /** Where each command's audit row goes once the command has answered (written in batches, flushed at stop). */
+  readonly audit: AuditQueue;
   private readonly confirmTimeoutMs: number;
+  private readonly running = new Set<Promise<void>>();
 
   constructor(private readonly options: BotOptions) {
     this.registry = buildRegistry(options.commands);
     this.services = options.services ?? createServices();
     this.confirmTimeoutMs = options.confirmTimeoutMs ?? CONFIRM_TIMEOUT_MS;
+    this.audit = new AuditQueue(options.store.audit, options.logger);
   }
 
-  /** Handles one message to completion. Never throws: every failure becomes a reply. */
+  /**
+   * Handles one message to completion (its audit row written). Never throws: every failure becomes a reply.
+   * The reply goes out first; the audit row is queued after it and written with whatever else came meanwhile.
+   */
   async handle(adapter: Adapter, message: IncomingMessage): Promise<void> {
+    const run = this.handleOne(adapter, message);
+    this.running.add(run);
+    try {
+      await run;
+    } finally {
+      this.running.delete(run);
+    }
+  }
+
+  /**
+   * For a graceful stop, once the adapters are stopped: questions still open are taken as `no`, commands still
+   * running get up to `waitMs` to finish, and every audit row queued so far is written.
+   */
+  async stop(waitMs = STOP_WAIT_MS): Promise<void> {
+    for (const waiter of [...this.waiters.values()]) waiter.resolve('no');
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.running]),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    await this.audit.flush();
+  }
+
+  private async handleOne(adapter: Adapter, message: IncomingMessage): Promise<void> {
     const { store, logger } = this.options;
     const identity = `${message.user.provider}:${message.user.id}`;
     // A yes/no answer to a question the bot asked this user in this room goes to that question, and only such a
@@ -176,18 +214,17 @@ export class Bot {
         await reply(failed(isConnectionError(err) ? DATABASE_DOWN : (detail.split('\n')[0] ?? 'unknown error'))).catch(() => {});
       }
     } finally {
-      await store.audit
-        .record({
-          userId: user.id,
-          identity,
-          room: message.target.room,
-          command: commandName || '?',
-          text: message.text,
-          outcome,
-          detail,
-          at: this.options.clock.now(),
-        })
-        .catch((err) => logger.error({ err }, 'could not write the audit row'));
+      // Queued, not written here: the answer has gone to the adapter; rows are written in batches (AuditQueue).
+      await this.audit.add({
+        userId: user.id,
+        identity,
+        room: message.target.room,
+        command: commandName || '?',
+        text: message.text,
+        outcome,
+        detail,
+        at: this.options.clock.now(),
+      });
     }
   }
 

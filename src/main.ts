@@ -1,7 +1,7 @@
 /**
  * The only place that creates real clients (database, chat adapters, ...) and wires them together.
  *
- *   npm start                      # shell chat on the embedded defaults
+ *   npm start                      # shell chat on the embedded defaults (runs the build of this file, scripts/start.mjs)
  *   IRC_SERVER=irc.example IRC_CHANNELS=#deploys npm start
  */
 import { existsSync } from 'node:fs';
@@ -275,6 +275,8 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
       if (interrupted.length) logger.warn({ deploys: interrupted.map((d) => d.id) }, 'deploys interrupted at stop');
       await web.stop().catch((err) => logger.error({ err }, 'could not stop the web viewer cleanly'));
       await Promise.allSettled(adapters.map((a) => a.stop()));
+      // Commands still answering finish (briefly) and every queued audit row is written before the database closes.
+      await bot.stop().catch((err) => logger.error({ err }, 'could not write the last audit rows'));
       await deployer.stop().catch((err) => logger.error({ err }, 'could not stop the deployer cleanly'));
       sinks.stop();
       offRelay();
@@ -319,7 +321,11 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   return { config: linked, bot, adapters, logger, web, stop };
 }
 
-async function main(): Promise<void> {
+/**
+ * The process: `.env`, start, exit codes, SIGTERM/SIGINT. Run by `npm start` through the build (scripts/start.mjs),
+ * or from the sources: `node --import tsx src/main.ts`.
+ */
+export async function main(): Promise<void> {
   if (existsSync(resolve('.env'))) process.loadEnvFile(resolve('.env'));
   let shepherd: Shepherd | undefined;
   const shutdown = async (code: number) => {

@@ -77,19 +77,26 @@ export class Audit {
   ) {}
 
   async record(entry: AuditEntry): Promise<void> {
+    await this.db.auditEvent.create({ data: this.commandRow(entry) });
+  }
+
+  /** Several command rows in one statement (AuditQueue batches what the bot received meanwhile). */
+  async recordMany(entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length > 0) await this.db.auditEvent.createMany({ data: entries.map((e) => this.commandRow(e)) });
+  }
+
+  private commandRow(entry: AuditEntry) {
     const { at, ...rest } = entry;
-    await this.db.auditEvent.create({
-      data: {
-        ...rest,
-        kind: 'command',
-        text: this.mask(entry.text).slice(0, 2000),
-        detail: clip(entry.detail && this.mask(entry.detail)),
-        app: entry.app ?? null,
-        environment: entry.environment ?? null,
-        deployId: entry.deployId ?? null,
-        createdAt: at ?? new Date(),
-      },
-    });
+    return {
+      ...rest,
+      kind: 'command',
+      text: this.mask(entry.text).slice(0, 2000),
+      detail: clip(entry.detail && this.mask(entry.detail)),
+      app: entry.app ?? null,
+      environment: entry.environment ?? null,
+      deployId: entry.deployId ?? null,
+      createdAt: at ?? new Date(),
+    };
   }
 
   /** A gate's decision (the gate runner calls this for every refusal, override, question and approval wait); returns its id. */

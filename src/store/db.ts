@@ -118,7 +118,7 @@ export async function openDatabase(url: string, options: string | OpenOptions = 
   } finally {
     raw.close();
   }
-  const prisma = new PrismaClient({ adapter: new PrismaBetterSqlite3({ url: `file:${path}`, timeout: 5000 }) });
+  const prisma = new PrismaClient({ adapter: new StatementCachingSqlite({ url: `file:${path}`, timeout: 5000 }) });
   await prisma.$executeRawUnsafe('PRAGMA busy_timeout = 5000');
   // In WAL mode NORMAL syncs at checkpoints, not at every commit: still consistent after a crash (a power cut
   // may lose the last commits), and each small write (a heartbeat, a state change) stops costing an fsync.
@@ -136,6 +136,50 @@ export async function openDatabase(url: string, options: string | OpenOptions = 
         () => false,
       ),
   };
+}
+
+/** Statements kept per connection: more than the distinct queries Shepherd sends (a few dozen shapes). */
+const STATEMENT_CACHE_SIZE = 256;
+
+/**
+ * Prisma's better-sqlite3 adapter prepares (compiles) every statement anew for each query, a tenth of a
+ * command's time; Prisma sends a few dozen distinct SQL texts, so this keeps the prepared statements by SQL
+ * text (least recently used out) and binds each query's arguments at the call. Only the calls the adapter
+ * makes (prepare(sql).bind(args) → reader/columns/raw().all()/run(), prepare(sql).run()) are provided.
+ */
+class StatementCachingSqlite extends PrismaBetterSqlite3 {
+  override async connect() {
+    const adapter = await super.connect();
+    const client = (adapter as unknown as { client?: Database.Database }).client;
+    // An adapter version without a better-sqlite3 `client` simply goes uncached.
+    if (client && typeof client.prepare === 'function') cacheStatements(client);
+    return adapter;
+  }
+}
+
+function cacheStatements(db: Database.Database): void {
+  const prepare = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  const cached = (sql: string) => {
+    let stmt = cache.get(sql);
+    if (stmt) cache.delete(sql);
+    else {
+      stmt = prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+    }
+    cache.set(sql, stmt);
+    return stmt;
+  };
+  const bound = (stmt: Database.Statement, args: unknown[]) => ({
+    reader: stmt.reader,
+    columns: () => stmt.columns(),
+    run: () => stmt.run(args),
+    raw: () => ({ all: () => stmt.raw(true).all(args) }),
+  });
+  db.prepare = ((sql: string) => {
+    const stmt = cached(sql);
+    return { bind: (args: unknown[]) => bound(stmt, args), run: (...args: unknown[]) => stmt.run(...args), reader: stmt.reader };
+  }) as unknown as typeof db.prepare;
 }
 
 /** A log line writer for DATABASE_URL without opening Prisma (tests, tools); the database must be migrated. */

@@ -17,6 +17,24 @@ export interface Shift {
   user: { id: number; name: string; identities: { provider: string; externalId: string; handle: string }[] };
 }
 
+/** Who holds a team now, who next and from when (see OnCallStore.lookup). */
+export interface OnCallNow {
+  now: Shift | null;
+  next: Shift | null;
+  nextAt: Date | null;
+}
+
+type ShiftRow = Omit<Shift, 'user'> & { userId: number };
+
+/** holder()'s rule over rows already read: the newest override in force at `at`, else the newest rotation shift. */
+function holderOf(rows: readonly ShiftRow[], at: Date): ShiftRow | null {
+  const newest = (kind: string) =>
+    rows
+      .filter((r) => r.kind === kind && r.startsAt <= at && (r.endsAt === null || r.endsAt > at))
+      .sort((a, b) => b.startsAt.getTime() - a.startsAt.getTime() || b.id - a.id)[0] ?? null;
+  return newest('override') ?? newest('rotation');
+}
+
 export interface NewShift {
   team: string;
   userId: number;
@@ -48,14 +66,43 @@ export class OnCallStore {
   }
 
   /** Now and next for a team. `next` is null when nobody is scheduled after the current shift. */
-  async lookup(team: string, now: Date): Promise<{ now: Shift | null; next: Shift | null; nextAt: Date | null }> {
-    const current = await this.holder(team, now);
-    const upcoming = await this.db.onCall.findFirst({ where: { team, startsAt: { gt: now } }, orderBy: { startsAt: 'asc' }, include: includeUser });
-    let nextAt: Date | null = current?.endsAt ?? null;
-    if (upcoming && (!nextAt || upcoming.startsAt < nextAt)) nextAt = upcoming.startsAt;
-    let next = nextAt ? await this.holder(team, nextAt) : null;
-    if (next && current && next.id === current.id) next = null;
-    return { now: current, next, nextAt: next ? nextAt : (current?.endsAt ?? null) };
+  async lookup(team: string, now: Date): Promise<OnCallNow> {
+    return (await this.lookupMany([team], now)).get(team) ?? { now: null, next: null, nextAt: null };
+  }
+
+  /**
+   * lookup() for several teams in three statements whatever their number (`status` shows every team): the
+   * shifts not over by `now` (the only ones that can hold a team now or later), then their people. The rules
+   * are holder()'s: the newest override in force, else the newest rotation shift in force.
+   *
+   *   const byTeam = await oncall.lookupMany(['web', 'infra'], new Date()); // byTeam.get('web')?.now
+   */
+  async lookupMany(teams: readonly string[], now: Date): Promise<Map<string, OnCallNow>> {
+    const rows = teams.length
+      ? await this.db.onCall.findMany({
+          where: { team: { in: [...teams] }, OR: [{ endsAt: null }, { endsAt: { gt: now } }] },
+          select: { id: true, team: true, kind: true, startsAt: true, endsAt: true, userId: true },
+        })
+      : [];
+    const picked = new Map<string, { now: ShiftRow | null; next: ShiftRow | null; nextAt: Date | null }>();
+    for (const team of teams) {
+      const own = rows.filter((r) => r.team === team);
+      const current = holderOf(own, now);
+      // The first shift to start later (any kind); equal starts: the older row, as the database lists them.
+      const upcoming = own.filter((r) => r.startsAt > now).sort((a, b) => a.startsAt.getTime() - b.startsAt.getTime() || a.id - b.id)[0];
+      let nextAt: Date | null = current?.endsAt ?? null;
+      if (upcoming && (!nextAt || upcoming.startsAt < nextAt)) nextAt = upcoming.startsAt;
+      let next = nextAt ? holderOf(own, nextAt) : null;
+      if (next && current && next.id === current.id) next = null;
+      picked.set(team, { now: current, next, nextAt: next ? nextAt : (current?.endsAt ?? null) });
+    }
+    const ids = [...new Set([...picked.values()].flatMap((p) => [p.now?.userId, p.next?.userId]).filter((id): id is number => id !== undefined))];
+    const users = new Map((ids.length ? await this.db.user.findMany({ where: { id: { in: ids } }, ...includeUser.user }) : []).map((u) => [u.id, u] as const));
+    const shift = (r: ShiftRow | null): Shift | null => {
+      const user = r && users.get(r.userId);
+      return r && user ? { id: r.id, team: r.team, kind: r.kind, startsAt: r.startsAt, endsAt: r.endsAt, user } : null;
+    };
+    return new Map([...picked].map(([team, p]) => [team, { now: shift(p.now), next: shift(p.next), nextAt: p.nextAt }]));
   }
 
   /** The configured teams plus every team that has ever had a shift, sorted. */

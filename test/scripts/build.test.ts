@@ -1,0 +1,73 @@
+/**
+ * `npm start` runs the compiled build (scripts/build.mjs, scripts/start.mjs) and never old code: a build older
+ * than any of its sources is rebuilt before it runs.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { type BuildRecord, currentBuild, DIST, staleness } from '../../scripts/build.mjs';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+describe('staleness of a build', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shepherd-build-'));
+  mkdirSync(join(dir, 'src'));
+  mkdirSync(join(dir, 'scripts'));
+  for (const f of ['src/a.ts', 'scripts/build.mjs', 'package.json']) writeFileSync(join(dir, f), '');
+  const at = (path: string, seconds: number) => utimesSync(join(dir, path), seconds, seconds);
+  for (const f of ['src/a.ts', 'scripts/build.mjs', 'package.json']) at(f, 1_000);
+  const record: BuildRecord = { entry: 'x/main.js', builtAt: 2_000_000, inputs: ['src/a.ts'] };
+
+  it('GIVEN no build THEN it is stale', () => {
+    expect(staleness(null, dir)).toBe('no build yet');
+  });
+
+  it('GIVEN every source older than the build THEN it is fresh; a source, the build script or package.json modified after it THEN stale', () => {
+    expect(staleness(record, dir)).toBeNull();
+    at('src/a.ts', 3_000);
+    expect(staleness(record, dir)).toBe('src/a.ts changed');
+    at('src/a.ts', 1_000);
+    at('package.json', 3_000);
+    expect(staleness(record, dir)).toBe('package.json changed');
+    at('package.json', 1_000);
+    at('scripts/build.mjs', 3_000);
+    expect(staleness(record, dir)).toBe('scripts/build.mjs changed');
+  });
+
+  it('GIVEN a source of the build deleted THEN stale', () => {
+    expect(staleness({ ...record, inputs: ['src/gone.ts'] }, dir)).toBe('src/gone.ts is gone');
+  });
+});
+
+describe('npm start on a stale build', () => {
+  it('GIVEN a build older than its sources THEN `npm start` builds again before it runs, and the new build answers', () => {
+    const before = currentBuild();
+    // Pretend the build predates every source (as after a `git pull`), without touching the sources.
+    if (before) {
+      const tmp = join(DIST, `current.json.test-${process.pid}`);
+      writeFileSync(tmp, JSON.stringify({ ...before, builtAt: 0 }));
+      renameSync(tmp, join(DIST, 'current.json'));
+    }
+    const db = join(mkdtempSync(join(tmpdir(), 'shepherd-build-db-')), 'x.db');
+    const result = spawnSync('npm', ['start', '--silent'], {
+      cwd: root,
+      input: 'karma\n',
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, WEB_PORT: '0', DATABASE_URL: `file:${db}` },
+    });
+    expect(result.stderr).toMatch(/shepherd: building \((no build yet|[^)]+ changed)\)/);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toContain('(4/5)');
+    const after = currentBuild();
+    expect(after?.builtAt).toBeGreaterThan(0);
+    expect(after && existsSync(join(DIST, after.entry))).toBe(true);
+    expect(after?.inputs).toEqual(expect.arrayContaining(['src/main.ts', 'src/bot.ts', 'commands/karma.ts']));
+    expect(staleness(after)).toBeNull();
+    rmSync(db, { force: true });
+    expect(readFileSync(join(DIST, 'current.json'), 'utf8')).toContain(after?.entry);
+  });
+});
