@@ -13,6 +13,8 @@ const MATRIX = [
   'test/deploy/queue.test.ts',
   'test/deploy/crash-recovery.test.ts',
   'test/deploy/liveness.test.ts',
+  'test/deploy/validation.test.ts',
+  'test/deploy/validation-crash.test.ts',
 ];
 /** In those folders but with no database of the matrix's (a scripted shell session, a refused start, a
  * pure translation, a SQLite file another process locks): a second run would repeat the first. */
