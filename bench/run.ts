@@ -6,9 +6,10 @@ import { fanout } from './fanout.js';
 import { irc } from './irc.js';
 import { logs } from './logs.js';
 import { sse } from './sse.js';
+import { validate } from './validate.js';
 import type { BenchSection } from './support/section.js';
 
-const sections: BenchSection[] = [irc, sse, fanout, logs];
+const sections: BenchSection[] = [irc, sse, fanout, logs, validate];
 
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -63,8 +63,8 @@ describe.skipIf(skipWithoutSshd())('SIGKILL during validation', () => {
     const a = startBotProcess(env);
     bots.push(a);
     a.say('deploy web');
-    await a.waitFor(/🔎 #1 validating on 3 hosts for 10m/, 120_000);
-    await waitUntil('two validation rounds on every host', checked, 60_000);
+    await a.waitFor(/🔎 #1 validating on 3 hosts for 10m/, 240_000);
+    await waitUntil('two validation rounds on every host', checked, 120_000);
     expect((await row())?.state).toBe('validating');
     a.child.kill('SIGKILL');
     await a.exited;
@@ -75,7 +75,7 @@ describe.skipIf(skipWithoutSshd())('SIGKILL during validation', () => {
     // The restart finds it once its heartbeat is stale.
     const b = startBotProcess(env);
     bots.push(b);
-    await waitUntil('the deploy to be interrupted', async () => (await row())?.state === 'interrupted', 60_000);
+    await waitUntil('the deploy to be interrupted', async () => (await row())?.state === 'interrupted', 120_000);
     await b.waitFor(
       /⚠️ #1 web\/HEAD \([0-9a-f]{7}\) → staging was interrupted during validation: .*every host was left on release \S+ as it is \(nothing was rolled back\)/,
     );
@@ -87,5 +87,5 @@ describe.skipIf(skipWithoutSshd())('SIGKILL during validation', () => {
     expect(await queryRows(database.url, 'SELECT CAST(count(*) AS INTEGER) AS n FROM "Lock"')).toEqual([{ n: 0 }]);
     b.child.kill('SIGTERM');
     expect(await b.exited).toBe(0);
-  }, 300_000);
+  }, 600_000);
 });

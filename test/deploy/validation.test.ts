@@ -23,6 +23,7 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
   let h: DeployHarness | undefined;
   const entries = () => sshd.hosts.map((x) => x.entry);
 
+  // Real sshds, git clones and a window per test on a shared two-core machine: generous bounds, nothing timed.
   beforeAll(async () => {
     sshd = await startSshd({ hosts: 3 });
   });
@@ -62,7 +63,7 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
   /** Resolves when deploy `id` enters validating (every host switched). */
   function validating(harness: DeployHarness, id: number): Promise<void> {
     const seen = () => harness.seen.some((e) => e.type === 'state' && e.deployId === id && e.state === 'validating');
-    return waitUntil(`#${id} to validate`, seen, 60_000).then(() => {});
+    return waitUntil(`#${id} to validate`, seen, 180_000).then(() => {});
   }
 
   const current = (dir: string) => sshd.hosts.map((x) => readlinkSync(join(x.root, dir, 'current')));
@@ -88,7 +89,7 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
     const second = (await harness.store.deploys.get(2))!;
     expect(current('fails')).toEqual(sshd.hosts.map(() => `releases/${second.releaseId}`));
     // After a round where every host passed, the third host's health check starts failing.
-    await waitUntil('a passing round', () => harness.seen.some((e) => e.type === 'validation' && e.deployId === 2 && e.failing.length === 0), 60_000);
+    await waitUntil('a passing round', () => harness.seen.some((e) => e.type === 'validation' && e.deployId === 2 && e.failing.length === 0), 120_000);
     const bad = sshd.hosts[2]!;
     writeFileSync(join(bad.root, 'fails', 'broken'), '');
     await harness.deployer.idle();
@@ -121,7 +122,7 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
     expect(dora.timeToRestore.count).toBe(1);
     expect(dora.timeToRestore.medianMs).toBe(d.finishedAt!.getTime() - d.validationStartedAt!.getTime());
     expect(dora.timeToRestore.openSince).toBeNull();
-  });
+  }, 300_000);
 
   it('GIVEN a window whose checks pass THEN the deploy succeeds after it and counts as passed there (promotion)', async () => {
     const harness = await start('passes', { for: '600ms', every: '200ms' });
@@ -141,7 +142,7 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
     // The states went through validating, in the one lifecycle.
     const states = harness.seen.filter((e) => e.type === 'state' && e.deployId === 1).map((e) => (e as { state: string }).state);
     expect(states).toEqual(['running', 'validating', 'succeeded']);
-  });
+  }, 300_000);
 
   it('GIVEN cancel during validation THEN the checks stop, the new release stays, the deploy succeeds but does not count as validated', async () => {
     const harness = await start('cancel', { for: '10m', every: '200ms' });
@@ -159,7 +160,7 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
     expect(chat).toMatch(/🛑 #1 validation cancelled by @?alice after \d+ rounds?: release \S+ stays on 3 hosts \(not counted as validated\)/);
     expect(harness.texts().at(-1)).toMatch(/✅ #1 .* succeeded in .*, validation cancelled \(release kept, not counted as validated\)/);
     expect(await harness.store.promotion.passed('web', 'staging', sha)).toBeNull();
-  });
+  }, 300_000);
 
   it('GIVEN a rollback asked during validation THEN it takes precedence: the validation stops and the rollback switches every host back', async () => {
     const harness = await start('precedence', { for: '10m', every: '200ms' });
@@ -177,7 +178,7 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
     expect(harness.texts().join('\n')).toContain('⏪ rollback #3 by bob takes precedence: the validation of #2 stops and the rollback runs');
     // Not validated, and rolled back: promotion does not count #2's SHA.
     expect(await harness.store.promotion.passed('web', 'staging', v.sha)).toBeNull();
-  });
+  }, 300_000);
 
   it('GIVEN a url check answering 502 on one host THEN the reason names the host and the HTTP status', async () => {
     const port = await freePort('127.0.0.2');
@@ -195,7 +196,7 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
     try {
       repo.commit('first');
       await harness.chat.say('alice', 'deploy web/main');
-      await waitUntil('a passing round', () => harness.seen.some((e) => e.type === 'validation' && e.deployId === 1 && e.failing.length === 0), 60_000);
+      await waitUntil('a passing round', () => harness.seen.some((e) => e.type === 'validation' && e.deployId === 1 && e.failing.length === 0), 120_000);
       broken.add(sshd.hosts[1]!.host);
       await harness.deployer.idle();
       const d = (await harness.store.deploys.get(1))!;
@@ -206,5 +207,5 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
     } finally {
       for (const s of servers) await new Promise((resolve) => s.close(resolve));
     }
-  });
+  }, 300_000);
 });
