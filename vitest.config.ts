@@ -15,6 +15,7 @@ const MATRIX = [
   'test/deploy/liveness.test.ts',
   'test/deploy/validation.test.ts',
   'test/deploy/validation-crash.test.ts',
+  'test/policy/promotion-validation.test.ts',
 ];
 /** In those folders but with no database of the matrix's (a scripted shell session, a refused start, a
  * pure translation, a SQLite file another process locks): a second run would repeat the first. */
