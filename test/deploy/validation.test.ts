@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, type Sshd, skipWithoutSshd, startSshd } from '../support/sshd.js';
 import { waitUntil } from '../support/wait.js';
+import { createGitHub } from '../../src/github.js';
 import { computeDora } from '../../src/web/dora.js';
+import { type FakeGitHub, startFakeGitHub } from '../support/fake-github.js';
 import { type DeployHarness, deployHarness, makeRepo, sshApp, type TestRepo } from './harness.js';
 
 const CLONE = 'git clone --quiet "$SHEPHERD_REPO_URL" . && git checkout --quiet "$SHEPHERD_SHA"';
@@ -37,7 +39,7 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
   });
 
   /** An app whose check fails on a host once `<deploy_to>/<dir>/broken` exists there. */
-  async function start(dir: string, validate: Record<string, unknown>, env: Record<string, unknown> = {}) {
+  async function start(dir: string, validate: Record<string, unknown>, env: Record<string, unknown> = {}, github?: FakeGitHub) {
     repo = makeRepo();
     for (const host of sshd.hosts) mkdirSync(join(host.root, dir), { recursive: true });
     h = await deployHarness(
@@ -54,8 +56,9 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
           validate: validate.url ? validate : { check: `test ! -e ${sshd.deployTo}/${dir}/broken || { echo "health: 502" >&2; exit 1; }`, ...validate },
           ...env,
         },
-        app: { keep_releases: 5 },
+        app: { keep_releases: 5, ...(github ? { repo: 'acme/web' } : {}) },
       }),
+      github ? { github: createGitHub({ token: github.token, baseUrl: github.url, retries: 0 }), secrets: [github.token] } : {},
     );
     return h;
   }
@@ -180,7 +183,8 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
     expect(await harness.store.promotion.passed('web', 'staging', v.sha)).toBeNull();
   }, 300_000);
 
-  it('GIVEN a url check answering 502 on one host THEN the reason names the host and the HTTP status', async () => {
+  it('GIVEN a url check answering 502 on one host THEN the reason names the host and the HTTP status, and the GitHub deployment gets failure', async () => {
+    const gh = await startFakeGitHub();
     const port = await freePort('127.0.0.2');
     const broken = new Set<string>();
     const servers: Server[] = [];
@@ -192,9 +196,10 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
       await new Promise<void>((resolve) => server.listen(port, host.host, resolve));
       servers.push(server);
     }
-    const harness = await start('url', { for: '10m', every: '200ms', url: `http://{host}:${port}/health` });
+    const harness = await start('url', { for: '10m', every: '200ms', url: `http://{host}:${port}/health` }, {}, gh);
     try {
-      repo.commit('first');
+      const sha = repo.commit('first');
+      await gh.repo('acme/web').importGit(repo.work);
       await harness.chat.say('alice', 'deploy web/main');
       await waitUntil('a passing round', () => harness.seen.some((e) => e.type === 'validation' && e.deployId === 1 && e.failing.length === 0), 120_000);
       broken.add(sshd.hosts[1]!.host);
@@ -204,8 +209,15 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
       expect(d.error).toBe(`rolled back: validation failed on ${sshd.hosts[1]!.entry} (HTTP 502)`);
       // There was no release before: `current` is removed on every host.
       expect(d.hosts.map((x) => x.state)).toEqual(['rolled_back', 'rolled_back', 'rolled_back']);
+      // The existing GitHub sink: in_progress at the start, failure with the reason at the end.
+      await harness.events.flushed();
+      const deployment = gh.repo('acme/web').deployments.at(-1)!;
+      expect(deployment.sha).toBe(sha);
+      expect(deployment.statuses.map((s) => s.state)).toEqual(['in_progress', 'failure']);
+      expect(deployment.statuses[1]?.description).toBe(d.error);
     } finally {
       for (const s of servers) await new Promise((resolve) => s.close(resolve));
+      await gh.close();
     }
   }, 300_000);
 });
