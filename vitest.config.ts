@@ -11,6 +11,7 @@ const MATRIX = [
   'test/web/**/*.test.ts',
   'test/deploy/**/*.test.ts',
   'test/postgresql/timers-once.test.ts',
+  'test/policy/promotion-validation.test.ts',
 ];
 /** In those folders but with no database of the matrix's (a scripted shell session, a refused start, a
  * pure translation, a SQLite file another process locks): a second run would repeat the first. */

@@ -32,6 +32,8 @@ const STEP = 'echo "built $SHEPHERD_SHA" > artifact';
 export interface BenchDeployer {
   deployer: Deployer;
   store: Store;
+  /** What the deploys publish (a section may time them). */
+  events: DeployEvents;
   user: KnownUser;
   /** Chat messages the deploys posted. */
   messages(): number;
@@ -79,6 +81,7 @@ export async function startBenchDeployer(yaml: string): Promise<BenchDeployer> {
   return {
     deployer,
     store: t.store,
+    events,
     user,
     messages: () => messages,
     minGapMs: () => Math.min(...sentAt.slice(1).map((t, i) => t - (sentAt[i] as number))),

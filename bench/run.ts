@@ -7,9 +7,10 @@ import { ha } from './ha.js';
 import { irc } from './irc.js';
 import { logs } from './logs.js';
 import { sse } from './sse.js';
+import { validate } from './validate.js';
 import type { BenchSection } from './support/section.js';
 
-const sections: BenchSection[] = [irc, sse, fanout, logs, ha];
+const sections: BenchSection[] = [irc, sse, fanout, logs, validate, ha];
 
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -26,7 +26,12 @@ export default defineCommand({
     const result = await deployerOf(ctx).cancel(id, who(ctx.user, ctx.provider));
     switch (result) {
       case 'stopping':
-        await ctx.reply(`🛑 stopping #${id}: no new host starts, running steps are being killed; hosts that switched go back`);
+        // During validation every host already runs the new release: cancel ends the checks and keeps it.
+        await ctx.reply(
+          deploy.state === 'validating'
+            ? `🛑 stopping the validation of #${id}: the new release stays on every host (\`rollback ${deploy.app} in ${deploy.environment}\` to go back)`
+            : `🛑 stopping #${id}: no new host starts, running steps are being killed; hosts that switched go back`,
+        );
         return;
       case 'already-stopping':
         await ctx.reply(`#${id} is already being cancelled`);

@@ -38,6 +38,48 @@ const hostEntry = z.union([
 
 const roleName = z.enum(['developer', 'release_manager']);
 
+/** A `validate: url:` as it will be fetched for one host: {host} filled in. */
+export function validationUrl(template: string, host: string): string {
+  return template.replaceAll('{host}', host.includes(':') ? `[${host}]` : host);
+}
+
+/**
+ * `validate:` of an environment: after every host switched, `check` (a command run on each host, in `current`)
+ * or `url` (fetched per host, `{host}` filled in) every `every` for `for`; a host failing more than
+ * `max_failures` times rolls every switched host back. `timeout` bounds one check (default: every, at least 5s).
+ */
+const validateSchema = z
+  .object({
+    for: duration,
+    every: duration,
+    check: z.string().min(1).optional(),
+    url: z
+      .string()
+      .refine((v) => v.includes('{host}'), 'expected {host} where the host name goes, like "http://{host}:8080/health"')
+      .refine((v) => {
+        try {
+          return ['http:', 'https:'].includes(new URL(validationUrl(v, 'host.example')).protocol);
+        } catch {
+          return false;
+        }
+      }, 'expected an http:// or https:// URL like "http://{host}:8080/health"')
+      .optional(),
+    max_failures: z.number().int().min(0).default(0),
+    timeout: duration.optional(),
+  })
+  .strict()
+  .check(
+    z.superRefine((v: Record<string, unknown>, ctx) => {
+      if (v.check === undefined && v.url === undefined) ctx.addIssue({ code: 'custom', path: ['check'], message: 'give check (a command) or url' });
+      if (v.check !== undefined && v.url !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'give check or url, not both' });
+      if (typeof v.every === 'number' && typeof v.for === 'number' && v.every > v.for) {
+        ctx.addIssue({ code: 'custom', path: ['every'], message: 'must not be longer than for (the window)' });
+      }
+    }, ALWAYS),
+  );
+
+export type ValidateConfig = z.infer<typeof validateSchema>;
+
 const environmentSchema = z
   .object({
     hosts: z.array(hostEntry).default([]),
@@ -62,6 +104,8 @@ const environmentSchema = z
     approvals: z.number().int().min(0).max(10).default(0),
     /** How long a deploy waits for its approvals before it is cancelled ("approval expired"). */
     approval_window: duration.default(1_800_000),
+    /** Validation window after the switch, with automatic rollback (see validateSchema). */
+    validate: validateSchema.optional(),
   })
   .strict();
 

@@ -117,6 +117,9 @@ export interface DeployView {
   finishedAt: Date | null;
   requester: Named;
   hosts?: { host: string; state: string; error: string | null }[];
+  /** `validate:`: when the checks began (every host switched), and how the window ended. */
+  validationStartedAt?: Date | null;
+  validation?: string | null;
 }
 
 export interface CommitView {
@@ -129,6 +132,7 @@ const STATE_ICON: Record<string, string> = {
   awaiting_approval: '⏸️',
   queued: '⏳',
   running: '🚀',
+  validating: '🔎',
   succeeded: '✅',
   failed: '❌',
   cancelled: '🛑',
@@ -232,11 +236,34 @@ export function deployFinished(
   const failed = info.failedHosts.length ? ` (failed: ${info.failedHosts.slice(0, 5).join(', ')}${info.failedHosts.length > 5 ? ', …' : ''})` : '';
   const why = d.state !== 'succeeded' && d.error ? `: ${d.error}` : '';
   const live = d.state === 'succeeded' && info.environmentUrl ? `, live at ${info.environmentUrl}` : '';
-  return `${icon} #${d.id} ${deployTitle(d)} ${d.state} in ${formatDuration(info.durationMs)}${why}${d.state === 'succeeded' ? failed : ''}${live} — ${info.mention} ${info.url}`;
+  const checked = d.state === 'succeeded' && d.validation ? `, ${VALIDATION_WORDS[d.validation] ?? `validation ${d.validation}`}` : '';
+  return `${icon} #${d.id} ${deployTitle(d)} ${d.state} in ${formatDuration(info.durationMs)}${why}${d.state === 'succeeded' ? failed : ''}${checked}${live} — ${info.mention} ${info.url}`;
 }
 
+const VALIDATION_WORDS: Record<string, string> = { passed: 'validated', cancelled: 'validation cancelled (release kept, not counted as validated)' };
+
 export function deployInterrupted(d: DeployView, info: { mention: string; url: string }): string {
+  if (d.validationStartedAt) {
+    return `⚠️ #${d.id} ${deployTitle(d)} was interrupted during validation: the bot stopped before the window ended. The lock is free; every host was left on release ${d.releaseId} as it is (nothing was rolled back) — look at ${info.url}, then \`rollback ${d.app} in ${d.environment}\` if it is bad. ${info.mention}`;
+  }
   return `⚠️ #${d.id} ${deployTitle(d)} was interrupted: the bot stopped while it ran. The lock is free; hosts may be half-way — look at ${info.url}, then deploy again. ${info.mention}`;
+}
+
+/**
+ * One validation round for the deploy's thread: 'validation round 3/21: 3/3 hosts ok', or with the failures
+ * 'validation round 4/21: ✗ web-3 HTTP 502 (failure 1 of at most 2 allowed)'.
+ */
+export function validationRound(r: {
+  round: number;
+  rounds: number;
+  hosts: number;
+  failing: { host: string; reason: string; failures: number }[];
+  maxFailures: number;
+}): string {
+  const head = `validation round ${r.round}/${r.rounds}: ${r.hosts - r.failing.length}/${r.hosts} host${r.hosts === 1 ? '' : 's'} ok`;
+  if (r.failing.length === 0) return head;
+  const shown = r.failing.slice(0, 5).map((f) => `✗ ${f.host} ${f.reason.slice(0, 120)} (failure ${f.failures}, at most ${r.maxFailures} allowed)`);
+  return [head, ...shown, ...(r.failing.length > 5 ? [`… and ${r.failing.length - 5} more host(s)`] : [])].join('\n');
 }
 
 /** One line for `deploys`: '#12 ✅ web/main (3f78685) → staging succeeded 5m ago in 42s by alice — url'. */

@@ -72,6 +72,27 @@ describe('loadConfig', () => {
     expect(problems({ SHEPHERD_CONFIG: bad }).join('\n')).toContain('push.auto_approve.max_risk');
   });
 
+  it('reads validate: (durations in ms, s, m; check or url with {host}) and names every bad key of it', () => {
+    const app = (validate: string) =>
+      `apps:\n  web:\n    repo: acme/web\n    deploy_to: /srv/web\n    environments:\n      production:\n        hosts: [web-1]\n        validate: ${validate}\n`;
+    const ok = loadConfig({ SHEPHERD_CONFIG: file('validate.yml', app('{ for: 5m, every: 200ms, url: "http://{host}:8080/health", max_failures: 2 }')) });
+    expect(ok.apps.web?.environments.production?.validate).toEqual({ for: 300_000, every: 200, url: 'http://{host}:8080/health', max_failures: 2 });
+    const check = loadConfig({ SHEPHERD_CONFIG: file('validate-check.yml', app('{ for: 1m, every: 15s, check: "curl -fsS localhost/health" }')) });
+    expect(check.apps.web?.environments.production?.validate).toMatchObject({ for: 60_000, every: 15_000, max_failures: 0 });
+
+    const bad = (validate: string) => problems({ SHEPHERD_CONFIG: file('validate-bad.yml', app(validate)) }).join('\n');
+    expect(bad('{ for: 5m, every: often, check: "true" }')).toMatch(
+      /apps\.web\.environments\.production\.validate\.every: expected a duration like 30s, 10m or 1h30m, got "often"/,
+    );
+    expect(bad('{ for: 5m, every: 15s }')).toContain('environments.production.validate.check: give check (a command) or url');
+    expect(bad('{ for: 5m, every: 15s, check: "true", url: "http://{host}/" }')).toContain('environments.production.validate.url: give check or url, not both');
+    expect(bad('{ for: 5m, every: 15s, url: "http://web/health" }')).toContain('environments.production.validate.url: expected {host}');
+    expect(bad('{ for: 5m, every: 15s, url: "ftp://{host}/health" }')).toContain('environments.production.validate.url: expected an http:// or https:// URL');
+    expect(bad('{ for: 10s, every: 1m, check: "true" }')).toContain('environments.production.validate.every: must not be longer than for');
+    expect(bad('{ for: 5m, every: 15s, check: "true", max_failures: -1 }')).toContain('environments.production.validate.max_failures');
+    expect(bad('{ for: 5m, every: 15s, check: "true", retries: 3 }')).toContain('environments.production.validate: unknown key "retries"');
+  });
+
   it('reports every bad key of shepherd.yml at once, with its path and what was expected', () => {
     const path = file(
       'bad.yml',

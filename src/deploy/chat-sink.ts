@@ -14,7 +14,17 @@ import { approvalExpired } from '../approval-messages.js';
 import { APPROVAL_EXPIRED } from '../store/approvals.js';
 import type { CardChannel, Progress } from '../chat/rich.js';
 import type { MessageRef, Target } from '../chat/types.js';
-import { type DeployStartInfo, type DeployView, deployFinished, deployInterrupted, deployProgress, deployStarted, deployUrl, hostFailed } from '../format.js';
+import {
+  type DeployStartInfo,
+  type DeployView,
+  deployFinished,
+  deployInterrupted,
+  deployProgress,
+  deployStarted,
+  deployUrl,
+  hostFailed,
+  validationRound,
+} from '../format.js';
 import type { ChatBatcher } from './chat-batcher.js';
 import { deployCard } from './deploy-card.js';
 import type { DeployEvent, DeployEvents } from './events.js';
@@ -101,6 +111,9 @@ export class ChatSink {
         return;
       case 'note':
         this.track(this.note(event.deployId, event.text));
+        return;
+      case 'validation':
+        this.track(this.validationRound(event));
         return;
       case 'ended':
         // Interrupted: found stale by recovery, or given up at a graceful stop; either way the channel hears it.
@@ -209,6 +222,18 @@ export class ChatSink {
   async interrupted(place: DeployPlace, deploy: DeployView): Promise<void> {
     const text = deployInterrupted(deploy, { mention: this.options.mentioner.mention(place.provider, deploy.requester), url: this.url(deploy.id) });
     await this.options.batcher.post(place.provider, { room: place.room, thread: place.threadRef ?? undefined }, text);
+  }
+
+  /**
+   * A validation round, in the thread: a failing round always gets its own message; a passing one replaces the
+   * previous passing one still waiting to go out (key), so a busy room sees the latest, never a flood.
+   */
+  async validationRound(event: Extract<DeployEvent, { type: 'validation' }>): Promise<void> {
+    const t = this.tracked.get(event.deployId);
+    if (!t) return;
+    const target = await t.progressTarget;
+    const key = event.failing.length === 0 ? `validation:${event.deployId}` : undefined;
+    await this.options.batcher.post(t.place.provider, target, validationRound(event), key);
   }
 
   /** Any other line about a deploy, in its thread (e.g. "cancelled by bob"). */

@@ -9,6 +9,7 @@
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { formatDuration } from '../duration.js';
 import { deployTitle, shortSha } from '../format.js';
 import type { FinalDeployState, FullDeploy } from '../store/deploys.js';
 import type { Store } from '../store/index.js';
@@ -18,7 +19,9 @@ import { DeployLog, type LogWriter } from './log-pipeline.js';
 import type { Masker } from './mask.js';
 import { type Plan, planDeploy } from './plan.js';
 import type { CommitList, Revisions } from './source.js';
+import type { ValidationOutcome } from './lifecycle.js';
 import type { Transport } from './transport.js';
+import { runValidation, type ValidationInput } from './validation.js';
 
 export interface DeployRunDeps {
   config: Readonly<Config>;
@@ -40,6 +43,8 @@ export interface DeployRunInput {
   stopped(): { state: 'cancelled' | 'interrupted'; error: string };
   /** Shown in the start message. */
   notes: string[];
+  /** Called when every host switched and the validation window begins (a cancel then keeps the release). */
+  onValidating?: (() => void) | undefined;
 }
 
 /** How long the start message waits for the commit list (GitHub compare or git) before going without it. */
@@ -145,24 +150,105 @@ export async function runDeploy(deps: DeployRunDeps, input: DeployRunInput): Pro
   }
 
   const stopped = signal.aborted ? input.stopped() : null;
-  const state: FinalDeployState = stopped ? stopped.state : stopReason ? 'failed' : 'succeeded';
-  const error = stopped ? stopped.error : stopReason;
+  let state: FinalDeployState = stopped ? stopped.state : stopReason ? 'failed' : 'succeeded';
+  let error = stopped ? stopped.error : stopReason;
   await store.deploys.skipPendingHosts(deploy.id, state === 'succeeded' || state === 'failed' ? 'skipped' : 'cancelled');
 
-  // A deploy that did not succeed leaves no host on its release: switch the ones that moved back.
-  if (state !== 'succeeded' && plan.rollbackOnFailure) {
-    const switched = deploy.hosts.filter((h) => outcomes.get(h.id)?.switched);
+  const switched = deploy.hosts.filter((h) => outcomes.get(h.id)?.switched);
+  const switchAllBack = async () => {
     if (switched.length > 0) log.system(null, `switching ${switched.length} host(s) back to their previous release`);
     await Promise.all(
       switched.map((row) => limit(() => switchBack(hostDeps, { row, plan, transport, log, previous: outcomes.get(row.id)?.previous ?? null }))),
     );
+  };
+  // validate: the new release is watched for a window before the deploy counts as succeeded (a rollback,
+  // going back to a release that already ran, is not).
+  const settings = deploy.kind === 'deploy' ? plan.envConfig.validate : undefined;
+  let validation: ValidationOutcome | undefined;
+  if (state === 'succeeded' && settings && switched.length > 0) {
+    const v = await validatePhase(deps, {
+      deploy,
+      plan,
+      hosts: switched,
+      transport,
+      log,
+      signal,
+      settings,
+      stopped: input.stopped,
+      onValidating: input.onValidating,
+    });
+    ({ state, error, validation } = v);
+    // Automatic rollback: every switched host goes back, whatever rollback_on_failure says (it is the point).
+    if (v.rollBack) await switchAllBack();
+  } else if (state !== 'succeeded' && plan.rollbackOnFailure) {
+    // A deploy that did not succeed leaves no host on its release: switch the ones that moved back.
+    await switchAllBack();
   }
   const failedHosts = deploy.hosts.filter((h) => outcomes.get(h.id)?.state === 'failed').map((h) => h.host);
   if (state === 'succeeded' && failedHosts.length > 0) log.system(null, `${failedHosts.length} host(s) failed, within max_failures ${plan.maxFailures}`);
   log.system(null, `#${deploy.id} ${state}${error ? `: ${error}` : ''}`);
   await within(commitTime, COMMIT_TIME_GRACE_MS);
-  await endDeploy(deps, deploy, state, error, failedHosts);
-  logger.info({ deployId: deploy.id, state, error }, 'deploy ended');
+  await endDeploy(deps, deploy, state, error, failedHosts, validation);
+  logger.info({ deployId: deploy.id, state, error, validation }, 'deploy ended');
+}
+
+interface PhaseInput extends Omit<ValidationInput, 'events'> {
+  stopped: DeployRunInput['stopped'];
+  onValidating: DeployRunInput['onValidating'];
+}
+
+/**
+ * running → validating → the window (validation.ts) → how the deploy ends: passed → succeeded; failed →
+ * failed "rolled back: validation failed on web-3 (HTTP 502)" with rollBack; stopped by a cancel (or a rollback
+ * taking precedence) → succeeded with validation 'cancelled' (the release is kept); stopped by a graceful stop
+ * → interrupted, hosts left as they are.
+ */
+async function validatePhase(
+  deps: DeployRunDeps,
+  input: PhaseInput,
+): Promise<{ state: FinalDeployState; error: string | null; validation?: ValidationOutcome; rollBack: boolean }> {
+  const { deploy, hosts, settings, log } = input;
+  const { events, store } = deps;
+  if (!(await store.deploys.startValidation(deploy.id, deps.owner))) {
+    // Ended or taken elsewhere meanwhile (found stale): endDeploy learns it and keeps that state.
+    return { state: 'succeeded', error: null, rollBack: false };
+  }
+  input.onValidating?.();
+  events.publish({ type: 'state', deployId: deploy.id, state: 'validating' });
+  const what = settings.url ? settings.url : `\`${settings.check}\``;
+  events.publish({
+    type: 'note',
+    deployId: deploy.id,
+    text: `🔎 #${deploy.id} validating on ${hosts.length} host${hosts.length === 1 ? '' : 's'} for ${formatDuration(settings.for)} (every ${formatDuration(settings.every)}: ${what}); more than ${settings.max_failures} failure${settings.max_failures === 1 ? '' : 's'} on a host rolls every host back`,
+  });
+  const r = await runValidation({ ...input, events });
+  if (r.outcome === 'passed') {
+    events.publish({
+      type: 'note',
+      deployId: deploy.id,
+      text: `✅ #${deploy.id} validation passed: ${r.rounds} rounds on ${hosts.length} host${hosts.length === 1 ? '' : 's'}`,
+    });
+    return { state: 'succeeded', error: null, validation: 'passed', rollBack: false };
+  }
+  if (r.outcome === 'failed') {
+    const reason = `validation failed on ${r.host} (${r.reason})`;
+    log.system(null, `✗ ${reason}: rolling every switched host back`);
+    events.publish({
+      type: 'note',
+      deployId: deploy.id,
+      text: `⏪ #${deploy.id} ${reason}: switching ${hosts.length} host${hosts.length === 1 ? '' : 's'} back to the previous release`,
+    });
+    return { state: 'failed', error: `rolled back: ${reason}`, validation: 'failed', rollBack: true };
+  }
+  const stop = input.stopped();
+  if (stop.state === 'interrupted') {
+    const error = `${stop.error} (during validation: hosts left on release ${deploy.releaseId}, not rolled back)`;
+    return { state: 'interrupted', error, rollBack: false };
+  }
+  const kept = `validation ${stop.error} after ${r.rounds} round${r.rounds === 1 ? '' : 's'}: release ${deploy.releaseId} stays on ${hosts.length} host${hosts.length === 1 ? '' : 's'} (not counted as validated)`;
+  log.system(null, kept);
+  events.publish({ type: 'note', deployId: deploy.id, text: `🛑 #${deploy.id} ${kept}` });
+  return { state: 'succeeded', error: null, validation: 'cancelled', rollBack: false };
 }
 
 /**
@@ -176,9 +262,10 @@ export async function endDeploy(
   state: FinalDeployState,
   error: string | null,
   failedHosts: string[],
+  validation?: ValidationOutcome,
 ): Promise<boolean> {
   await deps.writer.drain();
-  const won = await deps.store.deploys.finish(deploy.id, state, error, { owner: deps.owner });
+  const won = await deps.store.deploys.finish(deploy.id, state, error, { owner: deps.owner, ...(validation ? { validation } : {}) });
   if (!won) {
     deps.logger.warn({ deployId: deploy.id, state }, 'deploy was already ended elsewhere (found stale?): its state is kept');
     return false;

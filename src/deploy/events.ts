@@ -11,6 +11,7 @@ import { type MaskText, maskPatterns } from './mask.js';
 import type { FullDeploy } from '../store/deploys.js';
 import type { DeployState, HostState } from './lifecycle.js';
 import type { CommitList } from './source.js';
+import type { ValidationRound } from './validation.js';
 
 // The state names are the lifecycle table's (deploy/lifecycle.ts): one definition for engine, store and viewer.
 export type { DeployState, HostState };
@@ -42,6 +43,8 @@ export type DeployEvent =
   | { type: 'started'; deployId: number; deploy: FullDeploy; info: StartedInfo }
   /** A host ended: how far the deploy is, and the failure if it failed. */
   | { type: 'progress'; deployId: number; done: number; total: number; failed: number; failure?: { host: string; reason: string } }
+  /** One round of the validation window (validation.ts): who failed, how often so far. */
+  | ({ type: 'validation'; deployId: number } & ValidationRound)
   /** Any other line about a running deploy ("cancelling for bob"). */
   | { type: 'note'; deployId: number; text: string }
   /**
@@ -77,6 +80,8 @@ export class DeployEvents {
         return event.error ? { ...event, error: this.mask(event.error) } : event;
       case 'note':
         return { ...event, text: this.mask(event.text) };
+      case 'validation':
+        return { ...event, failing: event.failing.map((f) => ({ ...f, reason: this.mask(f.reason) })) };
       case 'progress':
         return event.failure ? { ...event, failure: { ...event.failure, reason: this.mask(event.failure.reason) } } : event;
       default:

@@ -12,7 +12,13 @@ export const DEPLOY_TRANSITIONS = {
   /** `approvals: N`: waits, holding no lock, for N release managers (→ queued) or the window's end (→ cancelled). */
   awaiting_approval: ['queued', 'cancelled'],
   queued: ['running', 'cancelled'],
-  running: ['succeeded', 'failed', 'cancelled', 'interrupted'],
+  running: ['validating', 'succeeded', 'failed', 'cancelled', 'interrupted'],
+  /**
+   * `validate:` of the environment: every host switched, checks run for the window (lock held, heartbeating).
+   * Passed → succeeded; failed → every switched host back, failed; `cancel` ends the checks and keeps the
+   * release (succeeded, validation 'cancelled'); the bot dying → interrupted, hosts left as they are.
+   */
+  validating: ['succeeded', 'failed', 'interrupted'],
   succeeded: [],
   failed: [],
   cancelled: [],
@@ -20,6 +26,12 @@ export const DEPLOY_TRANSITIONS = {
 } as const satisfies Record<string, readonly string[]>;
 
 export type DeployState = keyof typeof DEPLOY_TRANSITIONS;
+
+/** States in which one instance owns a deploy, heartbeats it and may be asked to cancel it. */
+export const OWNED_STATES = ['running', 'validating'] as const satisfies readonly DeployState[];
+
+/** What a validation window ended with (Deploy.validation); null: the environment does not validate. */
+export type ValidationOutcome = 'passed' | 'failed' | 'cancelled';
 
 /** Host state → the states it may move to (a switched host may be switched back: rolled_back). */
 export const HOST_TRANSITIONS = {

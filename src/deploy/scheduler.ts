@@ -44,6 +44,7 @@ import type { Masker } from './mask.js';
 import { type Plan, planDeploy } from './plan.js';
 import { Revisions } from './source.js';
 import { SshTransport } from './ssh-transport.js';
+import { OWNED_STATES } from './lifecycle.js';
 import type { Transport } from './transport.js';
 
 /** A name for this process in Deploy.ownerId and in notifications: host:pid:random. */
@@ -115,6 +116,8 @@ interface Active {
   controller: AbortController;
   stop: { state: 'cancelled' | 'interrupted'; error: string } | null;
   done: Promise<void>;
+  /** Every host switched and the validation window runs: a cancel ends the checks and keeps the release. */
+  validating: boolean;
 }
 
 export class Scheduler {
@@ -297,7 +300,23 @@ export class Scheduler {
       this.options.events.publish({ type: 'state', deployId: result.deploy.id, state });
     }
     if (result.outcome === 'started') this.launch(result.deploy);
+    if (result.outcome === 'queued' && result.deploy.kind === 'rollback') await this.rollbackOverValidation(result.deploy);
     return result;
+  }
+
+  /**
+   * A rollback asked while a deploy of its environment validates takes precedence: the validation stops (the
+   * release stays until the rollback switches it), the lock goes to the rollback queued behind it.
+   */
+  private async rollbackOverValidation(rollback: FullDeploy): Promise<void> {
+    const validating = await this.deploys.validating(rollback.app, rollback.environment);
+    if (!validating || validating.id > rollback.id) return;
+    this.options.events.publish({
+      type: 'note',
+      deployId: validating.id,
+      text: `⏪ rollback #${rollback.id} by ${rollback.requester.name} takes precedence: the validation of #${validating.id} stops and the rollback runs`,
+    });
+    await this.cancel(validating.id, `rollback #${rollback.id} by ${rollback.requester.name}`);
   }
 
   /**
@@ -340,13 +359,14 @@ export class Scheduler {
       d = await this.deploys.get(id);
       if (!d) return 'unknown';
     }
-    if (d.state === 'running') {
+    if ((OWNED_STATES as readonly string[]).includes(d.state)) {
       if (await this.deploys.requestCancel(id, by)) {
         // Claimed by this instance but not launched yet: the launch sees the request; else the owner's heartbeat does.
         if (d.ownerId === this.instanceId) void this.tick();
         return 'requested';
       }
-      return (await this.deploys.get(id))?.state === 'running' ? 'already-stopping' : 'finished';
+      const now = (await this.deploys.get(id))?.state;
+      return now && (OWNED_STATES as readonly string[]).includes(now) ? 'already-stopping' : 'finished';
     }
     return 'finished';
   }
@@ -357,7 +377,10 @@ export class Scheduler {
     if (entry.controller.signal.aborted) return 'already-stopping';
     entry.stop = { state: 'cancelled', error: `cancelled by ${by}` };
     entry.controller.abort();
-    this.options.events.publish({ type: 'note', deployId: id, text: `🛑 cancelling #${id} for ${by}: no new host starts, running steps are being stopped` });
+    const text = entry.validating
+      ? `🛑 stopping the validation of #${id} for ${by}: the new release stays`
+      : `🛑 cancelling #${id} for ${by}: no new host starts, running steps are being stopped`;
+    this.options.events.publish({ type: 'note', deployId: id, text });
     return 'stopping';
   }
 
@@ -451,7 +474,7 @@ export class Scheduler {
   }
 
   private launch(deploy: FullDeploy): void {
-    const entry: Active = { id: deploy.id, controller: new AbortController(), stop: null, done: Promise.resolve() };
+    const entry: Active = { id: deploy.id, controller: new AbortController(), stop: null, done: Promise.resolve(), validating: false };
     // Every running step of every host listens on this one signal: `concurrency` of them, possibly hundreds.
     setMaxListeners(0, entry.controller.signal);
     this.active.set(deploy.id, entry);
@@ -463,6 +486,9 @@ export class Scheduler {
       signal: entry.controller.signal,
       stopped: () => entry.stop ?? { state: 'cancelled', error: 'cancelled by someone' },
       notes,
+      onValidating: () => {
+        entry.validating = true;
+      },
     })
       .catch(async (err) => {
         this.options.logger.error({ err, deployId: deploy.id }, 'deploy crashed');

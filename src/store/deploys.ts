@@ -9,7 +9,15 @@
 import { type Db, retryBusy } from './db.js';
 import type { HeldLock } from './locks.js';
 import { ALL_APPS } from './locks.js';
-import { type DeployState, type FinalDeployState, fromStates, type HostState, hostFromStates } from '../deploy/lifecycle.js';
+import {
+  type DeployState,
+  type FinalDeployState,
+  fromStates,
+  type HostState,
+  hostFromStates,
+  OWNED_STATES,
+  type ValidationOutcome,
+} from '../deploy/lifecycle.js';
 import { type MaskText, maskPatterns } from '../deploy/mask.js';
 import { serializeEnvironment, tryEnvironment } from './serialize.js';
 
@@ -216,11 +224,28 @@ export class Deploys {
    * `owner`, only while that instance still owns it. false: someone else moved it first (e.g. recovery
    * interrupted it); the caller must not act as if it had ended it.
    */
-  async finish(id: number, state: FinalDeployState, error: string | null, options: { owner?: string; now?: Date } = {}): Promise<boolean> {
+  async finish(
+    id: number,
+    state: FinalDeployState,
+    error: string | null,
+    options: { owner?: string; now?: Date; validation?: ValidationOutcome } = {},
+  ): Promise<boolean> {
     const now = options.now ?? new Date();
     const { count } = await this.db.deploy.updateMany({
       where: { id, state: { in: fromStates(state) }, ...(options.owner ? { ownerId: options.owner } : {}) },
-      data: { state, error: error && this.mask(error), finishedAt: now },
+      data: { state, error: error && this.mask(error), finishedAt: now, ...(options.validation ? { validation: options.validation } : {}) },
+    });
+    return count === 1;
+  }
+
+  /**
+   * running → validating (every host switched; the checks begin), while `owner` still owns it. false: it was
+   * ended or taken elsewhere meanwhile.
+   */
+  async startValidation(id: number, owner: string, now = new Date()): Promise<boolean> {
+    const { count } = await this.db.deploy.updateMany({
+      where: { id, state: { in: fromStates('validating') }, ownerId: owner },
+      data: { state: 'validating', validationStartedAt: now },
     });
     return count === 1;
   }
@@ -247,7 +272,7 @@ export class Deploys {
   /** Records a cancel for the instance that owns running deploy `id` (it acts on its next heartbeat). */
   async requestCancel(id: number, by: string, now = new Date()): Promise<boolean> {
     const { count } = await this.db.deploy.updateMany({
-      where: { id, state: 'running', cancelRequestedAt: null },
+      where: { id, state: { in: [...OWNED_STATES] }, cancelRequestedAt: null },
       data: { cancelRequestedAt: now, cancelRequestedBy: by },
     });
     return count === 1;
@@ -302,9 +327,9 @@ export class Deploys {
    * another instance asked to cancel, with who asked.
    */
   async heartbeat(owner: string, now = new Date()): Promise<{ id: number; by: string }[]> {
-    await this.db.deploy.updateMany({ where: { ownerId: owner, state: 'running' }, data: { heartbeatAt: now } });
+    await this.db.deploy.updateMany({ where: { ownerId: owner, state: { in: [...OWNED_STATES] } }, data: { heartbeatAt: now } });
     const asked = await this.db.deploy.findMany({
-      where: { ownerId: owner, state: 'running', cancelRequestedAt: { not: null } },
+      where: { ownerId: owner, state: { in: [...OWNED_STATES] }, cancelRequestedAt: { not: null } },
       select: { id: true, cancelRequestedBy: true },
     });
     return asked.map((d) => ({ id: d.id, by: d.cancelRequestedBy ?? 'someone' }));
@@ -313,7 +338,7 @@ export class Deploys {
   /** Of `ids`, the ones still running under `owner` (the others were ended elsewhere, e.g. found stale). */
   async ownedRunning(owner: string, ids: number[]): Promise<Set<number>> {
     if (ids.length === 0) return new Set();
-    const rows = await this.db.deploy.findMany({ where: { id: { in: ids }, state: 'running', ownerId: owner }, select: { id: true } });
+    const rows = await this.db.deploy.findMany({ where: { id: { in: ids }, state: { in: [...OWNED_STATES] }, ownerId: owner }, select: { id: true } });
     return new Set(rows.map((r) => r.id));
   }
 
@@ -386,12 +411,24 @@ export class Deploys {
   }
 
   async active(): Promise<FullDeploy[]> {
-    return this.db.deploy.findMany({ where: { state: { in: ['running', 'queued', 'awaiting_approval'] } }, orderBy: { id: 'asc' }, include: full });
+    return this.db.deploy.findMany({ where: { state: { in: [...OWNED_STATES, 'queued', 'awaiting_approval'] } }, orderBy: { id: 'asc' }, include: full });
   }
 
-  /** The deploy whose release is live in app/environment now: the latest that succeeded. */
+  /**
+   * The deploy whose release is live in app/environment now: the latest that succeeded, or one whose hosts
+   * all switched and were not switched back: validating now, or interrupted while it validated (hosts are
+   * left as they are then).
+   */
   async current(app: string, environment: string): Promise<DeployRow | null> {
-    return this.db.deploy.findFirst({ where: { app, environment, state: 'succeeded' }, orderBy: { id: 'desc' } });
+    return this.db.deploy.findFirst({
+      where: { app, environment, OR: [{ state: 'succeeded' }, { state: { in: ['validating', 'interrupted'] }, validationStartedAt: { not: null } }] },
+      orderBy: { id: 'desc' },
+    });
+  }
+
+  /** The deploy validating in app/environment now, if any (a rollback asked meanwhile takes precedence over it). */
+  async validating(app: string, environment: string): Promise<DeployRow | null> {
+    return this.db.deploy.findFirst({ where: { app, environment, state: 'validating' }, orderBy: { id: 'desc' } });
   }
 
   /**

@@ -10,7 +10,9 @@
  *   before the next successful deploy), over all finished changes (succeeded + failed; cancelled and
  *   interrupted deploys shipped nothing and are left out).
  * - Time to restore: from a failure (a failed deploy ending, or a rolled-back change going live) to the next
- *   successful deploy or rollback in that app and environment; failures in a row are one incident.
+ *   successful deploy or rollback in that app and environment; failures in a row are one incident. A deploy
+ *   that failed its validation window was switched back by Shepherd itself: its incident runs from when it
+ *   went live (the window's start) to that automatic rollback (the deploy's end).
  *
  *   const groups = computeDora(deploys, { now: new Date(), weeks: 12 });
  */
@@ -24,6 +26,9 @@ export interface DeployFact {
   createdAt: Date;
   finishedAt: Date | null;
   commitAt?: Date | null;
+  /** `validate:`: when the release went live on every host and the checks began; how the window ended. */
+  validationStartedAt?: Date | null;
+  validation?: string | null;
 }
 
 export interface WeekFigures {
@@ -90,7 +95,7 @@ function analyse(history: DeployFact[]): { changes: Change[]; incidents: Inciden
       // Asking for a rollback says the change that is live is bad: it failed from when it went live.
       if (lastGood && !lastGood.failed) {
         lastGood.failed = true;
-        fail(lastGood.deploy.finishedAt ?? d.createdAt);
+        fail(lastGood.deploy.validationStartedAt ?? lastGood.deploy.finishedAt ?? d.createdAt);
       }
       lastGood = null;
       if (d.state === 'succeeded' && open) {
@@ -102,7 +107,10 @@ function analyse(history: DeployFact[]): { changes: Change[]; incidents: Inciden
     if (d.state !== 'succeeded' && d.state !== 'failed') continue;
     const change: Change = { deploy: d, failed: d.state === 'failed' };
     changes.push(change);
-    if (change.failed) {
+    if (change.failed && d.validation === 'failed' && d.validationStartedAt) {
+      // Live from the window's start until the automatic rollback ended it; the change before it serves again.
+      if (!open) incidents.push({ start: d.validationStartedAt, end: d.finishedAt ?? d.createdAt });
+    } else if (change.failed) {
       fail(d.finishedAt ?? d.createdAt);
     } else {
       lastGood = change;

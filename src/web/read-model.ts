@@ -10,8 +10,17 @@ import { who } from '../format.js';
 import type { Store } from '../store/index.js';
 import type { Redactor } from './redact.js';
 
-export const DEPLOY_STATES: readonly DeployState[] = ['awaiting_approval', 'queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted'];
-export const ACTIVE_STATES: readonly DeployState[] = ['awaiting_approval', 'queued', 'running'];
+export const DEPLOY_STATES: readonly DeployState[] = [
+  'awaiting_approval',
+  'queued',
+  'running',
+  'validating',
+  'succeeded',
+  'failed',
+  'cancelled',
+  'interrupted',
+];
+export const ACTIVE_STATES: readonly DeployState[] = ['awaiting_approval', 'queued', 'running', 'validating'];
 
 export function isActive(state: string): boolean {
   return (ACTIVE_STATES as readonly string[]).includes(state);

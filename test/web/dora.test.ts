@@ -76,6 +76,22 @@ describe('DORA metrics from deploy history', () => {
     expect(median([3, 1, 2])).toBe(2);
   });
 
+  it('validation: an automatic rollback is a failed change restored when it ended; a rolled-back validated change failed from going live', () => {
+    const facts: DeployFact[] = [
+      deploy({ state: 'succeeded', finishedAt: at(5, 10), validation: 'passed', validationStartedAt: at(5, 9, 55) }),
+      // Live at 11:00, its check failed, every host back at 11:03: one failure, restored in 3 minutes, nothing open.
+      deploy({ state: 'failed', finishedAt: at(4, 11, 3), validation: 'failed', validationStartedAt: at(4, 11) }),
+      // Went live at 12:00 (validation started), validated at 12:05, rolled back by hand at 12:30.
+      deploy({ state: 'succeeded', finishedAt: at(3, 12, 5), validation: 'passed', validationStartedAt: at(3, 12) }),
+      deploy({ kind: 'rollback', state: 'succeeded', createdAt: at(3, 12, 25), finishedAt: at(3, 12, 30) }),
+    ];
+    const group = computeDora(facts, { now: NOW, weeks: 2 }).groups[0]!;
+    expect(group.changeFailure).toMatchObject({ failed: 2, total: 3 });
+    expect(group.deploys).toBe(1);
+    expect(group.timeToRestore).toMatchObject({ count: 2, openSince: null });
+    expect(group.timeToRestore.medianMs).toBe((3 * 60_000 + 30 * 60_000) / 2);
+  });
+
   it('draws bars as inline SVG with escaped labels and a marker for empty weeks', () => {
     const svg = barChart({ title: 'a <b> chart', values: [2, null, 4], labels: ['w1', 'w2', 'w3'], format: String }).toString();
     expect(svg).toContain('aria-label="a &lt;b&gt; chart"');

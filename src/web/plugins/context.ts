@@ -75,7 +75,18 @@ export async function metrics(
       ...(filter.app ? { app: filter.app } : {}),
       ...(filter.environment ? { environment: filter.environment } : {}),
     },
-    select: { id: true, app: true, environment: true, kind: true, state: true, createdAt: true, finishedAt: true, commitAt: true },
+    select: {
+      id: true,
+      app: true,
+      environment: true,
+      kind: true,
+      state: true,
+      createdAt: true,
+      finishedAt: true,
+      commitAt: true,
+      validationStartedAt: true,
+      validation: true,
+    },
   });
   return computeDora(deploys, { now: to, weeks: filter.weeks });
 }
