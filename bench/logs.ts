@@ -108,7 +108,10 @@ async function shepherdRole(target: Target): Promise<void> {
   clearInterval(sampler);
   const d = await bench.store.deploys.get(r.deploy.id);
   if (d?.state !== 'succeeded') throw new Error(`deploy ${d?.state}: ${d?.error}`);
-  const stored = (await bench.store.db.logLine.count({ where: { deployId: d.id, stream: 'stdout' } })) as number;
+  const stored = (await bench.store.db.logChunk.findMany({ where: { deployId: d.id, stream: 'stdout' }, select: { firstSeq: true, lastSeq: true } })).reduce(
+    (n, c) => n + c.lastSeq - c.firstSeq + 1,
+    0,
+  );
   await bench.deployer.idle();
   const figures: ShepherdFigures = {
     ms: elapsed,
