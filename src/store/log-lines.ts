@@ -152,15 +152,18 @@ export class LogLines implements LogReader {
     const out: LogChunkRow[] = [];
     let covered = 0;
     let from = after;
+    let perChunk = 200;
     while (covered < lines) {
-      // A chunk is typically a few hundred lines: ask for about as many chunks as the lines need, plus one.
-      const take = Math.min(64, Math.ceil((lines - covered) / 200) + 1);
+      // Ask for about as many chunks as the lines need, at the lines per chunk seen so far (a few hundred from a
+      // chatty host, one when hosts take turns line by line), plus one.
+      const take = Math.min(lines - covered + 1, Math.ceil((lines - covered) / perChunk) + 1);
       const rows = await this.db.logChunk.findMany({
         where: { deployId, lastSeq: { gt: from }, ...(host !== undefined ? { host } : {}) },
         orderBy: { lastSeq: 'asc' },
         take,
         select: chunkFields,
       });
+      const before = covered;
       for (const row of rows) {
         out.push(row);
         covered += row.lastSeq - Math.max(row.firstSeq, after + 1) + 1;
@@ -168,6 +171,7 @@ export class LogLines implements LogReader {
         if (covered >= lines) break;
       }
       if (rows.length < take) break;
+      perChunk = Math.max(1, (covered - before) / rows.length);
     }
     return out;
   }
