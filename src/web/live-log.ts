@@ -41,7 +41,7 @@ export interface LiveLogOptions {
   keepAfterEndMs?: number;
   /** Stored lines read per database query while catching up (default 1,000: each read blocks the loop briefly). */
   pageSize?: number;
-  /** Unsent bytes on a viewer's socket above which it is paused until the socket drains (default 1 MiB). */
+  /** Unsent bytes on a viewer's socket above which it is paused until the socket drains (default 256 KiB). */
   maxBufferBytes?: number;
   /** Comment lines that keep idle connections open through proxies (default 15 s). */
   heartbeatMs?: number;
@@ -166,7 +166,7 @@ export class LiveLog {
     this.ringSize = options.ringSize ?? 20_000;
     this.keepAfterEndMs = options.keepAfterEndMs ?? 60_000;
     this.pageSize = options.pageSize ?? 1_000;
-    this.maxBufferBytes = options.maxBufferBytes ?? 1024 * 1024;
+    this.maxBufferBytes = options.maxBufferBytes ?? 256 * 1024;
     this.gapWaitMs = options.gapWaitMs ?? 15_000;
   }
 
@@ -238,18 +238,14 @@ export class LiveLog {
     return `id: ${l.seq}\nevent: line\ndata: ${JSON.stringify(data)}\n\n`;
   }
 
+  /** The frames in one Buffer, written in place (no joined string to collect afterwards). */
   private block(first: number, frames: readonly string[]): Block {
-    const text = frames.join('');
-    const bytes = Buffer.from(text);
     const ends = new Uint32Array(frames.length);
-    if (bytes.length === text.length) {
-      // ASCII only (the usual case): character offsets are byte offsets.
-      let at = 0;
-      for (let i = 0; i < frames.length; i++) ends[i] = at += (frames[i] as string).length;
-    } else {
-      let at = 0;
-      for (let i = 0; i < frames.length; i++) ends[i] = at += Buffer.byteLength(frames[i] as string);
-    }
+    let at = 0;
+    for (let i = 0; i < frames.length; i++) ends[i] = at += Buffer.byteLength(frames[i] as string);
+    const bytes = Buffer.allocUnsafeSlow(at);
+    let from = 0;
+    for (let i = 0; i < frames.length; i++) from += bytes.write(frames[i] as string, from);
     return { first, last: first + frames.length - 1, bytes, ends };
   }
 

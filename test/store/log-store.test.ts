@@ -27,6 +27,20 @@ const printed = (host: number, i: number) =>
   i % 997 === 0 ? `h${host} ${i} curl -H "X-Key: ${SECRET}" https://api` : `h${host} ${i} \x1b[32mcompile\x1b[0m src/module-${i % 113}.ts ✓`;
 const masked = (host: number, i: number) => printed(host, i).replace(SECRET, MASK);
 
+/**
+ * The first place two long lists differ (index and both values), or null: toEqual on 500k items costs minutes
+ * on a busy machine, and a mismatch reported this way says just as much.
+ */
+function firstDifference<T>(actual: readonly T[], expected: readonly T[], key: (x: T) => unknown = (x) => x) {
+  const n = Math.max(actual.length, expected.length);
+  for (let i = 0; i < n; i++) {
+    const a = i < actual.length ? JSON.stringify(key(actual[i] as T)) : '(missing)';
+    const e = i < expected.length ? JSON.stringify(key(expected[i] as T)) : '(missing)';
+    if (a !== e) return { index: i, actual: a, expected: e };
+  }
+  return null;
+}
+
 describe(`the log store round-trips ${LINES.toLocaleString('en')} lines (${TEST_DB})`, () => {
   let t: TempStore;
   let id: number;
@@ -73,11 +87,21 @@ describe(`the log store round-trips ${LINES.toLocaleString('en')} lines (${TEST_
 
   it('numbers every line 1..N once, masks before storing, and pages give back exactly what was published', async () => {
     expect(published).toHaveLength(LINES);
-    expect(published.map((l) => l.seq)).toEqual(Array.from({ length: LINES }, (_, i) => i + 1));
+    expect(
+      firstDifference(
+        published.map((l) => l.seq),
+        Array.from({ length: LINES }, (_, i) => i + 1),
+      ),
+    ).toBeNull();
     // Each host's lines in its order, masked.
     for (const [h, host] of ['web-1', 'web-2'].entries()) {
       const texts = published.filter((l) => l.host === host).map((l) => l.text);
-      expect(texts).toEqual(Array.from({ length: (LINES - 2) / 2 }, (_, i) => masked(h + 1, i + 1)));
+      expect(
+        firstDifference(
+          texts,
+          Array.from({ length: (LINES - 2) / 2 }, (_, i) => masked(h + 1, i + 1)),
+        ),
+      ).toBeNull();
     }
     // Pages of 5,000 (the API's largest) read back everything, in order, identical.
     const stored: LineRow[] = [];
@@ -87,7 +111,7 @@ describe(`the log store round-trips ${LINES.toLocaleString('en')} lines (${TEST_
       stored.push(...page);
       after = page[page.length - 1]!.seq;
     }
-    expect(stored.map(key)).toEqual(published.map(key));
+    expect(firstDifference(stored, published, key)).toBeNull();
     expect(await t.store.logs.lastSeq(id)).toBe(LINES);
     expect(await t.store.logs.count(id)).toBe(LINES);
   });
@@ -120,7 +144,12 @@ describe(`the log store round-trips ${LINES.toLocaleString('en')} lines (${TEST_
     const lines = raw.split('\n');
     expect(lines.pop()).toBe('');
     expect(lines).toHaveLength(LINES);
-    expect(lines).toEqual(published.map((l) => `${l.host ?? '-'} ${l.stream} ${l.text}`));
+    expect(
+      firstDifference(
+        lines,
+        published.map((l) => `${l.host ?? '-'} ${l.stream} ${l.text}`),
+      ),
+    ).toBeNull();
     expect(raw).not.toContain(SECRET);
   });
 
@@ -129,8 +158,18 @@ describe(`the log store round-trips ${LINES.toLocaleString('en')} lines (${TEST_
     const conn = openSse(`${web.url}/deploys/${id}/events`, { lastEventId: 450_000, onEvent: (e) => got.push(e) });
     await conn.ended;
     const lines = got.filter((e) => e.event === 'line');
-    expect(lines.map((e) => Number(e.id))).toEqual(Array.from({ length: LINES - 450_000 }, (_, i) => 450_001 + i));
-    expect(lines.map((e) => (JSON.parse(e.data) as { text: string }).text)).toEqual(published.slice(450_000).map((l) => l.text));
+    expect(
+      firstDifference(
+        lines.map((e) => Number(e.id)),
+        Array.from({ length: LINES - 450_000 }, (_, i) => 450_001 + i),
+      ),
+    ).toBeNull();
+    expect(
+      firstDifference(
+        lines.map((e) => (JSON.parse(e.data) as { text: string }).text),
+        published.slice(450_000).map((l) => l.text),
+      ),
+    ).toBeNull();
     expect(got.at(-1)?.event).toBe('end');
   });
 });
