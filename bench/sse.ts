@@ -224,6 +224,8 @@ function message<T>(child: ChildProcess, type: string): Promise<T> {
 function child(role: string, env: Record<string, string> = {}): ChildProcess {
   return fork(SELF, [], {
     execArgv: [
+      // As `npm start` runs the bot (see bench/logs.ts): no TurboFan recompiling Prisma's WebAssembly (~40 MiB).
+      ...(role === 'server' ? ['--liftoff-only'] : []),
       '--import',
       'tsx',
       ...(process.env.BENCH_SSE_PROF && role === 'server' ? ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'shepherd-sse-prof')}`] : []),
