@@ -15,12 +15,7 @@ const MATRIX = [
 ];
 /** In those folders but with no database of the matrix's (a scripted shell session, a refused start, a
  * pure translation, a SQLite file another process locks): a second run would repeat the first. */
-const NOT_MATRIX = [
-  'test/push/session.test.ts',
-  'test/web/main-web.test.ts',
-  'test/store/translate-migration.test.ts',
-  'test/store/db-locked.test.ts',
-];
+const NOT_MATRIX = ['test/push/session.test.ts', 'test/web/main-web.test.ts', 'test/store/translate-migration.test.ts', 'test/store/db-locked.test.ts'];
 
 // Without PostgreSQL installed the second half is left out with a message; in CI that is a failure.
 const withPostgres = postgresAvailable();

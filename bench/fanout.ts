@@ -11,89 +11,16 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
-import { loadConfig } from '../src/config.js';
-import { Deployer } from '../src/deploy/engine.js';
-import { DeployEvents } from '../src/deploy/events.js';
-import { startDeploySinks } from '../src/deploy/sinks.js';
-import { Masker } from '../src/deploy/mask.js';
-import { sqlitePath } from '../src/store/db.js';
-import type { Store } from '../src/store/index.js';
-import { LogLineStore } from '../src/store/log-lines.js';
-import type { KnownUser } from '../src/store/users.js';
-import { tempStore } from '../test/support/db.js';
 import { type Sshd, sshdUnavailable, startSshd } from '../test/support/sshd.js';
+import { startBenchDeployer } from './support/deployer.js';
 import { type BenchSection, median, ms, printTable, ratio, verdict } from './support/section.js';
 
 const HOSTS = Number(process.env.BENCH_FANOUT_HOSTS ?? 50);
 const RUNS = Number(process.env.BENCH_FANOUT_RUNS ?? 3);
 const STEP = 'echo "built $SHEPHERD_SHA" > artifact';
 
-export interface BenchDeployer {
-  deployer: Deployer;
-  store: Store;
-  /** What the deploys publish (a section may time them). */
-  events: DeployEvents;
-  user: KnownUser;
-  /** Chat messages the deploys posted. */
-  messages(): number;
-  /** Shortest time between two chat messages (ms; Infinity with fewer than two). */
-  minGapMs(): number;
-  close(): Promise<void>;
-}
-
-/** The real Deployer on a temp SQLite file, as main.ts wires it, with chat messages counted instead of sent. */
-export async function startBenchDeployer(yaml: string): Promise<BenchDeployer> {
-  const t = await tempStore();
-  const cfgDir = mkdtempSync(join(tmpdir(), 'shepherd-bench-'));
-  writeFileSync(join(cfgDir, 'shepherd.yml'), yaml);
-  const config = loadConfig({ SHEPHERD_CONFIG: join(cfgDir, 'shepherd.yml'), DATABASE_URL: t.url, WEB_BASE_URL: 'http://viewer.bench' });
-  const lines = new LogLineStore(sqlitePath(t.url));
-  let messages = 0;
-  const sentAt: number[] = [];
-  const events = new DeployEvents();
-  const deployer = new Deployer({
-    config,
-    store: t.store,
-    events,
-    masker: new Masker([]),
-    lines,
-    github: null,
-    gitCacheDir: join(t.dir, 'git'),
-    logger: pino({ level: 'silent' }),
-  });
-  startDeploySinks({
-    config,
-    store: t.store,
-    events,
-    revisions: deployer.revisions,
-    chat: {
-      send: async (_provider, target) => {
-        messages++;
-        sentAt.push(performance.now());
-        return { ...target, id: String(messages) };
-      },
-      mention: (_p, u) => u.name,
-    },
-    logger: pino({ level: 'silent' }),
-  });
-  const user = await t.store.users.identify({ provider: 'shell', id: 'bench', handle: 'bench' });
-  return {
-    deployer,
-    store: t.store,
-    events,
-    user,
-    messages: () => messages,
-    minGapMs: () => Math.min(...sentAt.slice(1).map((t, i) => t - (sentAt[i] as number))),
-    async close() {
-      await deployer.idle();
-      await deployer.stop();
-      await lines.close();
-      rmSync(cfgDir, { recursive: true, force: true });
-      await t.close();
-    },
-  };
-}
+// The deployer every section measures lives in bench/support/deployer.ts (logs imports it from there too).
+export { type BenchDeployer, startBenchDeployer } from './support/deployer.js';
 
 function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<{ ms: number; stdout: string }> {
   const started = performance.now();

@@ -18,13 +18,14 @@ import { DeployEvents } from '../src/deploy/events.js';
 import { LineSplitter } from '../src/deploy/line-splitter.js';
 import { DeployLog, LogWriter } from '../src/deploy/log-pipeline.js';
 import { Masker } from '../src/deploy/mask.js';
-import { sqlitePath } from '../src/store/db.js';
+import { type DatabaseKind, openDatabase, sqlitePath } from '../src/store/db.js';
 import type { StoredLine } from '../src/store/deploys.js';
+import { createStore } from '../src/store/index.js';
 import { LogLineStore } from '../src/store/log-lines.js';
-import { tempStore } from '../test/support/db.js';
 import { sshdUnavailable, startSshd } from '../test/support/sshd.js';
-import { startBenchDeployer } from './fanout.js';
-import { type BenchSection, ms, printTable, ratio, verdict } from './support/section.js';
+import { benchDatabase, postgresEnv, postgresMissing } from './support/database.js';
+import { startBenchDeployer } from './support/deployer.js';
+import { type BenchSection, figure, ms, printTable, ratio, verdict } from './support/section.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const LINES = Number(process.env.BENCH_LOGS_LINES ?? 500_000);
@@ -37,6 +38,7 @@ interface Target {
   key: string;
   deployTo: string;
   lines: number;
+  database: DatabaseKind;
 }
 
 interface ShepherdFigures {
@@ -82,6 +84,7 @@ async function shepherdRole(target: Target): Promise<void> {
         },
       },
     }),
+    target.database,
   );
   const idle = vm('VmRSS');
   const idleMem = memory();
@@ -108,7 +111,10 @@ async function shepherdRole(target: Target): Promise<void> {
   clearInterval(sampler);
   const d = await bench.store.deploys.get(r.deploy.id);
   if (d?.state !== 'succeeded') throw new Error(`deploy ${d?.state}: ${d?.error}`);
-  const stored = (await bench.store.db.logLine.count({ where: { deployId: d.id, stream: 'stdout' } })) as number;
+  const stored = (await bench.store.db.logChunk.findMany({ where: { deployId: d.id, stream: 'stdout' }, select: { firstSeq: true, lastSeq: true } })).reduce(
+    (n, c) => n + c.lastSeq - c.firstSeq + 1,
+    0,
+  );
   await bench.deployer.idle();
   const figures: ShepherdFigures = {
     ms: elapsed,
@@ -126,14 +132,15 @@ async function shepherdRole(target: Target): Promise<void> {
   process.send?.(figures);
 }
 
-function measureShepherd(target: Target): Promise<ShepherdFigures> {
+async function measureShepherd(target: Target): Promise<ShepherdFigures> {
+  const pgEnv = target.database === 'postgresql' ? await postgresEnv() : {};
   return new Promise((resolve, reject) => {
     const child = fork(SELF, [], {
       // As `npm start` runs the bot: --liftoff-only keeps V8 from recompiling Prisma's query-compiler WebAssembly
       // with TurboFan, which cost ~40 MiB of RSS and ~0.5 s of CPU per deploy for no faster queries.
       // BENCH_LOGS_NODE_ARGS: extra node flags for the Shepherd side, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
       execArgv: ['--liftoff-only', ...(process.env.BENCH_LOGS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx'],
-      env: { ...process.env, BENCH_LOGS_ROLE: 'shepherd', BENCH_LOGS_TARGET: JSON.stringify(target) },
+      env: { ...process.env, ...pgEnv, BENCH_LOGS_ROLE: 'shepherd', BENCH_LOGS_TARGET: JSON.stringify(target) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.once('message', (m) => resolve(m as ShepherdFigures));
@@ -183,7 +190,9 @@ async function printStages(): Promise<void> {
     return fastest;
   };
   const nextTurn = () => new Promise<void>((r) => setImmediate(r));
-  const t = await tempStore();
+  const db = await benchDatabase('sqlite');
+  const opened = await openDatabase(db.url);
+  const t = { url: db.url, store: createStore(opened.prisma, { karmaInitial: 4 }) };
   try {
     const requester = await t.store.users.identify({ provider: 'shell', id: 'stages', handle: 'stages' });
     let environment = 0;
@@ -261,7 +270,8 @@ async function printStages(): Promise<void> {
     console.log(`  stages in-process, ${LINES.toLocaleString('en')} lines in ${chunks.length} chunks of 32 KiB (best of 2):`);
     printTable([['', 'ms', 'ns/line'], ...figures.map(([name, t]): string[] => [name, ms(t), ((t * 1e6) / LINES).toFixed(0)])]);
   } finally {
-    await t.close();
+    await opened.prisma.$disconnect();
+    await db.drop();
   }
 }
 
@@ -276,39 +286,68 @@ export const logs: BenchSection = {
     const host = sshd.hosts[0]!;
     try {
       const out = join(work, 'out.log');
-      const sshMs = await measureSsh(host.host, host.port, sshd.clientKey, out);
-      const sshLines = readFileSync(out, 'utf8').split('\n').length - 1;
       const target = { entry: host.entry, key: sshd.clientKey, deployTo: sshd.deployTo };
-      const ours = await measureShepherd({ ...target, lines: LINES });
-      const sshMs2 = await measureSsh(host.host, host.port, sshd.clientKey, out);
-      const raw = Math.min(sshMs, sshMs2);
-      const size = statSync(out).size;
-      const one = await measureShepherd({ ...target, lines: 1 });
-      const sshOne = await measureSsh(host.host, host.port, sshd.clientKey, out, 1);
-      printTable([
-        ['', 'ms', 'lines', 'ratio'],
-        ['ssh host cmd > file', ms(raw), String(sshLines), ''],
-        ['shepherd (all stored)', ms(ours.ms), String(ours.stored), ratio(ours.ms, raw)],
-        ['ssh, 1 line', ms(sshOne), '1', ''],
-        ['shepherd, 1 line', ms(one.ms), String(one.stored), ratio(one.ms, sshOne)],
-        ['per-line part: ssh', ms(raw - sshOne), '', ''],
-        ['per-line part: shepherd', ms(ours.ms - one.ms), '', ratio(ours.ms - one.ms, raw - sshOne)],
-      ]);
-      const seconds = ours.ms / 1000;
-      console.log(`  ${Math.round(ours.stored / seconds).toLocaleString('en')} lines/s stored; ${(size / 1024 / 1024).toFixed(1)} MiB of output`);
-      console.log(`  shepherd CPU time during the deploy: ${ms(ours.cpuMs)} ms (user + system, all threads); 1-line deploy: ${ms(one.cpuMs)} ms`);
-      console.log(
-        `  shepherd RSS: ${ours.idleRssMiB.toFixed(0)} MiB before, peak ${ours.peakRssMiB.toFixed(0)} MiB (whole process, VmHWM): the deploy's own increment ${(ours.peakRssMiB - ours.idleRssMiB).toFixed(0)} MiB (1-line deploy: ${(one.peakRssMiB - one.idleRssMiB).toFixed(0)} MiB)`,
-      );
-      console.log(`    idle MiB: ${mib(ours.idleMem)}`);
-      console.log(`    peak MiB: ${mib(ours.peakMem)} (each field's own peak, sampled every 10 ms)`);
-      console.log(`    most lines waiting to be stored at once: ${ours.peakQueued.toLocaleString('en')}`);
-      const gap = Number.isFinite(ours.minGapMs) ? `${ms(ours.minGapMs)} ms` : 'n/a';
-      console.log(`  chat messages posted: ${ours.messages} for ${ours.stored.toLocaleString('en')} lines; shortest gap between two: ${gap}`);
-      console.log(
-        `  aim: ≤ 2× raw ssh: ${verdict(ours.ms / raw, 2)}; RSS ≤ 200 MB: ${verdict(ours.peakRssMiB, 200)}; ≤ 1 chat message/s: ${verdict(1000 / ours.minGapMs, 1)}`,
-      );
-      if (ours.stored !== LINES) throw new Error(`stored ${ours.stored} of ${LINES} lines`);
+      const databases: DatabaseKind[] = ['sqlite'];
+      const noPostgres = postgresMissing();
+      if (noPostgres) console.log(`  PostgreSQL figures left out: ${noPostgres}`);
+      else databases.push('postgresql');
+      for (const database of databases) {
+        // The baseline right before and after, the faster of the two: the machine's load changes by the minute.
+        const sshMs = await measureSsh(host.host, host.port, sshd.clientKey, out);
+        const sshLines = readFileSync(out, 'utf8').split('\n').length - 1;
+        const ours = await measureShepherd({ ...target, lines: LINES, database });
+        const sshMs2 = await measureSsh(host.host, host.port, sshd.clientKey, out);
+        const raw = Math.min(sshMs, sshMs2);
+        const size = statSync(out).size;
+        const one = await measureShepherd({ ...target, lines: 1, database });
+        const sshOne = await measureSsh(host.host, host.port, sshd.clientKey, out, 1);
+        console.log(`  -- on ${database}${database === 'postgresql' ? ' (a throwaway server on loopback; its own processes are not in the RSS)' : ''}`);
+        printTable([
+          ['', 'ms', 'lines', 'ratio'],
+          ['ssh host cmd > file', ms(raw), String(sshLines), ''],
+          ['shepherd (all stored)', ms(ours.ms), String(ours.stored), ratio(ours.ms, raw)],
+          ['ssh, 1 line', ms(sshOne), '1', ''],
+          ['shepherd, 1 line', ms(one.ms), String(one.stored), ratio(one.ms, sshOne)],
+          ['per-line part: ssh', ms(raw - sshOne), '', ''],
+          ['per-line part: shepherd', ms(ours.ms - one.ms), '', ratio(ours.ms - one.ms, raw - sshOne)],
+        ]);
+        const seconds = ours.ms / 1000;
+        console.log(`  ${Math.round(ours.stored / seconds).toLocaleString('en')} lines/s stored; ${(size / 1024 / 1024).toFixed(1)} MiB of output`);
+        console.log(`  shepherd CPU time during the deploy: ${ms(ours.cpuMs)} ms (user + system, all threads); 1-line deploy: ${ms(one.cpuMs)} ms`);
+        console.log(
+          `  shepherd RSS: ${ours.idleRssMiB.toFixed(0)} MiB before, peak ${ours.peakRssMiB.toFixed(0)} MiB (whole process, VmHWM): the deploy's own increment ${(ours.peakRssMiB - ours.idleRssMiB).toFixed(0)} MiB (1-line deploy: ${(one.peakRssMiB - one.idleRssMiB).toFixed(0)} MiB)`,
+        );
+        console.log(`    idle MiB: ${mib(ours.idleMem)}`);
+        console.log(`    peak MiB: ${mib(ours.peakMem)} (each field's own peak, sampled every 10 ms)`);
+        console.log(`    most lines waiting to be stored at once: ${ours.peakQueued.toLocaleString('en')}`);
+        const gap = Number.isFinite(ours.minGapMs) ? `${ms(ours.minGapMs)} ms` : 'n/a';
+        console.log(`  chat messages posted: ${ours.messages} for ${ours.stored.toLocaleString('en')} lines; shortest gap between two: ${gap}`);
+        console.log(
+          `  aim: ≤ 2× raw ssh: ${verdict(ours.ms / raw, 2)}; RSS ≤ 200 MB: ${verdict(ours.peakRssMiB, 200)}; ≤ 1 chat message/s: ${verdict(1000 / ours.minGapMs, 1)}`,
+        );
+        const on = database === 'sqlite' ? '' : ` (${database})`;
+        figure({
+          name: `${LINES / 1000}k lines until stored${on}`,
+          value: ours.ms,
+          unit: 'ms',
+          baseline: { name: 'ssh > file', value: raw },
+          goal: { ratio: 2 },
+        });
+        figure({
+          name: `per-line part${on}`,
+          value: ((ours.ms - one.ms) * 1e6) / LINES,
+          unit: 'ns/line',
+          baseline: { name: 'ssh', value: ((raw - sshOne) * 1e6) / LINES },
+        });
+        figure({
+          name: `CPU time of the deploy${on}`,
+          value: ours.cpuMs,
+          unit: 'ms',
+          note: 'user + system of the Shepherd process: steadier than wall time on a shared machine',
+        });
+        figure({ name: `peak RSS${on}`, value: ours.peakRssMiB, unit: 'MiB', goal: { max: 200 } });
+        if (ours.stored !== LINES) throw new Error(`stored ${ours.stored} of ${LINES} lines on ${database}`);
+      }
       await printStages();
     } finally {
       await sshd.stop();

@@ -1,6 +1,8 @@
 /**
  * The benchmark runner: `npm run bench` runs every section, `npm run bench -- irc` only the named ones.
  * Adding a section: write bench/<name>.ts exporting a BenchSection, import it here and add it to `sections`.
+ * Sections record their headline figures with figure() (bench/support/section.ts); the run ends with a summary
+ * table of all of them, each next to its baseline, with the ratio and the goal.
  */
 import { fanout } from './fanout.js';
 import { ha } from './ha.js';
@@ -8,7 +10,8 @@ import { irc } from './irc.js';
 import { logs } from './logs.js';
 import { sse } from './sse.js';
 import { validate } from './validate.js';
-import type { BenchSection } from './support/section.js';
+import { stopBenchPostgres } from './support/database.js';
+import { type BenchSection, printSummary, runningSection } from './support/section.js';
 
 const sections: BenchSection[] = [irc, sse, fanout, logs, validate, ha];
 
@@ -24,6 +27,7 @@ async function main(): Promise<number> {
   for (const section of chosen) {
     console.log(`\n== ${section.name}: ${section.summary} ==`);
     const started = performance.now();
+    runningSection(section.name);
     try {
       await section.run();
       console.log(`  (${section.name} took ${((performance.now() - started) / 1000).toFixed(0)} s)`);
@@ -32,6 +36,9 @@ async function main(): Promise<number> {
       console.error(`  ${section.name} could not be measured: ${(err as Error).stack ?? err}`);
     }
   }
+  runningSection(undefined);
+  await stopBenchPostgres();
+  printSummary();
   return failed > 0 ? 1 : 0;
 }
 

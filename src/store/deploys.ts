@@ -9,6 +9,7 @@
 import { type Db, retryBusy } from './db.js';
 import type { HeldLock } from './locks.js';
 import { ALL_APPS } from './locks.js';
+import { LogLines } from './log-lines.js';
 import {
   type DeployState,
   type FinalDeployState,
@@ -83,10 +84,14 @@ export function releaseStamp(at: Date): string {
 
 export class Deploys {
   /** `mask`: every error text is masked here, on its way into the database (it quotes failing commands). */
+  private readonly logs: LogLines;
+
   constructor(
     private readonly db: Db,
     private readonly mask: MaskText = maskPatterns,
-  ) {}
+  ) {
+    this.logs = new LogLines(db);
+  }
 
   /**
    * Records a deploy and, in the same transaction, takes the environment's lock when it is free and nobody is
@@ -389,16 +394,14 @@ export class Deploys {
     return done;
   }
 
-  async lines(deployId: number, options: { afterSeq?: number; host?: string; limit?: number } = {}) {
-    return this.db.logLine.findMany({
-      where: { deployId, seq: { gt: options.afterSeq ?? 0 }, ...(options.host !== undefined ? { host: options.host } : {}) },
-      orderBy: { seq: 'asc' },
-      take: options.limit ?? 10_000,
-    });
+  /** The deploy's stored lines after `afterSeq` (one host's with `host`), at most `limit`. */
+  async lines(deployId: number, options: { afterSeq?: number; host?: string; limit?: number } = {}): Promise<StoredLine[]> {
+    const rows = await this.logs.page(deployId, { after: options.afterSeq ?? 0, limit: options.limit ?? 10_000, host: options.host });
+    return rows.map((r) => ({ deployId, ...r }));
   }
 
   async lineCount(deployId: number): Promise<number> {
-    return this.db.logLine.count({ where: { deployId } });
+    return this.logs.count(deployId);
   }
 
   async recent(filter: { app?: string | undefined; environment?: string | undefined; limit?: number }): Promise<FullDeploy[]> {

@@ -11,6 +11,7 @@ import { Deploys } from './deploys.js';
 import { Freezes } from './freezes.js';
 import { Karma } from './karma.js';
 import { Locks } from './locks.js';
+import { LogLines, type LogReader } from './log-lines.js';
 import { OnCallStore } from './oncall.js';
 import { Promotion } from './promotion.js';
 import { PushStore } from './push.js';
@@ -28,6 +29,8 @@ export interface Store {
   freezes: Freezes;
   promotion: Promotion;
   approvals: Approvals;
+  /** Deploy logs, read (written by a LineSink on a connection of its own, see log-lines.ts). */
+  logs: LogReader;
 }
 
 /** `mask`: applied to error texts and audit rows as they are written (default: the rules without configured values). */
@@ -45,5 +48,6 @@ export function createStore(db: Db, options: { karmaInitial: number; mask?: Mask
     freezes: new Freezes(db),
     promotion: new Promotion(db),
     approvals: new Approvals(db, audit),
+    logs: new LogLines(db),
   };
 }

@@ -1,16 +1,25 @@
 /**
- * Writes deploy log lines to PostgreSQL on a small pool of its own: a whole batch is one INSERT … SELECT FROM
- * unnest(six arrays), so a batch of any size is one round trip with six parameters, in one transaction.
+ * Writes deploy log chunks (see log-lines.ts: the same cut, the same table) to PostgreSQL on a small pool of its
+ * own: a whole batch is one INSERT … SELECT FROM unnest(seven arrays), one round trip, one transaction.
+ * Reading goes through LogLines (log-lines.ts), the same for both databases.
  *
  *   const lines = new PgLogLineStore('postgresql://shepherd@127.0.0.1/shepherd');
  *   await lines.insert([{ deployId: 3, seq: 1, host: 'web-1', stream: 'stdout', text: 'ok', at: new Date() }]);
  */
 import pg from 'pg';
 import type { StoredLine } from './deploys.js';
-import type { LineSink } from './log-lines.js';
+import { assertDisjoint, type LineSink, type NewChunk, overlap, toChunks } from './log-lines.js';
 
-const INSERT = `INSERT INTO "LogLine" ("deployId", "seq", "host", "stream", "text", "at")
-  SELECT * FROM unnest($1::int[], $2::int[], $3::text[], $4::text[], $5::text[], $6::timestamp(3)[])`;
+/** All chunks, or none when a stored chunk holds any of their lines (an index probe on lastSeq per chunk). */
+const INSERT = `WITH c AS (
+    SELECT * FROM unnest($1::int[], $2::int[], $3::int[], $4::text[], $5::text[], $6::text[], $7::timestamp(3)[])
+      AS c("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at")
+  ), stored AS (
+    SELECT c."firstSeq", c."lastSeq" FROM c JOIN "LogChunk" l
+      ON l."deployId" = c."deployId" AND l."lastSeq" >= c."firstSeq" AND l."firstSeq" <= c."lastSeq" LIMIT 1
+  )
+  INSERT INTO "LogChunk" ("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at")
+  SELECT * FROM c WHERE NOT EXISTS (SELECT 1 FROM stored)`;
 
 export class PgLogLineStore implements LineSink {
   private readonly pool: pg.Pool;
@@ -23,26 +32,29 @@ export class PgLogLineStore implements LineSink {
 
   async insert(lines: readonly StoredLine[]): Promise<void> {
     if (lines.length === 0) return;
-    const n = lines.length;
-    const deployIds = new Array<number>(n);
-    const seqs = new Array<number>(n);
+    const chunks = toChunks(lines);
+    assertDisjoint(chunks);
+    const n = chunks.length;
+    const columns = { deployIds: new Array<number>(n), firsts: new Array<number>(n), lasts: new Array<number>(n) };
     const hosts = new Array<string | null>(n);
     const streams = new Array<string>(n);
     const texts = new Array<string>(n);
     const ats = new Array<string>(n);
     for (let i = 0; i < n; i++) {
-      const l = lines[i] as StoredLine;
-      deployIds[i] = l.deployId;
-      seqs[i] = l.seq;
-      hosts[i] = l.host;
-      streams[i] = l.stream;
+      const c = chunks[i] as NewChunk;
+      columns.deployIds[i] = c.deployId;
+      columns.firsts[i] = c.firstSeq;
+      columns.lasts[i] = c.lastSeq;
+      hosts[i] = c.host;
+      streams[i] = c.stream;
       // PostgreSQL text cannot hold NUL (SQLite can); a program printing one still gets its line stored.
-      texts[i] = l.text.includes('\0') ? l.text.replaceAll('\0', '\uFFFD') : l.text;
+      texts[i] = c.text.includes('\0') ? c.text.replaceAll('\0', '\uFFFD') : c.text;
       // timestamp(3) without time zone holding UTC, as Prisma writes DateTime; the 'Z' is ignored on input.
-      ats[i] = l.at.toISOString();
+      ats[i] = c.at.toISOString();
     }
     // A single statement is its own transaction: the batch is stored whole or not at all.
-    await this.pool.query(INSERT, [deployIds, seqs, hosts, streams, texts, ats]);
+    const r = await this.pool.query(INSERT, [columns.deployIds, columns.firsts, columns.lasts, hosts, streams, texts, ats]);
+    if (r.rowCount !== n) throw overlap(chunks[0] as NewChunk);
   }
 
   async close(): Promise<void> {

@@ -1,33 +1,221 @@
 /**
- * Writes deploy log lines straight to SQLite on a connection of its own: a deploy can print hundreds of
- * thousands of lines, and prepared multi-row inserts are several times faster than going through Prisma.
- * Each batch is one transaction. Storing is most of what the log pipeline costs (500k lines: ~600 ms of SQLite).
- * A worker thread for it was tried twice: on two busy cores it used 5–15% more CPU, ~40 MiB more memory and was
- * no faster (the copies to the thread cost what the overlap saves).
+ * A deploy's log in the database: chunks, not a row per line. A chunk (table LogChunk) holds consecutive lines
+ * firstSeq..lastSeq of one host and stream printed at one time, joined by '\n'. Storing a row per line cost
+ * ~2650 ns a line, 60% of a 500k-line deploy; a chunk of ~400 lines is one row, so storing now costs about what
+ * joining the texts costs. Every line keeps its own number (seq, per deploy, 1-based, gap-free): the viewer's
+ * #L<n>, the API's ?after= and SSE's Last-Event-ID count in it, and reading cuts chunks back into lines.
  *
- *   const lines = new LogLineStore('/var/lib/shepherd/shepherd.db');
- *   await lines.insert([{ deployId: 3, seq: 1, host: 'web-1', stream: 'stdout', text: 'ok', at: new Date() }]);
+ * The one store interface, for SQLite and PostgreSQL alike:
+ *   - writing: LineSink.insert(lines) — LogLineStore (here, better-sqlite3 on a connection of its own) or
+ *     PgLogLineStore (log-lines-postgresql.ts, a pg pool of its own); both cut lines with toChunks();
+ *   - reading: LogReader — chunks(…) ("lines after N", as stored: what SSE and other instances stream from),
+ *     page(…) (the API's and viewer's pages of lines), raw(…) (every chunk in order, for the download),
+ *     lastSeq(…). One implementation (LogLines) over Prisma serves both databases: a page is a few rows.
+ *
+ *   const sink = new LogLineStore('/var/lib/shepherd/shepherd.db');
+ *   await sink.insert([{ deployId: 3, seq: 1, host: 'web-1', stream: 'stdout', text: 'ok', at: new Date() }]);
+ *   const page = await new LogLines(prisma).page(3, { after: 0, limit: 1000 }); // [{ seq: 1, text: 'ok', … }]
  */
 import Database from 'better-sqlite3';
+import type { Db } from './db.js';
 import type { StoredLine } from './deploys.js';
 
-/** Rows per multi-row VALUES statement: 6 parameters each, well under SQLite's 32766-variable limit. */
-const ROWS_PER_STATEMENT = 100;
-/** Consecutive lines of one host and stream from which one json_each statement beats binding them row by row. */
-const MIN_RUN = 4;
-/** How long a batch keeps retrying while another connection holds the write lock. */
+/** Most lines in one chunk: a page read never decodes much more than it returns. */
+export const CHUNK_MAX_LINES = 1000;
+/** Most characters in one chunk (lines can be 8 KiB each). */
+export const CHUNK_MAX_CHARS = 256 * 1024;
+/** How long a batch keeps retrying while another connection holds the SQLite write lock. */
 const BUSY_GIVE_UP_MS = 30_000;
 
+/** One stored line, as pages and SSE give it out. */
+export interface LineRow {
+  seq: number;
+  host: string | null;
+  stream: string;
+  text: string;
+  at: Date;
+}
+
+/** One stored chunk: lines firstSeq..lastSeq of one host and stream, printed at `at`, joined by '\n'. */
+export interface LogChunkRow {
+  firstSeq: number;
+  lastSeq: number;
+  host: string | null;
+  stream: string;
+  text: string;
+  at: Date;
+}
+
 export interface LineSink {
-  /** Stores the lines in one transaction; resolves once committed, rejects with the reason when not. */
+  /** Stores the lines (in seq order per deploy) in one transaction; resolves once committed, rejects with the reason when not. */
   insert(lines: readonly StoredLine[]): Promise<void>;
   close(): Promise<void>;
 }
 
+/** Reading a deploy's log, on either database. */
+export interface LogReader {
+  /**
+   * "Lines after N" as stored: the chunks in seq order that hold the lines after `after` (the first may start
+   * before it: skip seq ≤ after), enough to cover at least `lines` of them unless the log ends first.
+   */
+  chunks(deployId: number, after: number, lines: number, host?: string | null): Promise<LogChunkRow[]>;
+  /** A page: the lines with seq > after, in order, at most `limit`; `host` (null: the bot's own lines) filters. */
+  page(deployId: number, query: { after: number; limit: number; host?: string | null | undefined }): Promise<LineRow[]>;
+  /** Every chunk of the log in order (the raw download), read a few at a time. */
+  raw(deployId: number): AsyncIterable<LogChunkRow>;
+  /** Number of the last stored line (0: none). */
+  lastSeq(deployId: number): Promise<number>;
+  /** How many lines are stored. */
+  count(deployId: number): Promise<number>;
+}
+
+/** A chunk to store: which deploy it belongs to, and its row. */
+export interface NewChunk extends LogChunkRow {
+  deployId: number;
+}
+
+/**
+ * Cuts lines (in seq order per deploy, as the log pipeline hands them over) into chunks: a chunk ends where the
+ * deploy, host or stream changes, the time changes (lines of one output chunk share one Date), a seq is skipped,
+ * or it is full. A '\n' inside a line (never from the pipeline, which splits on it) would split it on reading,
+ * so it is stored as a space.
+ */
+export function toChunks(lines: readonly StoredLine[]): NewChunk[] {
+  const out: NewChunk[] = [];
+  let i = 0;
+  while (i < lines.length) {
+    const first = lines[i] as StoredLine;
+    const t = first.at.getTime();
+    let chars = first.text.length;
+    let end = i + 1;
+    while (end < lines.length && end - i < CHUNK_MAX_LINES) {
+      const l = lines[end] as StoredLine;
+      if (l.seq !== first.seq + (end - i) || l.deployId !== first.deployId || l.host !== first.host || l.stream !== first.stream || l.at.getTime() !== t) break;
+      chars += l.text.length + 1;
+      if (chars > CHUNK_MAX_CHARS) break;
+      end++;
+    }
+    let text: string;
+    if (end - i === 1) text = oneLine(first.text);
+    else {
+      const texts: string[] = new Array(end - i);
+      for (let j = i; j < end; j++) texts[j - i] = oneLine((lines[j] as StoredLine).text);
+      text = texts.join('\n');
+    }
+    out.push({ deployId: first.deployId, firstSeq: first.seq, lastSeq: first.seq + (end - i) - 1, host: first.host, stream: first.stream, text, at: first.at });
+    i = end;
+  }
+  return out;
+}
+
+/**
+ * Throws (a message naming "unique", as the old per-line unique key did) when two chunks of the batch share a
+ * line number: a line is stored once. Against stored chunks each store checks in its insert statement.
+ */
+export function assertDisjoint(chunks: readonly NewChunk[]): void {
+  const byDeploy = new Map<number, NewChunk[]>();
+  for (const c of chunks) (byDeploy.get(c.deployId) ?? byDeploy.set(c.deployId, []).get(c.deployId))?.push(c);
+  for (const list of byDeploy.values()) {
+    const sorted = [...list].sort((a, b) => a.firstSeq - b.firstSeq);
+    for (let i = 1; i < sorted.length; i++) {
+      const [a, b] = [sorted[i - 1] as NewChunk, sorted[i] as NewChunk];
+      if (b.firstSeq <= a.lastSeq) throw overlap(b);
+    }
+  }
+}
+
+/** The error for a chunk whose lines are stored already. */
+export function overlap(c: NewChunk): Error {
+  return new Error(`log lines ${c.firstSeq}..${c.lastSeq} of deploy ${c.deployId} are stored already (line numbers are unique)`);
+}
+
+function oneLine(text: string): string {
+  return text.includes('\n') ? text.replaceAll('\n', ' ') : text;
+}
+
+/** A chunk's lines with seq > after (all of them by default). */
+export function linesOf(chunk: LogChunkRow, after = 0): LineRow[] {
+  const texts = chunk.text.split('\n');
+  const out: LineRow[] = [];
+  for (let i = Math.max(0, after - chunk.firstSeq + 1); i < texts.length; i++)
+    out.push({ seq: chunk.firstSeq + i, host: chunk.host, stream: chunk.stream, text: texts[i] as string, at: chunk.at });
+  return out;
+}
+
+const chunkFields = { firstSeq: true, lastSeq: true, host: true, stream: true, text: true, at: true } as const;
+
+/** LogReader over Prisma: the same queries on SQLite and PostgreSQL, a few rows per page. */
+export class LogLines implements LogReader {
+  constructor(private readonly db: Db) {}
+
+  async chunks(deployId: number, after: number, lines: number, host?: string | null): Promise<LogChunkRow[]> {
+    const out: LogChunkRow[] = [];
+    let covered = 0;
+    let from = after;
+    let perChunk = 200;
+    while (covered < lines) {
+      // Ask for about as many chunks as the lines need, at the lines per chunk seen so far (a few hundred from a
+      // chatty host, one when hosts take turns line by line), plus one.
+      const take = Math.min(lines - covered + 1, Math.ceil((lines - covered) / perChunk) + 1);
+      const rows = await this.db.logChunk.findMany({
+        where: { deployId, lastSeq: { gt: from }, ...(host !== undefined ? { host } : {}) },
+        orderBy: { lastSeq: 'asc' },
+        take,
+        select: chunkFields,
+      });
+      const before = covered;
+      for (const row of rows) {
+        out.push(row);
+        covered += row.lastSeq - Math.max(row.firstSeq, after + 1) + 1;
+        from = row.lastSeq;
+        if (covered >= lines) break;
+      }
+      if (rows.length < take) break;
+      perChunk = Math.max(1, (covered - before) / rows.length);
+    }
+    return out;
+  }
+
+  async page(deployId: number, query: { after: number; limit: number; host?: string | null | undefined }): Promise<LineRow[]> {
+    const out: LineRow[] = [];
+    for (const chunk of await this.chunks(deployId, query.after, query.limit, query.host)) {
+      for (const line of linesOf(chunk, query.after)) {
+        if (out.length === query.limit) return out;
+        out.push(line);
+      }
+    }
+    return out;
+  }
+
+  async *raw(deployId: number): AsyncIterable<LogChunkRow> {
+    let after = 0;
+    for (;;) {
+      const rows = await this.db.logChunk.findMany({ where: { deployId, lastSeq: { gt: after } }, orderBy: { lastSeq: 'asc' }, take: 32, select: chunkFields });
+      yield* rows;
+      if (rows.length < 32) return;
+      after = (rows[rows.length - 1] as LogChunkRow).lastSeq;
+    }
+  }
+
+  async lastSeq(deployId: number): Promise<number> {
+    const agg = await this.db.logChunk.aggregate({ where: { deployId }, _max: { lastSeq: true } });
+    return agg._max.lastSeq ?? 0;
+  }
+
+  async count(deployId: number): Promise<number> {
+    const rows = await this.db.logChunk.findMany({ where: { deployId }, select: { firstSeq: true, lastSeq: true } });
+    return rows.reduce((n, r) => n + r.lastSeq - r.firstSeq + 1, 0);
+  }
+}
+
+/**
+ * Writes deploy log chunks straight to SQLite on a connection of its own (not through Prisma: its interactive
+ * transactions run on this thread). Each batch is one transaction of a few rows. A worker thread for it was
+ * tried twice when every line was a row: on two busy cores it used more CPU and memory and was no faster.
+ */
 export class LogLineStore implements LineSink {
   private readonly db: Database.Database;
-  private readonly statements = new Map<number, Database.Statement>();
-  private runInsert: Database.Statement | undefined;
+  private insertChunk: Database.Statement | undefined;
   private lastTime = Number.NaN;
   private lastStamp = '';
 
@@ -43,10 +231,12 @@ export class LogLineStore implements LineSink {
 
   async insert(lines: readonly StoredLine[]): Promise<void> {
     if (lines.length === 0) return;
+    const chunks = toChunks(lines);
+    assertDisjoint(chunks);
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        this.write(lines);
+        this.write(chunks);
         return;
       } catch (err) {
         const code = (err as { code?: string }).code;
@@ -60,60 +250,25 @@ export class LogLineStore implements LineSink {
     if (this.db.open) this.db.close();
   }
 
-  private write(lines: readonly StoredLine[]): void {
-    this.db.transaction(() => {
-      // Lines of one output chunk share deploy, host, stream and time and have consecutive seqs: such a run is
-      // one INSERT … SELECT over json_each(texts), which SQLite expands in C. Binding six parameters per row
-      // costs more than the insert itself (500k lines: ~615 ms as runs vs ~940 ms as 100-row VALUES).
-      // Short runs (interleaved hosts printing a line at a time) go through multi-row VALUES instead.
-      const single: StoredLine[] = [];
-      let i = 0;
-      while (i < lines.length) {
-        const first = lines[i] as StoredLine;
-        const t = first.at.getTime();
-        let end = i + 1;
-        while (end < lines.length) {
-          const l = lines[end] as StoredLine;
-          if (l.seq !== first.seq + (end - i) || l.deployId !== first.deployId || l.host !== first.host || l.stream !== first.stream || l.at.getTime() !== t)
-            break;
-          end++;
-        }
-        if (end - i >= MIN_RUN) {
-          this.flushSingle(single);
-          const texts: string[] = new Array(end - i);
-          for (let j = i; j < end; j++) texts[j - i] = (lines[j] as StoredLine).text;
-          this.runStatement().run(first.deployId, first.seq, first.host, first.stream, this.stamp(first.at), JSON.stringify(texts));
-        } else for (let j = i; j < end; j++) single.push(lines[j] as StoredLine);
-        i = end;
-      }
-      this.flushSingle(single);
-    })();
-  }
-
-  /** Writes the rows collected one by one (at most ROWS_PER_STATEMENT per statement) and empties the list. */
-  private flushSingle(rows: StoredLine[]): void {
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      const end = Math.min(rows.length, i + ROWS_PER_STATEMENT);
-      const params: unknown[] = [];
-      for (let j = i; j < end; j++) {
-        const l = rows[j] as StoredLine;
-        params.push(l.deployId, l.seq, l.host, l.stream, l.text, this.stamp(l.at));
-      }
-      this.statement(end - i).run(params);
-    }
-    rows.length = 0;
-  }
-
-  private runStatement(): Database.Statement {
-    // seq + key: json_each numbers the array's elements from 0, in order.
-    this.runInsert ??= this.db.prepare(
-      'INSERT INTO "LogLine" ("deployId", "seq", "host", "stream", "text", "at") SELECT ?, ? + "key", ?, ?, "value", ? FROM json_each(?)',
+  private write(chunks: readonly NewChunk[]): void {
+    // Only when no stored chunk holds any of its lines (an index probe on lastSeq; appends find nothing).
+    this.insertChunk ??= this.db.prepare(
+      `INSERT INTO "LogChunk" ("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at") SELECT ?, ?, ?, ?, ?, ?, ?
+       WHERE NOT EXISTS (SELECT 1 FROM "LogChunk" WHERE "deployId" = ? AND "lastSeq" >= ? AND "firstSeq" <= ?)`,
     );
-    return this.runInsert;
+    const insert = this.insertChunk;
+    // IMMEDIATE: the write lock from the start, so the check and the insert see the same database.
+    this.db
+      .transaction(() => {
+        for (const c of chunks) {
+          const changed = insert.run(c.deployId, c.firstSeq, c.lastSeq, c.host, c.stream, c.text, this.stamp(c.at), c.deployId, c.firstSeq, c.lastSeq).changes;
+          if (changed !== 1) throw overlap(c);
+        }
+      })
+      .immediate();
   }
 
-  /** Prisma's SQLite adapter stores DateTime as ISO 8601 with +00:00: write the same so Prisma reads it back.
-   * Lines of one burst share their millisecond, so each distinct time is formatted once. */
+  /** Prisma's SQLite adapter stores DateTime as ISO 8601 with +00:00: write the same so Prisma reads it back. */
   private stamp(at: Date): string {
     const t = at.getTime();
     if (t !== this.lastTime) {
@@ -121,15 +276,5 @@ export class LogLineStore implements LineSink {
       this.lastStamp = at.toISOString().replace('Z', '+00:00');
     }
     return this.lastStamp;
-  }
-
-  private statement(rows: number): Database.Statement {
-    let stmt = this.statements.get(rows);
-    if (!stmt) {
-      const values = Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?)').join(', ');
-      stmt = this.db.prepare(`INSERT INTO "LogLine" ("deployId", "seq", "host", "stream", "text", "at") VALUES ${values}`);
-      this.statements.set(rows, stmt);
-    }
-    return stmt;
   }
 }

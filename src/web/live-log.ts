@@ -1,34 +1,43 @@
 /**
- * Live deploy logs over server-sent events, with no line shown twice or lost.
+ * Live deploy logs over server-sent events, with no line shown twice or lost, and memory that does not grow
+ * with the number of viewers.
  *
- * The hub subscribes to DeployEvents once, for the whole server, and keeps a ring of the most recent lines of
- * every deploy. That ring is what closes the gap the deploy engine leaves: it publishes a line first and
- * stores it a little later in a batch, so a viewer that joins in between would find the line neither in the
- * database (not stored yet) nor in its own subscription (published before it subscribed).
+ * The hub subscribes to DeployEvents once, for the whole server. The lines a deploy publishes in one turn of the
+ * event loop become one block: their SSE frames (masked and serialised once) in one Buffer, with the byte offset
+ * of each frame. Every viewer is sent that same Buffer (or the tail of it from its next line, a view, never a
+ * copy), so 50 viewers cost 50 socket writes of one buffer, not 50 strings. A ring of recent blocks per deploy
+ * closes the gap the engine leaves: it publishes a line first and stores it a little later in a batch.
  *
- * A viewer that connects (or reconnects with Last-Event-ID = the last seq it got) is registered first, then
- * catches up: stored lines after its seq, page by page, then the ring's lines after that. Only when the two
- * meet without a hole does it go live, synchronously, so no published line falls between catch-up and live.
- * A live viewer that ever sees a hole (seq jumps) goes back to catching up. Event id = seq.
+ * A viewer that connects (or reconnects with Last-Event-ID = the last seq it got) is registered, then catches
+ * up: stored chunks after its seq (LogReader.chunks; each chunk made into a block once and shared by the viewers
+ * reading it, see `stored`), then the ring's blocks. Only when the two meet without a hole does it go live,
+ * synchronously, so no published line falls between catch-up and live. A live viewer that ever sees a hole
+ * (seq jumps) goes back to catching up.
+ *
+ * Back-pressure: a viewer whose socket holds more than maxBufferBytes unsent is paused (nothing more is queued
+ * for it) and resumes from where it is on 'drain', from the ring or the store: a slow browser costs one buffer's
+ * worth of memory, never a copy of the log, and is never cut off. Event id = seq.
  *
  * A deploy another instance runs publishes nothing here: its viewers catch up again (from the database, by seq)
  * whenever the notifier says that instance stored lines or changed the deploy's state, and on a slow poll that
  * makes good a lost notification (and is all there is between processes on SQLite).
  *
- *   const hub = new LiveLog({ events, readModel, redactor, logger });
+ *   const hub = new LiveLog({ events, logs: store.logs, redactor, logger });
  *   hub.start();
  *   hub.attach(42, lastSeq, reply.raw, 'running');   // in the SSE route
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import type { DeployEvent, DeployEvents, LogLineEvent } from '../deploy/events.js';
+import type { DeployEvent, DeployEvents } from '../deploy/events.js';
+import type { LogChunkRow, LogReader } from '../store/log-lines.js';
 import type { Notification, Notifier } from '../store/notify.js';
-import { isActive, type LineRow, type ReadModel } from './read-model.js';
+import { isActive } from './read-model.js';
 import type { Redactor } from './redact.js';
 
 export interface LiveLogOptions {
   events: DeployEvents;
-  readModel: ReadModel;
+  /** Where stored lines are read from (chunks, as stored). */
+  logs: LogReader;
   redactor: Redactor;
   logger: Logger;
   /** Recent lines kept per deploy (default 20,000): must cover what is published but not yet stored. */
@@ -37,7 +46,7 @@ export interface LiveLogOptions {
   keepAfterEndMs?: number;
   /** Stored lines read per database query while catching up (default 1,000: each read blocks the loop briefly). */
   pageSize?: number;
-  /** A viewer whose unsent output exceeds this is cut off; its browser resumes from Last-Event-ID (default 4 MiB). */
+  /** Unsent bytes on a viewer's socket above which it is paused until the socket drains (default 256 KiB). */
   maxBufferBytes?: number;
   /** Comment lines that keep idle connections open through proxies (default 15 s). */
   heartbeatMs?: number;
@@ -47,18 +56,42 @@ export interface LiveLogOptions {
   notifier?: Notifier;
   /** How often viewers of a deploy not run here look at the database anyway (default 1 s; 250 ms without a cross-process notifier). */
   remotePollMs?: number;
+  /** The deploy's state in the database (for deploys another instance runs); without it the poll reads lines only. */
+  storedState?: (deployId: number) => Promise<string | null>;
 }
 
-interface Entry {
+/** Frames of consecutive lines first..last in one Buffer; ends[i] = byte offset where frame first+i ends. */
+interface Block {
+  first: number;
+  last: number;
+  bytes: Buffer;
+  ends: Uint32Array;
+}
+
+/** The frames of `block` from line `seq` on (first ≤ seq ≤ last): a view of the shared Buffer. */
+function tail(block: Block, seq: number): Buffer {
+  return seq <= block.first ? block.bytes : block.bytes.subarray(block.ends[seq - block.first - 1] as number);
+}
+
+interface LineLike {
   seq: number;
-  line: LogLineEvent | LineRow;
-  /** The SSE frame, built (and masked) once however many viewers get it. */
-  frame?: string;
+  host: string | null;
+  stream: string;
+  text: string;
+  at: Date;
 }
 
 interface Channel {
   deployId: number;
-  ring: Entry[];
+  /** Recent live blocks, in seq order, about ringSize lines in all. */
+  ring: Block[];
+  ringLines: number;
+  /** Frames published this turn, made into one block at the end of it. */
+  pending: string[];
+  pendingFirst: number;
+  flushScheduled: boolean;
+  /** Blocks made from stored chunks (key: chunk firstSeq), shared by viewers catching up over the same lines. */
+  stored: Map<number, Block>;
   viewers: Set<Viewer>;
   /** Last state event seen, for viewers that finish catching up after it. */
   state?: string;
@@ -69,66 +102,70 @@ interface Channel {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Stored blocks kept per deploy for viewers catching up together. */
+const STORED_BLOCKS = 32;
 
-/** One open SSE response. Writes are coalesced per event-loop turn: one socket write for a burst of lines. */
+function size(b: Block): number {
+  return b.last - b.first + 1;
+}
+
+/** One open SSE response. */
 class Viewer {
+  /** Gets each new block as it is made. */
   live = false;
-  closed = false;
-  /** A catch-up is under way; `again`: another was asked for meanwhile (see LiveLog.refresh). */
+  /** A catch-up is running for it (cleared synchronously as it goes live, so a hole found next turn restarts one). */
   catching = false;
+  /** Another catch-up was asked for while one ran (a wake-up from another instance): it reads the store again. */
   again = false;
-  private chunks: string[] = [];
-  private scheduled = false;
+  closed = false;
 
   constructor(
     readonly deployId: number,
     public last: number,
-    private readonly res: ServerResponse,
+    readonly res: ServerResponse,
     private readonly maxBufferBytes: number,
     private readonly onClose: (v: Viewer) => void,
   ) {
     res.on('close', () => this.close());
   }
 
-  send(frame: string): void {
-    if (this.closed) return;
-    this.chunks.push(frame);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    if (this.closed || this.chunks.length === 0) return;
-    const data = this.chunks.join('');
-    this.chunks = [];
+  /** Writes; false when the socket holds more than maxBufferBytes unsent (stop sending until drained). */
+  write(data: Buffer | string): boolean {
+    if (this.closed) return false;
     this.res.write(data);
-    // A stalled browser must not make the server hold the whole log: cut it off; it reconnects and resumes.
-    if (this.res.writableLength > this.maxBufferBytes) this.res.destroy();
+    return this.res.writableLength <= this.maxBufferBytes;
   }
 
-  /** Sends what is queued, then ends the response. */
+  /** Resolves when the socket has drained (or closed). */
+  drained(): Promise<void> {
+    if (this.closed || this.res.writableLength <= this.maxBufferBytes) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        this.res.off('drain', done);
+        this.res.off('close', done);
+        resolve();
+      };
+      this.res.on('drain', done);
+      this.res.on('close', done);
+    });
+  }
+
+  /** Ends the response after what is queued. */
   end(): void {
     if (this.closed) return;
-    this.flush();
     this.res.end();
     this.close();
-  }
-
-  /** Drops the connection: the browser reconnects and resumes from Last-Event-ID. */
-  abort(): void {
-    this.res.destroy();
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.chunks = [];
     this.onClose(this);
   }
 }
+
+const KEEPALIVE = Buffer.from(': keepalive\n\n');
+const END = 'event: end\ndata: {}\n\n';
 
 export class LiveLog {
   private readonly channels = new Map<number, Channel>();
@@ -146,14 +183,14 @@ export class LiveLog {
     this.ringSize = options.ringSize ?? 20_000;
     this.keepAfterEndMs = options.keepAfterEndMs ?? 60_000;
     this.pageSize = options.pageSize ?? 1_000;
-    this.maxBufferBytes = options.maxBufferBytes ?? 4 * 1024 * 1024;
+    this.maxBufferBytes = options.maxBufferBytes ?? 256 * 1024;
     this.gapWaitMs = options.gapWaitMs ?? 15_000;
   }
 
   start(): void {
     this.unsubscribe ??= this.options.events.subscribe((e) => this.onEvent(e));
     this.heartbeat ??= setInterval(() => {
-      for (const ch of this.channels.values()) for (const v of ch.viewers) v.send(': keepalive\n\n');
+      for (const ch of this.channels.values()) for (const v of ch.viewers) if (v.live) v.write(KEEPALIVE);
     }, this.options.heartbeatMs ?? 15_000);
     this.heartbeat.unref();
     const notifier = this.options.notifier;
@@ -181,6 +218,7 @@ export class LiveLog {
     this.offRemote = [];
     for (const ch of this.channels.values()) {
       if (ch.dropTimer) clearTimeout(ch.dropTimer);
+      this.flush(ch);
       for (const v of [...ch.viewers]) v.end();
     }
     this.channels.clear();
@@ -206,35 +244,107 @@ export class LiveLog {
       ch.state = storedState;
       ch.ended = true;
     }
-    this.refresh(ch, viewer);
+    this.startCatchUp(ch, viewer);
   }
 
-  /**
-   * Catches viewer `v` up from the database (and the ring) and puts it live again; one catch-up per viewer at a
-   * time, and one more after it when asked for meanwhile (a wake-up must never be lost while one runs).
-   */
-  private refresh(ch: Channel, v: Viewer): void {
-    if (v.closed) return;
-    v.live = false;
-    if (v.catching) {
-      v.again = true;
+  private channel(deployId: number): Channel {
+    let ch = this.channels.get(deployId);
+    if (!ch) {
+      ch = { deployId, ring: [], ringLines: 0, pending: [], pendingFirst: 0, flushScheduled: false, stored: new Map(), viewers: new Set() };
+      this.channels.set(deployId, ch);
+    }
+    return ch;
+  }
+
+  private detach(viewer: Viewer): void {
+    const ch = this.channels.get(viewer.deployId);
+    if (!ch) return;
+    ch.viewers.delete(viewer);
+    // Nobody watching a deploy that is over: its ring is only for viewers arriving soon, see onEvent.
+    if (ch.viewers.size === 0 && ch.ended && !ch.dropTimer) this.channels.delete(ch.deployId);
+  }
+
+  /** One line's SSE frame, masked again on the way out (defence in depth, see redact.ts). */
+  private frame(l: LineLike): string {
+    const data = { seq: l.seq, host: l.host, stream: l.stream, text: this.options.redactor.line(l.text), at: l.at };
+    return `id: ${l.seq}\nevent: line\ndata: ${JSON.stringify(data)}\n\n`;
+  }
+
+  /** The frames in one Buffer, written in place (no joined string to collect afterwards). */
+  private block(first: number, frames: readonly string[]): Block {
+    const ends = new Uint32Array(frames.length);
+    let at = 0;
+    for (let i = 0; i < frames.length; i++) ends[i] = at += Buffer.byteLength(frames[i] as string);
+    const bytes = Buffer.allocUnsafeSlow(at);
+    let from = 0;
+    for (let i = 0; i < frames.length; i++) from += bytes.write(frames[i] as string, from);
+    return { first, last: first + frames.length - 1, bytes, ends };
+  }
+
+  /** A stored chunk as a block, made once and kept a while for the other viewers catching up. */
+  private storedBlock(ch: Channel, chunk: LogChunkRow): Block {
+    const known = ch.stored.get(chunk.firstSeq);
+    if (known && known.last === chunk.lastSeq) return known;
+    const texts = chunk.text.split('\n');
+    const frames = texts.map((text, i) => this.frame({ seq: chunk.firstSeq + i, host: chunk.host, stream: chunk.stream, text, at: chunk.at }));
+    const b = this.block(chunk.firstSeq, frames);
+    ch.stored.set(chunk.firstSeq, b);
+    if (ch.stored.size > STORED_BLOCKS) ch.stored.delete(ch.stored.keys().next().value as number);
+    return b;
+  }
+
+  private onEvent(event: DeployEvent): void {
+    if (event.type === 'line') {
+      const ch = this.channel(event.line.deployId);
+      ch.local = true;
+      if (ch.pending.length > 0 && event.line.seq !== ch.pendingFirst + ch.pending.length) this.flush(ch);
+      if (ch.pending.length === 0) ch.pendingFirst = event.line.seq;
+      ch.pending.push(this.frame(event.line));
+      if (!ch.flushScheduled) {
+        ch.flushScheduled = true;
+        setImmediate(() => this.flush(ch));
+      }
       return;
     }
-    v.catching = true;
-    void (async () => {
-      do {
-        v.again = false;
-        v.live = false;
-        await this.catchUp(ch, v);
-      } while (v.again && !v.closed);
-    })()
-      .catch((err) => {
-        this.options.logger.warn({ err, deployId: ch.deployId }, 'log stream failed; the browser will reconnect');
-        v.abort();
-      })
-      .finally(() => {
-        v.catching = false;
-      });
+    const ch = this.channels.get(event.deployId);
+    // Errors quote failing commands: masked again here, as lines are (defence in depth, see redact.ts).
+    const error = 'error' in event && event.error ? this.options.redactor.text(event.error) : null;
+    if (event.type === 'host') {
+      if (!ch) return;
+      this.flush(ch);
+      const frame = `event: host\ndata: ${JSON.stringify({ host: event.host, state: event.state, error })}\n\n`;
+      for (const v of ch.viewers) if (v.live) v.write(frame);
+      return;
+    }
+    if (event.type !== 'state') return;
+    const c = ch ?? this.channel(event.deployId);
+    c.local = true;
+    this.flush(c);
+    c.state = event.state;
+    const frame = `event: state\ndata: ${JSON.stringify({ state: event.state, error })}\n\n`;
+    for (const v of c.viewers) if (v.live) v.write(frame);
+    if (!isActive(event.state)) {
+      for (const v of [...c.viewers]) if (v.live) this.finish(v);
+      this.markEnded(c);
+    } else {
+      c.ended = false;
+    }
+  }
+
+  /** Over: the ring is kept a while for late viewers, then dropped. */
+  private markEnded(c: Channel): void {
+    c.ended = true;
+    if (c.dropTimer) clearTimeout(c.dropTimer);
+    c.dropTimer = setTimeout(() => {
+      c.dropTimer = undefined;
+      if (c.viewers.size === 0) this.channels.delete(c.deployId);
+      else {
+        c.ring = [];
+        c.ringLines = 0;
+        c.stored.clear();
+      }
+    }, this.keepAfterEndMs);
+    c.dropTimer.unref();
   }
 
   /** Another instance stored lines of deploys it runs: their viewers here read them from the database. */
@@ -266,6 +376,17 @@ export class LiveLog {
     for (const v of ch.viewers) this.refresh(ch, v);
   }
 
+  /** Catches `v` up again from the store: now, or once more after the catch-up under way (never lost). */
+  private refresh(ch: Channel, v: Viewer): void {
+    if (v.closed) return;
+    if (v.catching) {
+      v.again = true;
+      return;
+    }
+    v.live = false;
+    this.startCatchUp(ch, v);
+  }
+
   /**
    * The safety net under the notifications: viewers of deploys this process does not run look at the database
    * (state, then lines after their seq). Cheap: one query per watched deploy per round.
@@ -274,9 +395,9 @@ export class LiveLog {
     for (const ch of [...this.channels.values()]) {
       if (ch.local || ch.ended || ch.viewers.size === 0) continue;
       try {
-        const stored = await this.options.readModel.exists(ch.deployId);
+        const stored = await this.options.storedState?.(ch.deployId);
         if (ch.local || ch.ended) continue;
-        if (stored && stored.state !== ch.state) this.remoteState(ch, stored.state);
+        if (stored && stored !== ch.state) this.remoteState(ch, stored);
         else for (const v of ch.viewers) if (!v.catching) this.refresh(ch, v);
       } catch (err) {
         this.options.logger.debug({ err, deployId: ch.deployId }, 'log poll failed; next round');
@@ -284,139 +405,130 @@ export class LiveLog {
     }
   }
 
-  private channel(deployId: number): Channel {
-    let ch = this.channels.get(deployId);
-    if (!ch) {
-      ch = { deployId, ring: [], viewers: new Set() };
-      this.channels.set(deployId, ch);
+  /** Makes this turn's lines one block, keeps it in the ring and sends it to every live viewer. */
+  private flush(ch: Channel): void {
+    ch.flushScheduled = false;
+    if (ch.pending.length === 0) return;
+    const b = this.block(ch.pendingFirst, ch.pending);
+    ch.pending = [];
+    ch.ring.push(b);
+    ch.ringLines += size(b);
+    // Drop the oldest blocks while the rest still holds ringSize lines.
+    for (let oldest = ch.ring[0] as Block; ch.ring.length > 1 && ch.ringLines - size(oldest) >= this.ringSize; oldest = ch.ring[0] as Block) {
+      ch.ring.shift();
+      ch.ringLines -= size(oldest);
     }
-    return ch;
-  }
-
-  private detach(viewer: Viewer): void {
-    const ch = this.channels.get(viewer.deployId);
-    if (!ch) return;
-    ch.viewers.delete(viewer);
-    // Nobody watching a deploy that is over: its ring is only for viewers arriving soon, see onEvent.
-    if (ch.viewers.size === 0 && ch.ended && !ch.dropTimer) this.channels.delete(ch.deployId);
-  }
-
-  private frame(entry: Entry): string {
-    if (entry.frame === undefined) {
-      const l = entry.line;
-      const data = { seq: l.seq, host: l.host, stream: l.stream, text: this.options.redactor.line(l.text), at: l.at };
-      entry.frame = `id: ${l.seq}\nevent: line\ndata: ${JSON.stringify(data)}\n\n`;
-    }
-    return entry.frame;
-  }
-
-  private onEvent(event: DeployEvent): void {
-    if (event.type === 'line') {
-      const ch = this.channel(event.line.deployId);
-      ch.local = true;
-      const entry: Entry = { seq: event.line.seq, line: event.line };
-      ch.ring.push(entry);
-      // Trim in chunks, not one shift per line.
-      if (ch.ring.length > this.ringSize + 1024) ch.ring.splice(0, ch.ring.length - this.ringSize);
-      for (const v of ch.viewers) {
-        if (!v.live || entry.seq <= v.last) continue;
-        if (entry.seq === v.last + 1) {
-          v.send(this.frame(entry));
-          v.last = entry.seq;
-        } else {
-          // A hole: something was published out of order. Catch up again rather than skip lines.
-          this.refresh(ch, v);
-        }
+    for (const v of ch.viewers) {
+      if (!v.live || b.last <= v.last) continue;
+      if (b.first > v.last + 1) {
+        // A hole: something was published out of order. Catch up again rather than skip lines.
+        v.live = false;
+        this.startCatchUp(ch, v);
+        continue;
       }
-      return;
+      const room = v.write(tail(b, v.last + 1));
+      v.last = b.last;
+      if (!room) {
+        // Back-pressure: nothing more for it until its socket drains; then it resumes from v.last.
+        v.live = false;
+        void v.drained().then(() => this.startCatchUp(ch, v));
+      }
     }
-    const ch = this.channels.get(event.deployId);
-    // Errors quote failing commands: masked again here, as lines are (defence in depth, see redact.ts).
-    const error = 'error' in event && event.error ? this.options.redactor.text(event.error) : null;
-    if (event.type === 'host') {
-      if (!ch) return;
-      const frame = `event: host\ndata: ${JSON.stringify({ host: event.host, state: event.state, error })}\n\n`;
-      for (const v of ch.viewers) v.send(frame);
-      return;
-    }
-    if (event.type !== 'state') return;
-    const c = ch ?? this.channel(event.deployId);
-    c.local = true;
-    c.state = event.state;
-    const frame = `event: state\ndata: ${JSON.stringify({ state: event.state, error })}\n\n`;
-    for (const v of c.viewers) if (v.live) v.send(frame);
-    if (!isActive(event.state)) {
-      for (const v of [...c.viewers]) if (v.live) this.finish(v);
-      this.markEnded(c);
-    } else {
-      c.ended = false;
-    }
-  }
-
-  /** Over: the ring is kept a while for late viewers, then dropped. */
-  private markEnded(c: Channel): void {
-    c.ended = true;
-    if (c.dropTimer) clearTimeout(c.dropTimer);
-    c.dropTimer = setTimeout(() => {
-      c.dropTimer = undefined;
-      if (c.viewers.size === 0) this.channels.delete(c.deployId);
-      else c.ring = [];
-    }, this.keepAfterEndMs);
-    c.dropTimer.unref();
   }
 
   /** Tells the browser the log is complete so it stops reconnecting. */
   private finish(v: Viewer): void {
-    v.send('event: end\ndata: {}\n\n');
+    v.write(END);
     v.end();
+  }
+
+  private startCatchUp(ch: Channel, v: Viewer): void {
+    if (v.catching || v.closed) return;
+    v.catching = true;
+    this.catchUp(ch, v).catch((err) => {
+      v.catching = false;
+      v.again = false;
+      this.options.logger.warn({ err, deployId: ch.deployId }, 'log stream failed; the browser will reconnect');
+      v.res.destroy();
+    });
   }
 
   private async catchUp(ch: Channel, v: Viewer): Promise<void> {
     let waited = 0;
     while (!v.closed) {
-      // 1. Stored lines after the viewer's position, a page at a time.
-      const rows = await this.options.readModel.lines(ch.deployId, { after: v.last, limit: this.pageSize });
-      if (v.closed) return;
-      for (const row of rows) {
-        if (row.seq <= v.last) continue;
-        v.send(this.frame({ seq: row.seq, line: row }));
-        v.last = row.seq;
-      }
-      if (rows.length === this.pageSize) continue;
-
-      // 2. The rest was published but may not be stored yet: take it from the ring, without awaiting, so
-      // nothing can be published between this check and going live.
+      // 1. The ring holds the next line: send from it, without awaiting, and go live where it ends.
       const ring = ch.ring;
-      let i = firstAfter(ring, v.last);
-      const contiguous = i >= ring.length || ring[i]!.seq === v.last + 1;
+      const i = firstEndingAfter(ring, v.last);
+      const inRing = i < ring.length && (ring[i] as Block).first <= v.last + 1;
+      if (!inRing) {
+        // 2. Stored lines after the viewer's position, a page at a time (shared blocks, see storedBlock).
+        const chunks = await this.options.logs.chunks(ch.deployId, v.last, this.pageSize);
+        if (v.closed) return;
+        let sent = 0;
+        let room = true;
+        for (const chunk of chunks) {
+          if (chunk.lastSeq <= v.last) continue;
+          if (chunk.firstSeq > v.last + 1) break; // a hole in the store: the ring may have it
+          room = v.write(tail(this.storedBlock(ch, chunk), v.last + 1));
+          sent += chunk.lastSeq - v.last;
+          v.last = chunk.lastSeq;
+          if (!room) break;
+        }
+        if (!room) {
+          await v.drained();
+          continue;
+        }
+        if (sent > 0) continue;
+      }
+      // 3. Nothing stored after it (or the ring has it): the rest was published but may not be stored yet.
+      const j = firstEndingAfter(ch.ring, v.last);
+      const contiguous = j >= ch.ring.length || (ch.ring[j] as Block).first <= v.last + 1;
       if (contiguous || waited >= this.gapWaitMs) {
         if (!contiguous)
-          this.options.logger.warn({ deployId: ch.deployId, from: v.last + 1, to: ring[i]!.seq - 1 }, 'log lines never reached the database; skipping them');
-        for (; i < ring.length; i++) {
-          const entry = ring[i]!;
-          if (entry.seq <= v.last) continue;
-          v.send(this.frame(entry));
-          v.last = entry.seq;
+          this.options.logger.warn(
+            { deployId: ch.deployId, from: v.last + 1, to: (ch.ring[j] as Block).first - 1 },
+            'log lines never reached the database; skipping them',
+          );
+        let room = true;
+        for (let k = j; k < ch.ring.length && room; k++) {
+          const b = ch.ring[k] as Block;
+          if (b.last <= v.last) continue;
+          room = v.write(tail(b, Math.max(b.first, v.last + 1)));
+          v.last = b.last;
         }
+        if (!room) {
+          await v.drained();
+          continue;
+        }
+        if (v.again) {
+          // A wake-up came while reading: the store may hold more now.
+          v.again = false;
+          continue;
+        }
+        // Lines published this turn and not yet in a block reach it with the block (flush starts at its seq).
+        v.catching = false;
         v.live = true;
-        if (ch.state) v.send(`event: state\ndata: ${JSON.stringify({ state: ch.state, error: null })}\n\n`);
-        if (ch.state && !isActive(ch.state)) this.finish(v);
+        if (ch.state) v.write(`event: state\ndata: ${JSON.stringify({ state: ch.state, error: null })}\n\n`);
+        if (ch.state && !isActive(ch.state)) {
+          this.flush(ch);
+          this.finish(v);
+        }
         return;
       }
-      // 3. A hole between the database and the ring: the engine's next batch will fill it.
+      // 4. A hole between the database and the ring: the engine's next batch will fill it.
       await sleep(25);
       waited += 25;
     }
   }
 }
 
-/** Index of the first entry with seq > after (entries are in seq order). */
-function firstAfter(ring: Entry[], after: number): number {
+/** Index of the first block whose last line is after `after` (blocks are in seq order). */
+function firstEndingAfter(ring: readonly Block[], after: number): number {
   let lo = 0;
   let hi = ring.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if (ring[mid]!.seq <= after) lo = mid + 1;
+    if ((ring[mid] as Block).last <= after) lo = mid + 1;
     else hi = mid;
   }
   return lo;

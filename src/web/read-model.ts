@@ -8,6 +8,7 @@
 import type { DeployState, HostState, LogStream } from '../deploy/events.js';
 import { who } from '../format.js';
 import type { Store } from '../store/index.js';
+import type { LineRow } from '../store/log-lines.js';
 import type { Redactor } from './redact.js';
 
 export const DEPLOY_STATES: readonly DeployState[] = [
@@ -69,13 +70,7 @@ export interface DeployDetail extends DeploySummary {
   approvedBy: string[];
 }
 
-export interface LineRow {
-  seq: number;
-  host: string | null;
-  stream: LogStream | string;
-  text: string;
-  at: Date;
-}
+export type { LineRow };
 
 /** `host`: a host name, or BOT_HOST for the bot's own lines (stored with host null). */
 export interface LinesQuery {
@@ -217,19 +212,13 @@ export class ReadModel {
   }
 
   async lineCount(deployId: number): Promise<number> {
-    const agg = await this.db.logLine.aggregate({ where: { deployId }, _max: { seq: true } });
-    return agg._max.seq ?? 0;
+    return this.store.logs.lastSeq(deployId);
   }
 
   /** Lines with seq > after, in order, at most limit; optionally one host's (or the bot's) only. */
   async lines(deployId: number, query: LinesQuery): Promise<LineRow[]> {
-    const host = query.host === undefined ? {} : { host: query.host === BOT_HOST ? null : query.host };
-    return this.db.logLine.findMany({
-      where: { deployId, seq: { gt: query.after }, ...host },
-      orderBy: { seq: 'asc' },
-      take: query.limit,
-      select: { seq: true, host: true, stream: true, text: true, at: true },
-    });
+    const host = query.host === undefined ? undefined : query.host === BOT_HOST ? null : query.host;
+    return this.store.logs.page(deployId, { after: query.after, limit: query.limit, host });
   }
 
   async locks(): Promise<LockRow[]> {

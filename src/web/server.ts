@@ -53,7 +53,7 @@ export interface WebServerOptions {
   /** POST /github/webhook (src/web/github-webhook.ts); absent: no such route. */
   webhook?: Omit<GitHubWebhookOptions, 'logger'> | undefined;
   /** Tuning for the live log (tests and the benchmark). */
-  live?: Partial<Omit<LiveLogOptions, 'events' | 'readModel' | 'redactor' | 'logger'>>;
+  live?: Partial<Omit<LiveLogOptions, 'events' | 'logs' | 'redactor' | 'logger'>>;
 }
 
 export interface WebServer {
@@ -82,7 +82,14 @@ export function createWebServer(options: WebServerOptions): WebServer {
   const logger = options.logger.child({ component: 'web' });
   const redactor = new Redactor(options.secrets ?? []);
   const readModel = new ReadModel(options.store, redactor, now);
-  const live = new LiveLog({ ...options.live, events: options.events, readModel, redactor, logger });
+  const live = new LiveLog({
+    ...options.live,
+    events: options.events,
+    logs: options.store.logs,
+    storedState: async (id) => (await readModel.exists(id))?.state ?? null,
+    redactor,
+    logger,
+  });
 
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,

@@ -77,8 +77,10 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
     orphan = Number(readFileSync(pidFile, 'utf8'));
     const rows = (query: string) => queryRows(database.url, query);
     // Lines are stored in batches (every 100 ms): wait until they are, as a viewer would see them.
-    const count = `SELECT CAST(count(*) AS INTEGER) AS n FROM "LogLine" WHERE "text" LIKE 'line %'`;
-    await vi.waitFor(async () => expect(await rows(count)).toEqual([{ n: 5 }]), { timeout: 60_000, interval: 100 });
+    // The log is stored in chunks of lines joined by '\n' (src/store/log-lines.ts).
+    const stdout = async () =>
+      (await rows(`SELECT "text" FROM "LogChunk" WHERE "stream" = 'stdout' ORDER BY "firstSeq"`)).flatMap((r) => String(r.text).split('\n'));
+    await vi.waitFor(async () => expect((await stdout()).filter((l) => l.startsWith('line '))).toHaveLength(5), { timeout: 60_000, interval: 100 });
     expect(await rows('SELECT "state" FROM "Deploy"')).toEqual([{ state: 'running' }]);
     expect(await rows('SELECT CAST(count(*) AS INTEGER) AS n FROM "Lock"')).toEqual([{ n: 1 }]);
     first.child.kill('SIGKILL');
@@ -102,8 +104,7 @@ describe('the bot dies mid-deploy (SIGKILL) and restarts', () => {
 
     expect(await rows('SELECT "state", "error" FROM "Deploy"')).toEqual([{ state: 'interrupted', error: 'the bot stopped while this deploy ran' }]);
     expect(await rows('SELECT CAST(count(*) AS INTEGER) AS n FROM "Lock"')).toEqual([{ n: 0 }]);
-    const lines = await rows(`SELECT "text" FROM "LogLine" WHERE "stream" = 'stdout' ORDER BY "seq"`);
-    expect(lines.map((l) => l.text)).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
+    expect(await stdout()).toEqual(['line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
     expect(await rows('SELECT "state" FROM "DeployHost"')).toEqual([{ state: 'cancelled' }]);
   }, 180_000);
 });

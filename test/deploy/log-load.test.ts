@@ -172,7 +172,7 @@ describe('LogLineStore', () => {
     'x'.repeat(8192),
   ];
 
-  it('GIVEN the same texts as runs (json_each) and as single rows (VALUES) THEN both store exactly the texts, with host, stream and time', async () => {
+  it('GIVEN the same texts as one chunk and as chunks of a line each THEN both store exactly the texts, with host, stream and time', async () => {
     t = await tempStore();
     const id = await startedDeploy(t);
     const sink = await t.lines();

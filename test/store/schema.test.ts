@@ -183,8 +183,10 @@ describe(`schema.prisma and migrations agree (${TEST_DB})`, () => {
       },
     });
     await roundTrip('DeployHost', host, await db.deployHost.findUnique({ where: { id: host.id } }));
-    const line = await db.logLine.create({ data: { deployId: deploy.id, seq: 1, host: 'web-1', stream: 'stdout', text: 'hello ✓', at } });
-    await roundTrip('LogLine', line, await db.logLine.findUnique({ where: { id: line.id } }));
+    const chunk = await db.logChunk.create({
+      data: { deployId: deploy.id, firstSeq: 1, lastSeq: 2, host: 'web-1', stream: 'stdout', text: 'hello ✓\nbye', at },
+    });
+    await roundTrip('LogChunk', chunk, await db.logChunk.findUnique({ where: { id: chunk.id } }));
     const push = await db.push.create({
       data: {
         app: 'web',

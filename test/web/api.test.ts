@@ -30,8 +30,8 @@ describe('web API and pages without auth', () => {
     });
     running = await seedDeploy(t.store, { app: 'api', environment: 'staging', state: 'running', hosts: ['api-1', 'api-2'] });
     await seedLines(t.store, running.id, 12, ['api-1', 'api-2']);
-    await t.store.db.logLine.create({
-      data: { deployId: running.id, seq: 13, host: null, stream: 'system', text: 'shepherd: <script>alert(1)</script> done', at: new Date() },
+    await t.store.db.logChunk.create({
+      data: { deployId: running.id, firstSeq: 13, lastSeq: 13, host: null, stream: 'system', text: 'shepherd: <script>alert(1)</script> done', at: new Date() },
     });
     const bob = await t.store.users.identify({ provider: 'irc', id: 'bob', handle: 'bob' });
     await t.store.locks.acquire({ app: '*', environment: 'production', holderId: bob.id, reason: 'db migration <tonight>' });

@@ -88,7 +88,7 @@ describe('the viewer on a real local deploy', () => {
     await h.deployer.idle();
 
     // The stream: every stored line exactly once, in order, the same text as stored, then state and end.
-    const stored = await h.store.db.logLine.findMany({ where: { deployId: id }, orderBy: { seq: 'asc' } });
+    const stored = await h.store.deploys.lines(id, { limit: 1_000_000 });
     expect(stored.length).toBeGreaterThan(LINES);
     const streamed = got.filter((e) => e.event === 'line').map((e) => JSON.parse(e.data) as { seq: number; text: string });
     expect(streamed.map((l) => l.seq)).toEqual(stored.map((l) => l.seq));

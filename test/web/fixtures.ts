@@ -9,6 +9,7 @@
  */
 import type { DeployEvents, LogStream } from '../../src/deploy/events.js';
 import type { Store } from '../../src/store/index.js';
+import { toChunks } from '../../src/store/log-lines.js';
 import { TEST_DB } from '../support/db.js';
 
 export interface SeedOptions {
@@ -71,18 +72,26 @@ export async function seedDeploy(store: Store, o: SeedOptions = {}) {
  * createMany takes ~15 s for 100k rows here, this takes a fraction of that.
  */
 export async function seedLines(store: Store, deployId: number, count: number, hosts = ['web-1', 'web-2'], text = (seq: number) => `line ${seq}`) {
-  // SQLite: the ISO text Prisma's SQLite adapter stores, `?` placeholders; PostgreSQL: a Date, `$n`.
+  // Cut into chunks as the log store does (hosts in turn: a chunk per line). SQLite: the ISO text Prisma's
+  // SQLite adapter stores, `?` placeholders; PostgreSQL: a Date, `$n`.
   const pg = TEST_DB === 'postgresql';
-  const at = pg ? new Date() : new Date().toISOString();
-  const CHUNK = 2000;
-  for (let start = 1; start <= count; start += CHUNK) {
-    const values: unknown[] = [];
-    const end = Math.min(count, start + CHUNK - 1);
-    for (let seq = start; seq <= end; seq++) values.push(deployId, seq, hosts[seq % hosts.length] ?? null, 'stdout', text(seq), at);
-    const rows = Array.from({ length: end - start + 1 }, (_, i) =>
-      pg ? `(${[1, 2, 3, 4, 5, 6].map((k) => `$${i * 6 + k}`).join(', ')})` : '(?, ?, ?, ?, ?, ?)',
-    ).join(', ');
-    await store.db.$executeRawUnsafe(`INSERT INTO "LogLine" ("deployId", "seq", "host", "stream", "text", "at") VALUES ${rows}`, ...values);
+  const now = new Date();
+  const at = pg ? now : now.toISOString().replace('Z', '+00:00');
+  const ROWS = 2000;
+  for (let start = 1; start <= count; start += ROWS) {
+    const end = Math.min(count, start + ROWS - 1);
+    const lines = Array.from({ length: end - start + 1 }, (_, i) => ({
+      deployId,
+      seq: start + i,
+      host: hosts[(start + i) % hosts.length] ?? null,
+      stream: 'stdout',
+      text: text(start + i),
+      at: now,
+    }));
+    const chunks = toChunks(lines);
+    const values = chunks.flatMap((c) => [c.deployId, c.firstSeq, c.lastSeq, c.host, c.stream, c.text, at]);
+    const rows = chunks.map((_, i) => (pg ? `(${[1, 2, 3, 4, 5, 6, 7].map((k) => `$${i * 7 + k}`).join(', ')})` : '(?, ?, ?, ?, ?, ?, ?)')).join(', ');
+    await store.db.$executeRawUnsafe(`INSERT INTO "LogChunk" ("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at") VALUES ${rows}`, ...values);
   }
 }
 
@@ -110,7 +119,7 @@ export class SimulatedRun {
   async flush(): Promise<void> {
     const batch = this.pending;
     this.pending = [];
-    if (batch.length) await this.store.db.logLine.createMany({ data: batch });
+    if (batch.length) await this.store.db.logChunk.createMany({ data: toChunks(batch) });
   }
 
   async state(state: 'running' | 'succeeded' | 'failed' | 'cancelled', error?: string): Promise<void> {

@@ -255,7 +255,7 @@ describe('a real deploy printing every shape: no output shows any of them', () =
     expect(d?.state).toBe('failed');
     expect(d?.error).toBe(`localhost: step 3/3 failed (exit code 1): false --password ${MASK} --token ${MASK}`);
     expect(d?.hosts[0]?.error).toMatch(/step 3\/3 failed/);
-    const stored = await h.store.db.logLine.count({ where: { deployId: id } });
+    const stored = await h.store.logs.count(id);
     expect(stored).toBeGreaterThan(2 * (SHAPES.length * 3 + NEAR_MISSES.length));
   });
 
@@ -263,7 +263,7 @@ describe('a real deploy printing every shape: no output shows any of them', () =
     if (TEST_DB === 'postgresql') {
       // No one file to read: every row of every table, as text.
       const tables = await queryRows<{ name: string }>(h.url, "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = 'public'");
-      expect(tables.map((t) => t.name)).toContain('LogLine');
+      expect(tables.map((t) => t.name)).toContain('LogChunk');
       const rows: string[] = [];
       for (const { name } of tables) {
         for (const r of await queryRows<{ r: string }>(h.url, `SELECT CAST(t AS TEXT) AS r FROM "${name}" t`)) rows.push(r.r);

@@ -7,12 +7,13 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
 import { BOT_HOST } from '../read-model.js';
-import { deployNotFound, idParams, MAX_PAGE, SECURITY_HEADERS, type WebContext } from './context.js';
+import { deployNotFound, idParams, SECURITY_HEADERS, type WebContext } from './context.js';
 
 const eventsQuery = { type: 'object', properties: { after: { type: 'integer', minimum: 0 } } } as const;
 
 export const logsPlugin: FastifyPluginAsync<WebContext> = async (app, ctx) => {
   const { readModel, redactor, live } = ctx;
+  const logs = ctx.store.logs;
 
   app.get<{ Params: { id: number }; Querystring: { after?: number } }>(
     '/deploys/:id/events',
@@ -46,14 +47,13 @@ export const logsPlugin: FastifyPluginAsync<WebContext> = async (app, ctx) => {
     const id = req.params.id;
     if (!(await readModel.exists(id))) return deployNotFound(req, reply, id);
     const mask = redactor.sequential();
+    // Chunk by chunk as stored, each line masked again in order (a key block spanning lines included).
     async function* body() {
-      let after = 0;
-      for (;;) {
-        const rows = await readModel.lines(id, { after, limit: MAX_PAGE });
-        if (rows.length === 0) return;
-        yield rows.map((r) => `${r.host ?? BOT_HOST} ${r.stream} ${mask(r.text, r.host, r.stream)}\n`).join('');
-        after = rows[rows.length - 1]!.seq;
-        if (rows.length < MAX_PAGE) return;
+      for await (const chunk of logs.raw(id)) {
+        const prefix = `${chunk.host ?? BOT_HOST} ${chunk.stream} `;
+        let out = '';
+        for (const text of chunk.text.split('\n')) out += `${prefix}${mask(text, chunk.host, chunk.stream)}\n`;
+        yield out;
       }
     }
     return reply.type('text/plain; charset=utf-8').header('content-disposition', `inline; filename="deploy-${id}.log"`).send(Readable.from(body()));
