@@ -271,12 +271,15 @@ export async function endDeploy(
     return false;
   }
   // lock_after_rollback: a rollback means something is wrong; nobody deploys over it until someone unlocks.
-  const kept = state === 'succeeded' && deploy.kind === 'rollback' && lockAfterRollback(deps.config, deploy);
-  if (kept && (await deps.store.locks.keepAfterDeploy(deploy.id, rollbackLockReason(deploy.requester.name))) > 0) {
+  // The automatic rollback of a failed validation window is a rollback too.
+  const autoRolledBack = state === 'failed' && validation === 'failed';
+  const rolledBack = (state === 'succeeded' && deploy.kind === 'rollback') || autoRolledBack;
+  const reason = autoRolledBack ? AUTO_ROLLBACK_LOCK_REASON : rollbackLockReason(deploy.requester.name);
+  if (rolledBack && lockAfterRollback(deps.config, deploy) && (await deps.store.locks.keepAfterDeploy(deploy.id, reason)) > 0) {
     deps.events.publish({
       type: 'note',
       deployId: deploy.id,
-      text: `🔒 ${deploy.app}/${deploy.environment} stays locked: ${rollbackLockReason(deploy.requester.name)} (\`unlock ${deploy.app}/${deploy.environment}\`)`,
+      text: `🔒 ${deploy.app}/${deploy.environment} stays locked: ${reason} (\`unlock ${deploy.app}/${deploy.environment}\`)`,
     });
   } else await deps.store.locks.releaseForDeploy(deploy.id);
   deps.events.publish({ type: 'state', deployId: deploy.id, state, error });
@@ -284,6 +287,9 @@ export async function endDeploy(
   if (final) deps.events.publish({ type: 'ended', deployId: deploy.id, deploy: final, failedHosts });
   return true;
 }
+
+/** The reason of the lock an automatic rollback (failed validation) leaves, held by the deploy's requester. */
+export const AUTO_ROLLBACK_LOCK_REASON = 'rolled back automatically (validation failed): unlock when fixed';
 
 /** The reason of the lock a successful rollback leaves: 'rolled back by alice: unlock when fixed'. */
 export function rollbackLockReason(name: string): string {

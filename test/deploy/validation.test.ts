@@ -113,8 +113,11 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
     expect(harness.texts().at(-1)).toMatch(
       /❌ #2 web\/main \([0-9a-f]{7}\) → staging failed in .*: rolled back: validation failed on .*\(exit code 1: health: 502\) — @alice/,
     );
-    // The lock is free again and the stored log has every round.
-    expect(await harness.store.locks.list()).toEqual([]);
+    // lock_after_rollback (default on) holds for the automatic rollback too, and the stored log has every round.
+    expect(await harness.store.locks.list()).toMatchObject([
+      { app: 'web', environment: 'staging', deployId: null, reason: 'rolled back automatically (validation failed): unlock when fixed' },
+    ]);
+    expect(chat).toContain('🔒 web/staging stays locked: rolled back automatically (validation failed): unlock when fixed');
     const lines = (await harness.store.deploys.lines(2)).map((l) => l.text);
     expect(lines.some((l) => /^validation round 1\/\d+: 3\/3 host\(s\) ok$/.test(l))).toBe(true);
 
