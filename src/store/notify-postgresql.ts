@@ -23,6 +23,7 @@ export class PgNotifier implements Notifier {
   private client: pg.Client | null = null;
   private connecting: Promise<pg.Client | null> | null = null;
   private closed = false;
+  private sending: Promise<void> = Promise.resolve();
   private retryMs = 100;
   private everConnected = false;
 
@@ -46,12 +47,17 @@ export class PgNotifier implements Notifier {
       this.logger.warn({ topic, bytes: payload.length }, 'notification too large; dropped (others poll)');
       return;
     }
-    try {
-      const client = this.client ?? (await this.connect());
-      await client?.query('SELECT pg_notify($1, $2)', [channel(topic), payload]);
-    } catch (err) {
-      this.logger.debug({ err, topic }, 'notification not sent; other instances will poll');
-    }
+    // One query at a time on the connection (pg deprecates overlapping queries on one client), in order.
+    const send = this.sending.then(async () => {
+      try {
+        const client = this.client ?? (await this.connect());
+        await client?.query('SELECT pg_notify($1, $2)', [channel(topic), payload]);
+      } catch (err) {
+        this.logger.debug({ err, topic }, 'notification not sent; other instances will poll');
+      }
+    });
+    this.sending = send;
+    return send;
   }
 
   listen(topic: Topic, fn: (n: Notification) => void): () => void {

@@ -264,6 +264,14 @@ describe.skipIf(skip)('Shepherd on a real ngircd', () => {
   }, 120_000);
 
   it('GIVEN chatter, a notice and a message for someone else THEN the bot stays silent and records nothing', async () => {
+    // Audit rows are written just after each reply (src/store/audit-queue.ts): wait for the earlier tests' rows.
+    const earlier = (db.prepare('SELECT count(*) AS n FROM "AuditEvent"').get() as { n: number }).n;
+    await alice.ask('#deploys', '!whoami', { from: bot, until: (l) => l.length > 0 });
+    await waitUntil('the earlier rows and this whoami', () => {
+      const total = (db.prepare('SELECT count(*) AS n FROM "AuditEvent"').get() as { n: number }).n;
+      const last = db.prepare('SELECT command FROM "AuditEvent" ORDER BY id DESC LIMIT 1').get() as { command: string } | undefined;
+      return total > earlier && last?.command === 'whoami' ? true : undefined;
+    });
     const lastId = (db.prepare('SELECT coalesce(max(id), 0) AS id FROM "AuditEvent"').get() as { id: number }).id;
     const start = alice.heard.length;
     alice.say('#deploys', 'morning all, karma and status look fine today');

@@ -34,7 +34,12 @@ describe('lock after rollback', () => {
             deploy_to: dir,
             default_environment: 'staging',
             steps: ['git clone --quiet "$SHEPHERD_REPO_URL" . && git checkout --quiet "$SHEPHERD_SHA"'],
-            environments: { staging: { hosts: ['localhost'] }, qa: { hosts: ['localhost'], lock_after_rollback: false } },
+            environments: {
+              staging: { hosts: ['localhost'] },
+              qa: { hosts: ['localhost'], lock_after_rollback: false },
+              // Fresh for the failing rollback: nothing live there, so its first deploy is not "going back" (asked).
+              uat: { hosts: ['localhost'] },
+            },
           },
         },
       }),
@@ -81,13 +86,14 @@ describe('lock after rollback', () => {
 
   it('GIVEN a rollback that fails THEN no lock is left behind', async () => {
     // The release to go back to is gone from the host: the rollback fails, and the environment is free again.
-    await say('bob', `deploy web/${sha[0]} to staging`);
-    const [previous] = await h.store.deploys.recent({ environment: 'staging' });
+    await say('bob', `deploy web/${sha[0]} to uat`);
+    const [previous] = await h.store.deploys.recent({ environment: 'uat' });
+    expect(previous).toMatchObject({ sha: sha[0], state: 'succeeded' });
     rmSync(join(dir, 'releases', previous!.releaseId), { recursive: true, force: true });
-    await say('bob', `deploy web/${sha[1]} to staging`);
-    await say('alice', 'rollback web in staging');
-    const [rollback] = await h.store.deploys.recent({ environment: 'staging' });
+    await say('bob', `deploy web/${sha[1]} to uat`);
+    await say('alice', 'rollback web in uat');
+    const [rollback] = await h.store.deploys.recent({ environment: 'uat' });
     expect(rollback).toMatchObject({ kind: 'rollback', state: 'failed' });
-    expect(await h.store.locks.get('web', 'staging')).toBeNull();
+    expect(await h.store.locks.get('web', 'uat')).toBeNull();
   }, 180_000);
 });

@@ -139,8 +139,14 @@ describe.skipIf(skip)('several instances on one PostgreSQL', () => {
     expect(texts()).toContain('last');
     expect(seen.at(-1)?.event).toBe('end');
     const seqs = seen.filter((e) => e.event === 'line').map((e) => Number(e.id));
-    const stored = await pgRows<{ seq: number }>(url(), 'SELECT "seq" FROM "LogLine" WHERE "deployId" = $1 ORDER BY "seq"', [id]);
-    expect(seqs).toEqual(stored.map((r) => r.seq));
+    // Lines are stored in chunks of consecutive seqs (src/store/log-lines.ts).
+    const chunks = await pgRows<{ firstSeq: number; lastSeq: number }>(
+      url(),
+      'SELECT "firstSeq", "lastSeq" FROM "LogChunk" WHERE "deployId" = $1 ORDER BY "firstSeq"',
+      [id],
+    );
+    const stored = chunks.flatMap((c) => Array.from({ length: c.lastSeq - c.firstSeq + 1 }, (_, i) => c.firstSeq + i));
+    expect(seqs).toEqual(stored);
     expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
     expect(seen.some((e) => e.event === 'state' && JSON.parse(e.data).state === 'succeeded')).toBe(true);
   }, 120_000);
@@ -161,7 +167,8 @@ describe.skipIf(skip)('several instances on one PostgreSQL', () => {
     );
     await waitUntil(
       'it to hold on the host',
-      async () => (await pgRows(url(), `SELECT 1 FROM "LogLine" WHERE "deployId" = $1 AND "text" = 'holding'`, [first])).length > 0,
+      async () =>
+        (await pgRows(url(), 'SELECT 1 FROM "LogChunk" WHERE "deployId" = $1 AND chr(10) || "text" || chr(10) LIKE $2', [first, '%\nholding\n%'])).length > 0,
     );
     expect((await deployRow(first))?.ownerId).toContain(`:${a.child.pid}:`);
     const bFrom = b.output().length;
