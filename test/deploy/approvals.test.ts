@@ -94,16 +94,25 @@ describe('approvals', () => {
     expect((await h.store.deploys.get(id))?.state).toBe('awaiting_approval');
 
     h.clock.advance(10 * 60_000 + 1);
+    // The harness's own heartbeat tick (every 200 ms) may be the one that expires it, while this tick finds it
+    // already done: wait for the outcome rather than assume this tick wrote it.
     await h.deployer.tick();
-    expect(await h.store.deploys.get(id)).toMatchObject({ state: 'cancelled', error: 'approval expired' });
+    const waitFor = { timeout: 30_000, interval: 50 };
+    await vi.waitFor(async () => expect(await h.store.deploys.get(id)).toMatchObject({ state: 'cancelled', error: 'approval expired' }), waitFor);
     // The expiry is the approvals gate's decision in the audit trail of production.
-    expect(await h.store.db.auditEvent.findFirst({ where: { kind: 'gate', deployId: id, outcome: 'expired' } })).toMatchObject({
-      gate: 'approvals',
-      environment: 'production',
-      detail: 'approval expired (0/2 approvals): cancelled',
-    });
-    await h.events.flushed();
-    expect(h.texts().some((t) => t.startsWith(`⌛ #${id} web/${sha[1]}`) && t.includes('cancelled: approval expired (needed 2) — @boss'))).toBe(true);
+    await vi.waitFor(
+      async () =>
+        expect(await h.store.db.auditEvent.findFirst({ where: { kind: 'gate', deployId: id, outcome: 'expired' } })).toMatchObject({
+          gate: 'approvals',
+          environment: 'production',
+          detail: 'approval expired (0/2 approvals): cancelled',
+        }),
+      waitFor,
+    );
+    await vi.waitFor(async () => {
+      await h.events.flushed();
+      expect(h.texts().some((t) => t.startsWith(`⌛ #${id} web/${sha[1]}`) && t.includes('cancelled: approval expired (needed 2) — @boss'))).toBe(true);
+    }, waitFor);
     expect(await say('rm2', `approve deploy ${id}`)).toMatch(new RegExp(`✋ #${id} is not waiting for approval \\(it is cancelled\\)`));
     expect(await h.store.locks.get('web', 'production')).toBeNull();
   }, 120_000);
