@@ -42,8 +42,8 @@ describe('GitHub-driven picks and GitHub faults', () => {
       comments: 7,
       reviewComments: 0,
     });
-    // A short deadline and fast retries, so a hang and retried 5xx answers end quickly.
-    const client = createGitHub({ token: gh.token, baseUrl: gh.url, retries: 3, retryBaseMs: 20, timeoutMs: 10_000 });
+    // A short deadline (5 s: still room for a loaded machine) and fast retries, so a hang and retried 5xx answers end quickly.
+    const client = createGitHub({ token: gh.token, baseUrl: gh.url, retries: 3, retryBaseMs: 20, timeoutMs: 5_000 });
     t = await pushBot({ git, github: client, deployer: true });
     expect(await t.chat.say('bob', 'iam github bob-gh')).toMatch(/you are bob-gh on GitHub/);
   });
@@ -115,7 +115,7 @@ describe('GitHub-driven picks and GitHub faults', () => {
   const reset = () => Math.floor(Date.now() / 1000) + 3600;
   const faults: [string, () => Omit<FaultInput, 'path'>, RegExp][] = [
     ['500', () => ({ kind: 'status', status: 500, count: 10 }), /GitHub (said|kept answering) 500/],
-    ['a hang past the deadline', () => ({ kind: 'hang', count: 10 }), /GitHub did not answer within 10 s/],
+    ['a hang past the deadline', () => ({ kind: 'hang', count: 10 }), /GitHub did not answer within 5 s/],
     [
       '403 rate-limited',
       () => ({
