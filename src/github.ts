@@ -372,31 +372,35 @@ export function createGitHub(options: GitHubOptions): GitHub {
     });
   }
 
-  async function pullRequest(repoName: string, number: number): Promise<PullRequestRisk | null> {
+  /** GET /pulls/{n} read with `shape` under one deadline (404 → null), then `map`ped: the risk and PR-deploy readers share it. */
+  async function readPull<S extends z.ZodType, T>(repoName: string, number: number, shape: S, map: (pr: z.infer<S>) => T): Promise<T | null> {
     const repo = parseRepo(repoName);
     if (!Number.isSafeInteger(number) || number <= 0) return null;
     const doing = `reading pull request #${number} in ${repo.full}`;
     return bounded(doing, () =>
       orNull(repo, async () => {
         const { data } = await octokit.rest.pulls.get({ owner: repo.owner, repo: repo.name, pull_number: number });
-        const pr = readShape(pullShape, data, doing);
-        return {
-          number: pr.number,
-          title: pr.title,
-          author: pr.user?.login ?? 'ghost',
-          headSha: pr.head.sha,
-          mergeCommitSha: pr.merge_commit_sha,
-          merged: pr.merged,
-          state: pr.state,
-          additions: pr.additions,
-          deletions: pr.deletions,
-          changedFiles: pr.changed_files,
-          comments: pr.comments,
-          reviewComments: pr.review_comments,
-          url: pr.html_url,
-        };
+        return map(readShape(shape, data, doing));
       }),
     );
+  }
+
+  function pullRequest(repoName: string, number: number): Promise<PullRequestRisk | null> {
+    return readPull(repoName, number, pullShape, (pr) => ({
+      number: pr.number,
+      title: pr.title,
+      author: pr.user?.login ?? 'ghost',
+      headSha: pr.head.sha,
+      mergeCommitSha: pr.merge_commit_sha,
+      merged: pr.merged,
+      state: pr.state,
+      additions: pr.additions,
+      deletions: pr.deletions,
+      changedFiles: pr.changed_files,
+      comments: pr.comments,
+      reviewComments: pr.review_comments,
+      url: pr.html_url,
+    }));
   }
 
   /** The commit's combined status and every check (check runs and statuses, by name), read under one deadline. */
@@ -579,27 +583,18 @@ export function createGitHub(options: GitHubOptions): GitHub {
       });
     },
 
-    async pullRequestRef(repoName, number) {
-      const repo = parseRepo(repoName);
-      if (!Number.isSafeInteger(number) || number <= 0) return null;
-      const doing = `reading pull request #${number} in ${repo.full}`;
-      return bounded(doing, () =>
-        orNull(repo, async () => {
-          const { data } = await octokit.rest.pulls.get({ owner: repo.owner, repo: repo.name, pull_number: number });
-          const pr = readShape(pullRequestRefShape, data, doing);
-          return {
-            number: pr.number,
-            state: pr.state,
-            merged: pr.merged === true,
-            headSha: pr.head.sha,
-            headRef: pr.head.ref,
-            headRepo: pr.head.repo?.full_name ?? null,
-            baseRef: pr.base.ref,
-            mergeCommitSha: pr.merge_commit_sha ?? null,
-            url: pr.html_url,
-          };
-        }),
-      );
+    pullRequestRef(repoName, number) {
+      return readPull(repoName, number, pullRequestRefShape, (pr) => ({
+        number: pr.number,
+        state: pr.state,
+        merged: pr.merged === true,
+        headSha: pr.head.sha,
+        headRef: pr.head.ref,
+        headRepo: pr.head.repo?.full_name ?? null,
+        baseRef: pr.base.ref,
+        mergeCommitSha: pr.merge_commit_sha ?? null,
+        url: pr.html_url,
+      }));
     },
 
     async commit(repoName, sha) {
