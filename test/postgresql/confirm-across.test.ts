@@ -49,6 +49,46 @@ describe.skipIf(missingPostgres)('confirmations with two instances on one Postgr
   const cleanups: (() => Promise<unknown>)[] = [];
   const handled: { instance: string; text: string }[] = [];
   let room = 0;
+  let config: ReturnType<typeof loadConfig>;
+
+  /** One instance as main.ts wires it: its own database connections, notifier, Slack connection and Bot. */
+  async function startInstance(name: string, questionPollMs: number) {
+    const logger = pino({ level: 'silent' });
+    const env = {
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_APP_TOKEN: slack.appToken,
+      SLACK_API_URL: slack.apiUrl,
+      SLACK_SIGNING_SECRET: undefined,
+      SLACK_PORT: 3000,
+    };
+    const connections = slack.connectionCount;
+    const d = await openDatabase(url);
+    opened.push(d);
+    const notifier = await openNotifier(url, logger, name);
+    const events = new ChatEvents(d.prisma);
+    const adapter = new SlackAdapter(env, logger, { firstDelivery: (id) => events.claim('slack', id) });
+    const bot = new Bot({
+      commands: [release(name)],
+      config,
+      store: createStore(d.prisma, { karmaInitial: 4 }),
+      clock: systemClock,
+      logger,
+      notifier,
+      instanceId: name,
+      questionPollMs,
+    });
+    await adapter.start(async (m) => {
+      handled.push({ instance: name, text: m.text });
+      await bot.handle(adapter, m);
+    });
+    await slack.connected(connections + 1);
+    cleanups.push(
+      () => notifier.close(),
+      () => bot.stop(100),
+      () => adapter.stop(),
+    );
+    return { notifier };
+  }
 
   beforeAll(async () => {
     [server, slack] = await Promise.all([startPostgres(), FakeSlack.start()]);
@@ -59,43 +99,10 @@ describe.skipIf(missingPostgres)('confirmations with two instances on one Postgr
     url = server.url('confirm_across');
     const path = join(mkdtempSync(join(tmpdir(), 'shepherd-cfg-')), 'shepherd.yml');
     writeFileSync(path, TEST_CONFIG);
-    const config = loadConfig({ SHEPHERD_CONFIG: path, DATABASE_URL: url });
-    const logger = pino({ level: 'silent' });
-    const env = {
-      SLACK_BOT_TOKEN: slack.botToken,
-      SLACK_APP_TOKEN: slack.appToken,
-      SLACK_API_URL: slack.apiUrl,
-      SLACK_SIGNING_SECRET: undefined,
-      SLACK_PORT: 3000,
-    };
-    // A first, then B: A's Socket Mode connection is #0, B's #1.
-    for (const [i, name] of ['A', 'B'].entries()) {
-      const d = await openDatabase(url);
-      opened.push(d);
-      const notifier = await openNotifier(url, logger, name);
-      const events = new ChatEvents(d.prisma);
-      const adapter = new SlackAdapter(env, logger, { firstDelivery: (id) => events.claim('slack', id) });
-      const bot = new Bot({
-        commands: [release(name)],
-        config,
-        store: createStore(d.prisma, { karmaInitial: 4 }),
-        clock: systemClock,
-        logger,
-        notifier,
-        instanceId: name,
-        questionPollMs: 600_000,
-      });
-      await adapter.start(async (m) => {
-        handled.push({ instance: name, text: m.text });
-        await bot.handle(adapter, m);
-      });
-      await slack.connected(i + 1);
-      cleanups.push(
-        () => notifier.close(),
-        () => bot.stop(100),
-        () => adapter.stop(),
-      );
-    }
+    config = loadConfig({ SHEPHERD_CONFIG: path, DATABASE_URL: url });
+    // A first, then B: A's Socket Mode connection is #0, B's #1. Polling off: NOTIFY is what wakes the asker.
+    await startInstance('A', 600_000);
+    await startInstance('B', 600_000);
   }, 120_000);
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c().catch(() => {});
@@ -110,9 +117,9 @@ describe.skipIf(missingPostgres)('confirmations with two instances on one Postgr
   const mention = (channel: string, text: string, via: number) =>
     slack.sendEvent(slack.appMention({ user: 'U1', channel, text: `<@${slack.botUserId}> ${text}` }), 0, via);
   /** A asks in a fresh channel; resolves with the question's message. */
-  async function askedOnA(args = ''): Promise<Post> {
+  async function askedOnA(args = '', via = A): Promise<Post> {
     const channel = `C${++room}`;
-    await mention(channel, `release ${args}`.trim(), A);
+    await mention(channel, `release ${args}`.trim(), via);
     return slack.waitForPost((p) => p.channel === channel && p.text.includes(QUESTION));
   }
   const click = (question: Post, answer: 'yes' | 'no', via: number) =>
@@ -163,5 +170,16 @@ describe.skipIf(missingPostgres)('confirmations with two instances on one Postgr
     expect(late.text.split('\n')).toHaveLength(1);
     expect(await row(question.channel)).toMatchObject({ answer: 'timeout', answeredBy: 'A' });
     expect(answers(question.channel).map((p) => p.text)).toEqual(['answer timeout (asked on A)']);
+  });
+
+  it('GIVEN C lost its LISTEN connection THEN a Yes on B still reaches C’s question, by the poll', async () => {
+    const c = await startInstance('C', 300);
+    // C hears no notification any more (its listening connection is closed): only its poll can find the answer.
+    await c.notifier.close();
+    const question = await askedOnA('', 2);
+    expect(handled.at(-1)).toEqual({ instance: 'C', text: 'release' });
+    await click(question, 'yes', B);
+    await slack.waitForPost((p) => p.channel === question.channel && p.text === 'answer yes (asked on C)');
+    expect(await row(question.channel)).toMatchObject({ instance: 'C', answer: 'yes', answeredBy: 'B' });
   });
 });
