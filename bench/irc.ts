@@ -350,6 +350,7 @@ function reportPostgres(sqlite: { trips: RoundTrips; ready: number[] }, postgres
   ]);
   for (const [name, value, base, max] of rows)
     figure({ name: `${name} (postgresql)`, value, unit: 'ms', baseline: { name: 'SQLite', value: base }, ...(max === undefined ? {} : { goal: { max } }) });
+  console.log(`  ready runs on PostgreSQL (ms): ${postgres.ready.map(ms).join(', ')}`);
   for (const c of COMMANDS)
     if (postgres.trips.replies[c] !== sqlite.trips.replies[c]) console.log(`  note: the !${c} answers differ between the two databases`);
 }
