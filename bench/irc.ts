@@ -4,6 +4,8 @@
  * the alternative a team would otherwise run, Hubot, doing the same through the same server in the same run.
  *   (a) start-to-ready: from spawn until a person in the channel sees the bot join; median of 5.
  *   (b) `!karma` / `!status` round trips, alternating, with 100k AuditEvent rows in Shepherd's database.
+ *   (c) (a) and (b) of Shepherd again on PostgreSQL (a throwaway server on loopback, the same 100k rows), reported
+ *       next to SQLite's from the same run; left out with a line when PostgreSQL is not installed.
  *
  *   npm run bench -- irc            # BENCH_IRC_REQUESTS=30 by default (about 11 s per !karma+!status pair: 1 line/s)
  */
@@ -13,12 +15,14 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import pg from 'pg';
 import { build, staleness } from '../scripts/build.mjs';
 import { DEFAULT_PACING } from '../src/adapters/irc.js';
 import { openDatabase } from '../src/store/db.js';
 import { IrcPerson } from '../test/support/irc-client.js';
 import { NGIRCD, type Ngircd, NgircdMissing, ngircdAvailable, startNgircd } from '../test/support/ngircd.js';
-import { type BenchSection, median, ms, percentile, printTable, ratio, verdict } from './support/section.js';
+import { type BenchDatabase, benchDatabase, postgresMissing } from './support/database.js';
+import { type BenchSection, figure, median, ms, percentile, printTable, ratio, verdict } from './support/section.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HUBOT_DIR = fileURLToPath(new URL('./support/hubot/', import.meta.url));
@@ -76,6 +80,28 @@ async function seedDatabase(path: string, rows: number): Promise<void> {
     })();
   } finally {
     db.close();
+  }
+}
+
+/** The same rows as seedDatabase, on PostgreSQL: migrated the way the bot does, then one INSERT … SELECT. */
+async function seedPostgres(url: string, rows: number): Promise<void> {
+  const { prisma } = await openDatabase(url);
+  await prisma.$disconnect();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    // createdAt is TIMESTAMP(3) holding UTC, as Prisma writes it.
+    await client.query(
+      `INSERT INTO "AuditEvent" ("userId", "identity", "room", "command", "text", "outcome", "detail", "createdAt")
+       SELECT NULL, 'irc:user' || (i % 250), '#deploys', c, c, CASE WHEN i % 50 = 0 THEN 'refused' ELSE 'ok' END, NULL,
+              (to_timestamp($2::double precision / 1000) AT TIME ZONE 'UTC') - ($1::int - i) * interval '30 seconds'
+       FROM generate_series(0, $1::int - 1) AS i,
+            LATERAL (SELECT (ARRAY['karma', 'status', 'lock', 'unlock', 'whoami', 'help', 'oncall'])[i % 7 + 1] AS c) AS cmd`,
+      [rows, Date.now()],
+    );
+    await client.query('ANALYZE "AuditEvent"');
+  } finally {
+    await client.end();
   }
 }
 
@@ -231,6 +257,104 @@ function shepherdSpec(server: Ngircd, dbPath: string): BotSpec {
   };
 }
 
+/** Shepherd as shepherdSpec starts it, on a PostgreSQL database (files beside it in SHEPHERD_DATA_DIR). */
+function shepherdPostgresSpec(server: Ngircd, db: BenchDatabase): BotSpec {
+  const spec = shepherdSpec(server, '');
+  return { ...spec, label: 'Shepherd on PostgreSQL', env: { ...spec.env, DATABASE_URL: db.url, SHEPHERD_DATA_DIR: db.dir } };
+}
+
+/** (c): Shepherd's round trips and start-to-ready on PostgreSQL; null (with a line) when it cannot be measured. */
+async function measurePostgres(server: Ngircd, watcher: IrcPerson, count: number): Promise<{ trips: RoundTrips; ready: number[] } | null> {
+  const missing = postgresMissing();
+  if (missing) {
+    console.log(`  PostgreSQL figures left out: ${missing}`);
+    return null;
+  }
+  const db = await benchDatabase('postgresql');
+  try {
+    const seeding = performance.now();
+    await seedPostgres(db.url, AUDIT_ROWS);
+    console.log(`  seeded ${AUDIT_ROWS.toLocaleString('en')} AuditEvent rows on PostgreSQL in ${ms(performance.now() - seeding)} ms`);
+    const spec = shepherdPostgresSpec(server, db);
+    console.log(`  Shepherd on PostgreSQL: ${count} round trips...`);
+    const bot = await startBot(spec, watcher);
+    let trips: RoundTrips;
+    try {
+      trips = await roundTrips(watcher, spec.nick, count);
+    } finally {
+      await stopBot(bot.child, spec.nick, watcher);
+    }
+    console.log(`  Shepherd on PostgreSQL: start-to-ready, ${READY_RUNS} runs...`);
+    return { trips, ready: await readyTimesPostgres(spec, watcher, db.url) };
+  } finally {
+    await db.drop();
+  }
+}
+
+/**
+ * readyTimes on PostgreSQL, each start a fresh one as on SQLite: the IRC lease of the stopped run must be free (a
+ * start finds a held lease and stands by until it runs out). A SIGTERM soon after the JOIN can come before start-up
+ * finished, and such a stop leaves the lease held; those are counted and waited out, not measured.
+ */
+async function readyTimesPostgres(spec: BotSpec, watcher: IrcPerson, url: string): Promise<number[]> {
+  const times: number[] = [];
+  let held = 0;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const leaseEnd = async () => {
+      const { rows } = await client.query<{ left: number | null }>(
+        `SELECT EXTRACT(EPOCH FROM ("expiresAt" - (now() AT TIME ZONE 'UTC'))) * 1000 AS left FROM "ChatLease" WHERE "name" = 'irc'`,
+      );
+      return Number(rows[0]?.left ?? 0);
+    };
+    for (let i = 0; i < READY_RUNS; i++) {
+      const left = await leaseEnd();
+      if (left > 0) {
+        held += 1;
+        await sleep(left + 200);
+      }
+      const { child, readyMs } = await startBot(spec, watcher);
+      times.push(readyMs);
+      await stopBot(child, spec.nick, watcher);
+    }
+  } finally {
+    await client.end();
+  }
+  if (held)
+    console.log(`  note: ${held} of ${READY_RUNS} stops (SIGTERM right after the JOIN) left the IRC lease held; waited until it ran out before the next start`);
+  return times;
+}
+
+/** (c)'s table and figures: PostgreSQL with SQLite's figures from this run as the baseline. */
+function reportPostgres(sqlite: { trips: RoundTrips; ready: number[] }, postgres: { trips: RoundTrips; ready: number[] }): void {
+  const firsts = (r: RoundTrips) => [...r.first.karma, ...r.first.status];
+  const rows: [string, number, number, number | undefined][] = [
+    [`start-to-ready, median of ${READY_RUNS}`, median(postgres.ready), median(sqlite.ready), TARGET_READY_MS],
+    ['round trip, first line of the answer, p50', percentile(firsts(postgres.trips), 50), percentile(firsts(sqlite.trips), 50), undefined],
+    ['round trip, first line of the answer, p99', percentile(firsts(postgres.trips), 99), percentile(firsts(sqlite.trips), 99), TARGET_P99_MS],
+    ['round trip, whole !karma answer, p50', percentile(postgres.trips.full.karma, 50), percentile(sqlite.trips.full.karma, 50), undefined],
+  ];
+  console.log('');
+  console.log(`  -- Shepherd on PostgreSQL next to SQLite (same run, same ${AUDIT_ROWS.toLocaleString('en')} AuditEvent rows)`);
+  printTable([
+    ['metric (ms)', 'PostgreSQL', 'SQLite', 'PostgreSQL/SQLite', 'target', ''],
+    ...rows.map(([name, value, base, max]) => [
+      name,
+      ms(value),
+      ms(base),
+      ratio(value, base),
+      max === undefined ? '' : `<= ${max}`,
+      max === undefined ? '' : verdict(value, max),
+    ]),
+  ]);
+  for (const [name, value, base, max] of rows)
+    figure({ name: `${name} (postgresql)`, value, unit: 'ms', baseline: { name: 'SQLite', value: base }, ...(max === undefined ? {} : { goal: { max } }) });
+  console.log(`  ready runs on PostgreSQL (ms): ${postgres.ready.map(ms).join(', ')}`);
+  for (const c of COMMANDS)
+    if (postgres.trips.replies[c] !== sqlite.trips.replies[c]) console.log(`  note: the !${c} answers differ between the two databases`);
+}
+
 function hubotSpec(server: Ngircd, replies: Record<string, { channel: string; notice: string }>): BotSpec {
   return {
     label: 'Hubot',
@@ -300,6 +424,8 @@ async function run(): Promise<void> {
     if (!/\(\d\/5\)/.test(ours.replies.karma)) throw new Error(`unexpected karma reply from Shepherd: ${ours.replies.karma}`);
     await stopBot(first.child, shepherd.nick, watcher);
     running.pop();
+    // (c) Shepherd on PostgreSQL, after SQLite and before the baseline.
+    const onPostgres = await measurePostgres(server, watcher, count);
 
     const hubot = hubotSpec(server, Object.fromEntries(COMMANDS.map((c) => [c, { channel: ours.replies[c], notice: ours.notices[c] }])));
     console.log(`  Hubot: ${count} round trips...`);
@@ -356,6 +482,7 @@ async function run(): Promise<void> {
       );
       console.log('    so this is pacing, not processing. The baseline sends all lines at once (hubot-irc does not pace by default).');
     }
+    if (onPostgres) reportPostgres({ trips: ours, ready: readyOurs }, onPostgres);
     const slowest = (r: RoundTrips) =>
       both(r, 'first')
         .sort((x, y) => y - x)

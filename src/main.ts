@@ -253,7 +253,8 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
         onError: (err) => logger.error({ err }, 'GitHub verification failed'),
       })
     : null;
-  const bot = new Bot({ commands, config: linked, store, clock: systemClock, logger, services });
+  // Confirmations: an answer reaching another instance (Slack picks one connection) wakes this one (topic question).
+  const bot = new Bot({ commands, config: linked, store, clock: systemClock, logger, services, notifier, instanceId });
   let stopPushTimer: (() => void) | undefined;
   if (push) {
     stopPushTimer = push.startTicking(Math.min(15_000, config.push.reminder_interval, config.push.confirm_window));

@@ -6,6 +6,7 @@
 import { Approvals } from './approvals.js';
 import type { MaskText } from '../deploy/mask.js';
 import { Audit } from './audit.js';
+import { ChatQuestions } from './chat-questions.js';
 import type { Db } from './db.js';
 import { Deploys } from './deploys.js';
 import { Freezes } from './freezes.js';
@@ -29,6 +30,8 @@ export interface Store {
   freezes: Freezes;
   promotion: Promotion;
   approvals: Approvals;
+  /** Yes/no questions of ctx.confirm, so an answer on any instance counts (chat-questions.ts). */
+  questions: ChatQuestions;
   /** Deploy logs, read (written by a LineSink on a connection of its own, see log-lines.ts). */
   logs: LogReader;
 }
@@ -48,6 +51,7 @@ export function createStore(db: Db, options: { karmaInitial: number; mask?: Mask
     freezes: new Freezes(db),
     promotion: new Promotion(db),
     approvals: new Approvals(db, audit),
+    questions: new ChatQuestions(db),
     logs: new LogLines(db),
   };
 }

@@ -12,7 +12,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Notification, Notifier, Topic } from './notify.js';
 
-const TOPICS: Topic[] = ['lines', 'deploy'];
+const TOPICS: Topic[] = ['lines', 'deploy', 'question'];
 const channel = (topic: Topic) => `shepherd_${topic}`;
 /** PostgreSQL refuses payloads of 8000 bytes or more. */
 const MAX_PAYLOAD = 7_900;

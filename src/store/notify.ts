@@ -14,8 +14,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { databaseKind } from './db.js';
 
-/** lines: { d: [[deployId, lastStoredSeq], …] }; deploy: { id, state, error?, lastSeq? }. */
-export type Topic = 'lines' | 'deploy';
+/** lines: { d: [[deployId, lastStoredSeq], …] }; deploy: { id, state, error?, lastSeq? }; question: { id } (answered). */
+export type Topic = 'lines' | 'deploy' | 'question';
 
 export interface Notification {
   /** The instance that sent it (Notifier.origin of the sender). */

@@ -249,6 +249,22 @@ describe(`schema.prisma and migrations agree (${TEST_DB})`, () => {
     await roundTrip('ChatOutbox', out, await db.chatOutbox.findUnique({ where: { id: out.id } }));
     const event = await db.chatEvent.create({ data: { provider: 'slack', eventId: 'Ev0123456789', receivedAt: at } });
     await roundTrip('ChatEvent', event, await db.chatEvent.findUnique({ where: { provider_eventId: { provider: 'slack', eventId: 'Ev0123456789' } } }));
+    const question = await db.chatQuestion.create({
+      data: {
+        id: 'f3b1c2d4-0000-4000-8000-000000000001',
+        asker: 'slack:U1',
+        room: 'C1',
+        thread: '1700000000.000100',
+        question: 'deploy web to production?',
+        instance: 'host:1:abc',
+        askedAt: at,
+        expiresAt: at,
+        answer: 'yes',
+        answeredAt: at,
+        answeredBy: 'host:2:def',
+      },
+    });
+    await roundTrip('ChatQuestion', question, await db.chatQuestion.findUnique({ where: { id: question.id } }));
     expect([...touched].sort()).toEqual(Object.keys(ModelName).sort());
   });
 });

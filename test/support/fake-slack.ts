@@ -245,9 +245,12 @@ export class FakeSlack {
     return this.sockets.size;
   }
 
-  /** Sends an interactive envelope (e.g. a block_actions payload) over Socket Mode; resolves with Bolt's ack. */
-  sendInteractive(payload: Record<string, unknown>): Promise<Ack> {
-    return this.sendEnvelope({ type: 'interactive', accepts_response_payload: false, payload });
+  /**
+   * Sends an interactive envelope (e.g. a block_actions payload) over Socket Mode connection `via` (Slack picks one
+   * of the app's connections); resolves with Bolt's ack.
+   */
+  sendInteractive(payload: Record<string, unknown>, via = 0): Promise<Ack> {
+    return this.sendEnvelope({ type: 'interactive', accepts_response_payload: false, payload }, via);
   }
 
   /**
