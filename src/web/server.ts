@@ -10,7 +10,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { DeployEvents } from '../deploy/events.js';
 import type { Store } from '../store/index.js';
-import { bindingProblem } from './auth.js';
+import { bindingProblem, WebConfigError } from './auth.js';
 import { type GitHubWebhookOptions, registerGitHubWebhook } from './github-webhook.js';
 import { LiveLog, type LiveLogOptions } from './live-log.js';
 import { notFoundPage } from './pages.js';
@@ -69,10 +69,7 @@ export interface WebServer {
   readonly live: LiveLog;
 }
 
-/** Thrown by createWebServer when it must not start; the message is one line for the terminal. */
-export class WebConfigError extends Error {
-  override name = 'WebConfigError';
-}
+export { WebConfigError } from './auth.js';
 
 export function createWebServer(options: WebServerOptions): WebServer {
   const problem = bindingProblem(options.host, options.auth);
