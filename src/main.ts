@@ -37,8 +37,11 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** Called when the shell chat's input ends (default: stop and exit). */
   onShellEnd?: () => void;
-  /** Called once IRC has joined, before the rest loads; the start waits for it (tests hold the start there). */
-  afterChatJoined?: () => Promise<void> | void;
+  /**
+   * Called once IRC has joined first (SQLite), before the rest loads, with how many messages wait for the start
+   * to finish; the start waits for it (tests hold the start there).
+   */
+  afterChatJoined?: (joined: { waiting: () => number }) => Promise<void> | void;
 }
 
 /** Reads the configuration, opens and migrates the database, starts every configured adapter. */
@@ -64,7 +67,7 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     first = await joinIrcFirst(config.env, logger.child({ adapter: 'irc' }));
   }
   try {
-    await options.afterChatJoined?.();
+    if (first) await options.afterChatJoined?.({ waiting: first.waiting });
     return await startRest({ env, options, config, masker, mask, logger, first, prepared });
   } catch (err) {
     await first?.adapter.stop().catch(() => {});

@@ -16,6 +16,8 @@ export interface FirstChat {
   adapter: Adapter;
   /** Lets the messages through: those that waited first, then every new one. */
   handleWith(handler: MessageHandler): void;
+  /** Messages received and waiting for handleWith. */
+  waiting(): number;
 }
 
 /** Loads the IRC adapter, connects and joins IRC_CHANNELS; rejects as IrcAdapter.start does. */
@@ -25,7 +27,22 @@ export async function joinIrcFirst(env: EnvConfig, logger: Logger): Promise<Firs
   const handler = new Promise<MessageHandler>((resolve) => {
     handleWith = resolve;
   });
+  let waiting = 0;
+  let handed: MessageHandler | undefined;
   const adapter = new IrcAdapter(env, logger);
-  await adapter.start(async (message) => (await handler)(message));
-  return { adapter, handleWith };
+  await adapter.start(async (message) => {
+    if (handed) return handed(message);
+    waiting++;
+    const handle = await handler;
+    waiting--;
+    return handle(message);
+  });
+  return {
+    adapter,
+    handleWith: (h) => {
+      handed = h;
+      handleWith(h);
+    },
+    waiting: () => waiting,
+  };
 }
