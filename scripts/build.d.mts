@@ -10,4 +10,5 @@ export interface BuildRecord {
 export const DIST: string;
 export function currentBuild(): BuildRecord | null;
 export function staleness(build?: BuildRecord | null, root?: string): string | null;
+export function stalenessAsync(build?: BuildRecord | null, root?: string): Promise<string | null>;
 export function build(): Promise<{ outdir: string; inputs: string[] }>;

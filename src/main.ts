@@ -8,35 +8,20 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import { commands } from '../commands/index.js';
 import type { Adapter } from './adapters/adapter.js';
+import type { AutoDeployer as AutoDeployerType } from './deploy/auto-deploy.js';
 import { maskChat } from './adapters/masked.js';
 import { ShellAdapter } from './adapters/shell.js';
-import { Bot } from './bot.js';
+import type { Bot } from './bot.js';
+import { type FirstChat, joinIrcFirst } from './chat/irc-first.js';
 import { systemClock } from './command.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
-import { Deployer } from './deploy/engine.js';
-import { DeployEvents } from './deploy/events.js';
-import { Masker, secretsFromEnv } from './deploy/mask.js';
-import { startDeploySinks } from './deploy/sinks.js';
-import { GitHubDeviceFlow } from './github-device-flow.js';
-import { GitHubVerification } from './github-verification.js';
+import { Masker, type MaskText, secretsFromEnv } from './deploy/mask.js';
 import { createLogger } from './logger.js';
-import { deployThrough } from './push/deploy.js';
-import { adapterNotifier } from './push/notifier.js';
-import { createPushService } from './push/setup.js';
-import { createServices } from './services.js';
-import { dataDir, openDatabase } from './store/db.js';
-import { createStore } from './store/index.js';
-import { bindingProblem } from './web/auth.js';
-import { createWebServer, type WebServer, WebConfigError } from './web/server.js';
-import { AutoDeployer } from './deploy/auto-deploy.js';
-import { WebhookDeliveries } from './store/webhook-deliveries.js';
-import { ChatEvents } from './store/chat-events.js';
-import { notifyingLineSink, relayDeployStates } from './deploy/instance-notify.js';
-import { openNotifier } from './store/notify.js';
-import { Deploys } from './store/deploys.js';
-import { instanceName } from './deploy/scheduler.js';
+import { dataDir, databaseKind, sqlitePath } from './store/db-location.js';
+import { prepareSqlite } from './store/sqlite-prepare.js';
+import { bindingProblem, WebConfigError } from './web/auth.js';
+import type { WebServer } from './web/server.js';
 
 export interface Shepherd {
   config: Readonly<Config>;
@@ -52,6 +37,11 @@ export interface StartOptions {
   env?: Record<string, string | undefined>;
   /** Called when the shell chat's input ends (default: stop and exit). */
   onShellEnd?: () => void;
+  /**
+   * Called once IRC has joined first (SQLite), before the rest loads, with how many messages wait for the start
+   * to finish; the start waits for it (tests hold the start there).
+   */
+  afterChatJoined?: (joined: { waiting: () => number }) => Promise<void> | void;
 }
 
 /** Reads the configuration, opens and migrates the database, starts every configured adapter. */
@@ -66,13 +56,72 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   const masker = new Masker(secretsFromEnv(env));
   const mask = (text: string) => masker.text(text);
   const logger = createLogger(config.env.LOG_LEVEL ?? (chatConfigured ? 'info' : 'warn'), undefined, mask);
+  // IRC on SQLite joins before the rest is even loaded (Fastify, Prisma and the deployer are most of the start
+  // time): people see the bot as soon as it can be there, and what they say meanwhile waits for recovery like any
+  // command during the start. The database is made ready first, so a locked or unmigratable one still fails the
+  // start before the bot shows up. On PostgreSQL the IRC connection needs its lease (the database) first.
+  let first: FirstChat | undefined;
+  let prepared: string[] | undefined;
+  if (config.env.IRC_SERVER && databaseKind(config.env.DATABASE_URL) === 'sqlite') {
+    prepared = prepareSqlite(sqlitePath(config.env.DATABASE_URL));
+    first = await joinIrcFirst(config.env, logger.child({ adapter: 'irc' }));
+  }
+  try {
+    if (first) await options.afterChatJoined?.({ waiting: first.waiting });
+    return await startRest({ env, options, config, masker, mask, logger, first, prepared });
+  } catch (err) {
+    await first?.adapter.stop().catch(() => {});
+    throw err;
+  }
+}
+
+interface StartedSoFar {
+  env: Record<string, string | undefined>;
+  options: StartOptions;
+  config: Config;
+  masker: Masker;
+  mask: MaskText;
+  logger: Logger;
+  /** IRC, already joined (SQLite), else undefined. */
+  first: FirstChat | undefined;
+  /** Migrations prepareSqlite applied before IRC joined, when it ran. */
+  prepared: string[] | undefined;
+}
+
+/** The rest of the start: loads the heavy part in one import, opens the database, web, deployer, other chat. */
+async function startRest({ env, options, config, masker, mask, logger, first, prepared }: StartedSoFar): Promise<Shepherd> {
   // Chat adapters are loaded only when configured (Bolt alone is a noticeable share of start-up time), and
-  // their loading overlaps with opening the database.
+  // their loading overlaps with loading the rest and opening the database.
   const chatModules = Promise.all([
     config.env.SLACK_BOT_TOKEN ? import('./adapters/slack.js') : null,
-    config.env.IRC_SERVER ? import('./adapters/irc.js') : null,
+    config.env.IRC_SERVER && !first ? import('./adapters/irc.js') : null,
   ]);
+  const {
+    AutoDeployer,
+    Bot,
+    ChatEvents,
+    commands,
+    createPushService,
+    createServices,
+    createStore,
+    createWebServer,
+    Deployer,
+    DeployEvents,
+    Deploys,
+    GitHubDeviceFlow,
+    GitHubVerification,
+    adapterNotifier,
+    deployThrough,
+    instanceName,
+    notifyingLineSink,
+    openDatabase,
+    openNotifier,
+    relayDeployStates,
+    startDeploySinks,
+    WebhookDeliveries,
+  } = await import('./start-later.js');
   const database = await openDatabase(config.env.DATABASE_URL, {
+    prepared,
     onConnectionError: (err) => logger.warn({ err: err.message }, 'database connection lost; reconnecting on the next query'),
   });
   const { prisma, path, applied } = database;
@@ -92,8 +141,8 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   // The chat connections, started further down; /readyz reports on them.
   const adapters: Adapter[] = [];
   // Webhook deliveries that come before the deployer exists wait for it (the route answers at once anyway).
-  let autoDeployReady: (auto: AutoDeployer) => void = () => {};
-  const autoDeployer = new Promise<AutoDeployer>((resolve) => {
+  let autoDeployReady: (auto: AutoDeployerType) => void = () => {};
+  const autoDeployer = new Promise<AutoDeployerType>((resolve) => {
     autoDeployReady = resolve;
   });
 
@@ -202,7 +251,9 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     adapters.push(
       maskChat(new slack.SlackAdapter(config.env, logger.child({ adapter: 'slack' }), { firstDelivery: (id) => chatEvents.claim('slack', id) }), mask),
     );
-  if (irc) {
+  const firstChat = first && maskChat(first.adapter, mask);
+  if (firstChat) adapters.push(firstChat);
+  else if (irc) {
     const ircLogger = logger.child({ adapter: 'irc' });
     const { ircConnection } = await import('./chat/irc-lease.js');
     const connection = ircConnection({
@@ -296,11 +347,15 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
     recovered = resolve;
   });
   try {
-    for (const adapter of adapters)
-      await adapter.start(async (message) => {
+    for (const adapter of adapters) {
+      const handler = async (message: Parameters<Bot['handle']>[1]) => {
         await recovery;
         if (accepting) await bot.handle(adapter, message);
-      });
+      };
+      // IRC joined first is started already: it only gets the handler.
+      if (adapter === firstChat) first?.handleWith(handler);
+      else await adapter.start(handler);
+    }
     // Deploys whose owner stopped heartbeating become interrupted (lock freed, channel told); then the queue moves.
     // Deploys another live instance runs are left alone.
     const interrupted = await deployer.recover();

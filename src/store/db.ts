@@ -5,67 +5,17 @@
  *
  *   const { prisma, lines } = await openDatabase('file:./data/shepherd.db');
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { type DatabaseKind, databaseKind, MIGRATIONS_DIRS, sqlitePath } from './db-location.js';
 import { type LineSink, LogLineStore } from './log-lines.js';
-import { applyMigrations } from './migrate.js';
+import { prepareSqlite } from './sqlite-prepare.js';
+
+export { type DatabaseKind, databaseKind, dataDir, describeUrl, MIGRATIONS_DIR, MIGRATIONS_DIRS, sqlitePath } from './db-location.js';
+export { DatabaseLockedError, LOCK_WAIT_MS } from './sqlite-prepare.js';
 
 export type Db = InstanceType<typeof PrismaClient>;
-
-export type DatabaseKind = 'sqlite' | 'postgresql';
-
-/** Prisma's layout, one folder per provider; the PostgreSQL one is translated from the SQLite one (translate-migration.ts). */
-export const MIGRATIONS_DIRS: Record<DatabaseKind, string> = {
-  sqlite: fileURLToPath(new URL('../../prisma/migrations', import.meta.url)),
-  postgresql: fileURLToPath(new URL('../../prisma/migrations-postgresql', import.meta.url)),
-};
-export const MIGRATIONS_DIR = MIGRATIONS_DIRS.sqlite;
-
-/** 'file:…' → sqlite, 'postgresql://…' or 'postgres://…' → postgresql; anything else is refused. */
-export function databaseKind(url: string): DatabaseKind {
-  if (/^file:/.test(url)) return 'sqlite';
-  if (/^postgres(ql)?:\/\//.test(url)) return 'postgresql';
-  throw new Error('DATABASE_URL: expected file:./data/shepherd.db (SQLite) or postgresql://user:pass@host:5432/db');
-}
-
-/** 'file:./data/shepherd.db' → absolute path (relative to cwd), or ':memory:'. */
-export function sqlitePath(url: string, cwd = process.cwd()): string {
-  const path = url.replace(/^file:/, '').replace(/\?.*$/, '');
-  return path === ':memory:' ? path : resolve(cwd, path);
-}
-
-/** How long the start waits for a database another process holds locked. */
-export const LOCK_WAIT_MS = 5000;
-
-export class DatabaseLockedError extends Error {
-  constructor(readonly path: string) {
-    super(`database ${path} is locked by another process (waited ${LOCK_WAIT_MS / 1000}s): stop it or point DATABASE_URL elsewhere`);
-    this.name = 'DatabaseLockedError';
-  }
-}
-
-/**
- * Where Shepherd keeps its files (git cache, push clone, known_hosts): beside the SQLite file, or
- * SHEPHERD_DATA_DIR (default ./data) when the database is PostgreSQL and so has no folder of its own.
- */
-export function dataDir(url: string, env: { SHEPHERD_DATA_DIR?: string } = process.env, cwd = process.cwd()): string {
-  if (databaseKind(url) === 'sqlite') {
-    const path = sqlitePath(url, cwd);
-    if (path !== ':memory:') return dirname(path);
-  }
-  return resolve(cwd, env.SHEPHERD_DATA_DIR || 'data');
-}
-
-/** PostgreSQL 'user:pass@host:5432/db' → 'host:5432/db' (never the password), for logs and errors. */
-export function describeUrl(url: string): string {
-  if (databaseKind(url) === 'sqlite') return sqlitePath(url);
-  const u = new URL(url);
-  return `${u.hostname || 'localhost'}:${u.port || 5432}${u.pathname}`;
-}
 
 export interface OpenedDatabase {
   prisma: Db;
@@ -89,6 +39,8 @@ export interface OpenOptions {
   migrationsDir?: string;
   /** Told about connection errors the driver sees outside a query (PostgreSQL restarted, network cut). */
   onConnectionError?: (err: Error) => void;
+  /** SQLite only: prepareSqlite already ran on this file and applied these migrations. */
+  prepared?: string[];
 }
 
 export async function openDatabase(url: string, options: string | OpenOptions = {}): Promise<OpenedDatabase> {
@@ -99,25 +51,8 @@ export async function openDatabase(url: string, options: string | OpenOptions = 
     return openPostgres(url, { ...opts, migrationsDir: opts.migrationsDir ?? MIGRATIONS_DIRS.postgresql });
   }
   const path = sqlitePath(url);
-  if (path === ':memory:') throw new Error('DATABASE_URL must name a file (an in-memory database would not be shared with Prisma)');
-  mkdirSync(dirname(path), { recursive: true });
-  // A database another process keeps locked must not hang the start silently: wait at most LOCK_WAIT_MS.
-  const raw = new Database(path, { timeout: LOCK_WAIT_MS });
-  let applied: string[];
-  try {
-    // WAL lets the web viewer read while a deploy writes log lines; it is a property of the file and sticks.
-    raw.pragma('journal_mode = WAL');
-    // A write transaction proves we can write at all (BEGIN IMMEDIATE takes the write lock or times out).
-    raw.exec('BEGIN IMMEDIATE');
-    raw.exec('COMMIT');
-    applied = applyMigrations(raw, opts.migrationsDir ?? MIGRATIONS_DIRS.sqlite);
-  } catch (err) {
-    if ((err as { code?: string }).code?.startsWith('SQLITE_BUSY') || (err as { code?: string }).code?.startsWith('SQLITE_LOCKED'))
-      throw new DatabaseLockedError(path);
-    throw err;
-  } finally {
-    raw.close();
-  }
+  // The start may have prepared the file already, before loading Prisma (src/main.ts): not twice.
+  const applied = opts.prepared ?? prepareSqlite(path, opts.migrationsDir ?? MIGRATIONS_DIRS.sqlite);
   const prisma = new PrismaClient({ adapter: new StatementCachingSqlite({ url: `file:${path}`, timeout: 5000 }) });
   await prisma.$executeRawUnsafe('PRAGMA busy_timeout = 5000');
   // In WAL mode NORMAL syncs at checkpoints, not at every commit: still consistent after a crash (a power cut

@@ -9,6 +9,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { BlockList, isIP } from 'node:net';
 
+/**
+ * Thrown when the viewer must not start (see bindingProblem); the message is one line for the terminal. Here
+ * rather than in server.ts so the start can refuse before it loads the web server.
+ *
+ *   if (problem) throw new WebConfigError(problem);
+ */
+export class WebConfigError extends Error {
+  override name = 'WebConfigError';
+}
+
 const LOOPBACK = new BlockList();
 LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
 LOOPBACK.addAddress('::1', 'ipv6');

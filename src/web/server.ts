@@ -10,8 +10,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Logger } from 'pino';
 import type { DeployEvents } from '../deploy/events.js';
 import type { Store } from '../store/index.js';
-import { bindingProblem } from './auth.js';
+import { bindingProblem, WebConfigError } from './auth.js';
 import { type GitHubWebhookOptions, registerGitHubWebhook } from './github-webhook.js';
+import { lazyValidators } from './lazy-validators.js';
 import { LiveLog, type LiveLogOptions } from './live-log.js';
 import { notFoundPage } from './pages.js';
 import type { PolicyConfig } from './policy-board.js';
@@ -69,10 +70,7 @@ export interface WebServer {
   readonly live: LiveLog;
 }
 
-/** Thrown by createWebServer when it must not start; the message is one line for the terminal. */
-export class WebConfigError extends Error {
-  override name = 'WebConfigError';
-}
+export { WebConfigError } from './auth.js';
 
 export function createWebServer(options: WebServerOptions): WebServer {
   const problem = bindingProblem(options.host, options.auth);
@@ -97,6 +95,8 @@ export function createWebServer(options: WebServerOptions): WebServer {
     // SSE responses never end by themselves: closing the server must not wait for them.
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Route schemas compile at their first request, not while the bot starts (lazy-validators.ts).
+    schemaController: { compilersFactory: { buildValidator: lazyValidators() } },
   });
 
   // Set before the plugins are registered, so every plugin inherits them.

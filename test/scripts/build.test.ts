@@ -2,13 +2,15 @@
  * `npm start` runs the compiled build (scripts/build.mjs, scripts/start.mjs) and never old code: a build older
  * than any of its sources is rebuilt before it runs.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type BuildRecord, currentBuild, DIST, staleness } from '../../scripts/build.mjs';
+import { type BuildRecord, build, currentBuild, DIST, staleness, stalenessAsync } from '../../scripts/build.mjs';
+import { IrcPerson } from '../support/irc-client.js';
+import { skipWithoutNgircd, startNgircd } from '../support/ngircd.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -40,6 +42,21 @@ describe('staleness of a build', () => {
   it('GIVEN a source of the build deleted THEN stale', () => {
     expect(staleness({ ...record, inputs: ['src/gone.ts'] }, dir)).toBe('src/gone.ts is gone');
   });
+
+  it('GIVEN the same cases THEN the check npm start runs (stat calls at once) gives the same answers, in the same order', async () => {
+    for (const f of ['src/a.ts', 'scripts/build.mjs', 'package.json']) at(f, 1_000);
+    expect(await stalenessAsync(null, dir)).toBe('no build yet');
+    expect(await stalenessAsync(record, dir)).toBeNull();
+    at('src/a.ts', 3_000);
+    at('package.json', 3_000);
+    // Both changed: the first source in order is named, as the synchronous check does.
+    expect(await stalenessAsync(record, dir)).toBe('src/a.ts changed');
+    expect(staleness(record, dir)).toBe('src/a.ts changed');
+    at('src/a.ts', 1_000);
+    expect(await stalenessAsync(record, dir)).toBe('package.json changed');
+    at('package.json', 1_000);
+    expect(await stalenessAsync({ ...record, inputs: ['src/a.ts', 'src/gone.ts'] }, dir)).toBe('src/gone.ts is gone');
+  });
 });
 
 describe('npm start on a stale build', () => {
@@ -70,4 +87,47 @@ describe('npm start on a stale build', () => {
     rmSync(db, { force: true });
     expect(readFileSync(join(DIST, 'current.json'), 'utf8')).toContain(after?.entry);
   });
+});
+
+describe.skipIf(skipWithoutNgircd())('npm start on IRC', () => {
+  it('GIVEN the build (IRC client, logger, config parsers compiled in) THEN `node scripts/start.mjs` joins the channel and answers `!karma`', async () => {
+    if (staleness()) await build();
+    const server = await startNgircd();
+    const dir = mkdtempSync(join(tmpdir(), 'shepherd-build-irc-'));
+    const alice = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'alice', channels: ['#deploys'] });
+    const mark = alice.seen.length;
+    let stderr = '';
+    const child = spawn(process.execPath, ['scripts/start.mjs'], {
+      cwd: root,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        IRC_SERVER: server.host,
+        IRC_PORT: String(server.port),
+        IRC_CHANNELS: '#deploys',
+        IRC_NICK: 'builtbot',
+        DATABASE_URL: `file:${join(dir, 'x.db')}`,
+        WEB_PORT: '0',
+        LOG_LEVEL: 'warn',
+      },
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await alice.waitFor(() => alice.seen.slice(mark).find((s) => s.type === 'join' && s.nick === 'builtbot'), 60_000, `the bot to join (${stderr})`);
+      const reply = await alice.ask('#deploys', '!karma', { from: 'builtbot', timeoutMs: 60_000 });
+      expect(reply.join('\n')).toContain('(4/5)');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stderr).not.toMatch(/"level":5\d/);
+    } finally {
+      child.kill('SIGKILL');
+      await alice.quit();
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
