@@ -384,10 +384,22 @@ async function startRest({ env, options, config, masker, mask, logger, first, pr
 export async function main(): Promise<void> {
   if (existsSync(resolve('.env'))) process.loadEnvFile(resolve('.env'));
   let shepherd: Shepherd | undefined;
+  let starting = true;
+  let stopAsked = false;
   const shutdown = async (code: number) => {
     await shepherd?.stop().catch(() => {});
     process.exit(code);
   };
+  // SIGTERM/SIGINT: a graceful stop (see stop() above), exit 0. Registered before the start, so a signal during it
+  // (a unit restarted while starting) still stops cleanly once the start is done: chat left, the IRC lease freed.
+  // A second signal exits at once.
+  const onSignal = () => {
+    if (stopAsked) process.exit(1);
+    stopAsked = true;
+    if (!starting) void shutdown(0);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     shepherd = await startShepherd({ onShellEnd: () => void shutdown(0) });
   } catch (err) {
@@ -398,9 +410,8 @@ export async function main(): Promise<void> {
     process.stderr.write(`shepherd: could not start: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  // SIGTERM/SIGINT: a graceful stop (see stop() above), exit 0.
-  process.once('SIGINT', () => void shutdown(0));
-  process.once('SIGTERM', () => void shutdown(0));
+  starting = false;
+  if (stopAsked) await shutdown(0);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();
