@@ -136,6 +136,11 @@ class Viewer {
     return this.res.writableLength <= this.maxBufferBytes;
   }
 
+  /** The socket holds more than maxBufferBytes unsent. */
+  backlogged(): boolean {
+    return this.res.writableLength > this.maxBufferBytes;
+  }
+
   /** Resolves when the socket has drained (or closed). */
   drained(): Promise<void> {
     if (this.closed || this.res.writableLength <= this.maxBufferBytes) return Promise.resolve();
@@ -426,13 +431,15 @@ export class LiveLog {
         this.startCatchUp(ch, v);
         continue;
       }
-      const room = v.write(tail(b, v.last + 1));
-      v.last = b.last;
-      if (!room) {
-        // Back-pressure: nothing more for it until its socket drains; then it resumes from v.last.
+      if (v.backlogged()) {
+        // Back-pressure: its socket still holds what it was sent before; nothing more until that drains, then it
+        // resumes from v.last (from the ring). One big block alone never pauses a viewer that keeps up.
         v.live = false;
         void v.drained().then(() => this.startCatchUp(ch, v));
+        continue;
       }
+      v.write(tail(b, v.last + 1));
+      v.last = b.last;
     }
   }
 
@@ -460,7 +467,10 @@ export class LiveLog {
       const ring = ch.ring;
       const i = firstEndingAfter(ring, v.last);
       const inRing = i < ring.length && (ring[i] as Block).first <= v.last + 1;
-      if (!inRing) {
+      // This process publishes the deploy and its ring reaches back to the viewer's next line: every line after
+      // it is in the ring or pending, so the database has nothing more (a viewer resuming after a pause).
+      const level = ch.local === true && ring.length > 0 && (ring[0] as Block).first <= v.last + 1;
+      if (!inRing && !level) {
         // 2. Stored lines after the viewer's position, a page at a time (shared blocks, see storedBlock).
         const chunks = await this.options.logs.chunks(ch.deployId, v.last, this.pageSize);
         if (v.closed) return;
@@ -489,16 +499,13 @@ export class LiveLog {
             { deployId: ch.deployId, from: v.last + 1, to: (ch.ring[j] as Block).first - 1 },
             'log lines never reached the database; skipping them',
           );
-        let room = true;
-        for (let k = j; k < ch.ring.length && room; k++) {
+        // All of the ring at once, even past maxBufferBytes: its blocks are kept (and shared) anyway, so this costs
+        // no copy, and waiting for a drain here would only leave the viewer further behind. The next block checks.
+        for (let k = j; k < ch.ring.length; k++) {
           const b = ch.ring[k] as Block;
           if (b.last <= v.last) continue;
-          room = v.write(tail(b, Math.max(b.first, v.last + 1)));
+          v.write(tail(b, Math.max(b.first, v.last + 1)));
           v.last = b.last;
-        }
-        if (!room) {
-          await v.drained();
-          continue;
         }
         if (v.again) {
           // A wake-up came while reading: the store may hold more now.
