@@ -92,6 +92,10 @@ interface Channel {
   flushScheduled: boolean;
   /** Blocks made from stored chunks (key: chunk firstSeq), shared by viewers catching up over the same lines. */
   stored: Map<number, Block>;
+  /** Reads of "lines after N" under way (key: N), joined by viewers at the same line since the same wake-up. */
+  reads: Map<number, { wake: number; chunks: Promise<LogChunkRow[]> }>;
+  /** Counts wake-ups (another instance stored lines or changed the state, a poll): a read begun before one may miss what it announced. */
+  wake: number;
   viewers: Set<Viewer>;
   /** Last state event seen, for viewers that finish catching up after it. */
   state?: string;
@@ -255,7 +259,18 @@ export class LiveLog {
   private channel(deployId: number): Channel {
     let ch = this.channels.get(deployId);
     if (!ch) {
-      ch = { deployId, ring: [], ringLines: 0, pending: [], pendingFirst: 0, flushScheduled: false, stored: new Map(), viewers: new Set() };
+      ch = {
+        deployId,
+        ring: [],
+        ringLines: 0,
+        pending: [],
+        pendingFirst: 0,
+        flushScheduled: false,
+        stored: new Map(),
+        reads: new Map(),
+        wake: 0,
+        viewers: new Set(),
+      };
       this.channels.set(deployId, ch);
     }
     return ch;
@@ -359,6 +374,8 @@ export class LiveLog {
     for (const [deployId, seq] of pairs) {
       const ch = this.channels.get(deployId);
       if (!ch || ch.local) continue;
+      ch.wake++;
+      // Every viewer at the same line reads these lines through one query (see readChunks).
       for (const v of ch.viewers) if (v.last < seq) this.refresh(ch, v);
     }
   }
@@ -374,6 +391,7 @@ export class LiveLog {
   }
 
   private remoteState(ch: Channel, state: string): void {
+    ch.wake++;
     ch.state = state;
     if (!isActive(state)) this.markEnded(ch);
     else ch.ended = false;
@@ -403,11 +421,31 @@ export class LiveLog {
         const stored = await this.options.storedState?.(ch.deployId);
         if (ch.local || ch.ended) continue;
         if (stored && stored !== ch.state) this.remoteState(ch, stored);
-        else for (const v of ch.viewers) if (!v.catching) this.refresh(ch, v);
+        else {
+          ch.wake++;
+          for (const v of ch.viewers) if (!v.catching) this.refresh(ch, v);
+        }
       } catch (err) {
         this.options.logger.debug({ err, deployId: ch.deployId }, 'log poll failed; next round');
       }
     }
+  }
+
+  /**
+   * Stored chunks after line `after`: one query for every viewer at that line since the last wake-up (50 viewers
+   * of another instance's deploy, woken by one notification, read its lines once). A read begun before a wake-up
+   * is not joined: it may have missed the lines the wake-up announced.
+   */
+  private readChunks(ch: Channel, after: number): Promise<LogChunkRow[]> {
+    const known = ch.reads.get(after);
+    if (known && known.wake === ch.wake) return known.chunks;
+    const read = { wake: ch.wake, chunks: this.options.logs.chunks(ch.deployId, after, this.pageSize) };
+    ch.reads.set(after, read);
+    const forget = () => {
+      if (ch.reads.get(after) === read) ch.reads.delete(after);
+    };
+    read.chunks.then(forget, forget);
+    return read.chunks;
   }
 
   /** Makes this turn's lines one block, keeps it in the ring and sends it to every live viewer. */
@@ -472,7 +510,7 @@ export class LiveLog {
       const level = ch.local === true && ring.length > 0 && (ring[0] as Block).first <= v.last + 1;
       if (!inRing && !level) {
         // 2. Stored lines after the viewer's position, a page at a time (shared blocks, see storedBlock).
-        const chunks = await this.options.logs.chunks(ch.deployId, v.last, this.pageSize);
+        const chunks = await this.readChunks(ch, v.last);
         if (v.closed) return;
         let sent = 0;
         let room = true;
@@ -488,7 +526,9 @@ export class LiveLog {
           await v.drained();
           continue;
         }
-        if (sent > 0) continue;
+        // A whole page: there may be more. Less: the store had no more when it was read (what it gets later, the
+        // ring or the next wake-up brings), so no second query to find that out.
+        if (sent >= this.pageSize) continue;
       }
       // 3. Nothing stored after it (or the ring has it): the rest was published but may not be stored yet.
       const j = firstEndingAfter(ch.ring, v.last);
