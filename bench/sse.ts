@@ -21,7 +21,7 @@ import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BenchSection, figure, ms, printTable, ratio, verdict } from './support/section.js';
 
@@ -295,13 +295,38 @@ function message<T>(child: ChildProcess, type: string): Promise<T> {
   });
 }
 
-function child(role: string, env: Record<string, string> = {}): ChildProcess {
-  return fork(SELF, [], {
+/**
+ * The server role compiled as `npm start` runs the bot (scripts/build.mjs: one esbuild bundle, dependencies from
+ * node_modules), so that its memory is the bot's: under tsx, TypeScript is compiled by loader hooks on a thread
+ * of their own, ~32 MiB resident that a started bot does not have. Written under dist/ (ignored by git).
+ */
+async function compiledSelf(): Promise<string> {
+  const { build } = await import('esbuild');
+  const { DIST, sourceUrls } = await import('../scripts/build.mjs');
+  const outdir = join(DIST, `bench-sse-${process.pid}`);
+  await build({
+    entryPoints: { sse: SELF },
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    // Only this process builds: the bundle must not carry build.mjs (its "run as a script" check would fire).
+    external: ['../scripts/build.mjs'],
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    logLevel: 'warning',
+    plugins: [sourceUrls(outdir)],
+  });
+  return join(outdir, 'sse.mjs');
+}
+
+function child(role: string, env: Record<string, string> = {}, compiled?: string): ChildProcess {
+  return fork(compiled ?? SELF, [], {
     execArgv: [
       // As `npm start` runs the bot (see bench/logs.ts): no TurboFan recompiling Prisma's WebAssembly (~40 MiB).
       ...(role === 'server' ? ['--liftoff-only'] : []),
-      '--import',
-      'tsx',
+      ...(compiled ? [] : ['--import', 'tsx']),
       ...(process.env.BENCH_SSE_PROF && role === 'server' ? ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'shepherd-sse-prof')}`] : []),
     ],
     env: { ...process.env, BENCH_SSE_ROLE: role, ...env },
@@ -310,7 +335,8 @@ function child(role: string, env: Record<string, string> = {}): ChildProcess {
 }
 
 async function measureShepherd(): Promise<Figures & { idleRss: number }> {
-  const server = child('server');
+  const compiled = await compiledSelf();
+  const server = child('server', {}, compiled);
   try {
     const ready = await message<{ url: string; deployId: number }>(server, 'ready');
     const url = `${ready.url}/deploys/${ready.deployId}/events`;
@@ -386,6 +412,7 @@ async function measureShepherd(): Promise<Figures & { idleRss: number }> {
   } finally {
     server.send({ type: 'stop' });
     await new Promise((r) => server.once('exit', r));
+    rmSync(dirname(compiled), { recursive: true, force: true });
   }
 }
 
