@@ -122,6 +122,8 @@ class Viewer {
   /** Another catch-up was asked for while one ran (a wake-up from another instance): it reads the store again. */
   again = false;
   closed = false;
+  /** The last state this viewer was sent. */
+  stateSent: string | undefined;
 
   constructor(
     readonly deployId: number,
@@ -342,7 +344,11 @@ export class LiveLog {
     this.flush(c);
     c.state = event.state;
     const frame = `event: state\ndata: ${JSON.stringify({ state: event.state, error })}\n\n`;
-    for (const v of c.viewers) if (v.live) v.write(frame);
+    for (const v of c.viewers)
+      if (v.live) {
+        v.write(frame);
+        v.stateSent = event.state;
+      }
     if (!isActive(event.state)) {
       for (const v of [...c.viewers]) if (v.live) this.finish(v);
       this.markEnded(c);
@@ -555,7 +561,11 @@ export class LiveLog {
         // Lines published this turn and not yet in a block reach it with the block (flush starts at its seq).
         v.catching = false;
         v.live = true;
-        if (ch.state) v.write(`event: state\ndata: ${JSON.stringify({ state: ch.state, error: null })}\n\n`);
+        // Once per state: a viewer of another instance's deploy goes live again after every wake-up.
+        if (ch.state && ch.state !== v.stateSent) {
+          v.write(`event: state\ndata: ${JSON.stringify({ state: ch.state, error: null })}\n\n`);
+          v.stateSent = ch.state;
+        }
         if (ch.state && !isActive(ch.state)) {
           this.flush(ch);
           this.finish(v);

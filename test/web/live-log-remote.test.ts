@@ -50,9 +50,10 @@ function otherInstance(bus: LocalNotifier, origin: string): Notifier {
   };
 }
 
-/** An SSE client collecting line ids in order and whether the stream ended. */
+/** An SSE client collecting line ids and states in order, and whether the stream ended. */
 function viewer(url: string) {
   const ids: number[] = [];
+  const states: string[] = [];
   let rest = '';
   let ended = false;
   const req = request(url, { headers: { accept: 'text/event-stream' } }, (r) => {
@@ -68,6 +69,7 @@ function viewer(url: string) {
       for (const frame of all.slice(0, cut).split('\n\n')) {
         const id = /^id: (\d+)$/m.exec(frame);
         if (id && /^event: line$/m.test(frame)) ids.push(Number(id[1]));
+        if (/^event: state$/m.test(frame)) states.push(JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? '{}').state);
         if (/^event: end$/m.test(frame)) ended = true;
       }
     });
@@ -75,6 +77,7 @@ function viewer(url: string) {
   req.end();
   return {
     ids,
+    states,
     get ended() {
       return ended;
     },
@@ -134,6 +137,9 @@ describe('live log of a deploy another instance runs', () => {
 
     const viewers = Array.from({ length: 10 }, () => viewer(url));
     await vi.waitFor(() => expect(live.viewerCount()).toBe(10));
+    // A tells the others its deploy runs (as relayDeployStates does).
+    await bus.notify('deploy', { id: deploy.id, state: 'running', error: null });
+    await vi.waitFor(() => expect(viewers.every((v) => v.states.length === 1)).toBe(true));
     const host = log.host('web-1');
     let batches = 0;
     const offBatches = bus.listen('lines', () => batches++);
@@ -154,7 +160,11 @@ describe('live log of a deploy another instance runs', () => {
     await t.store.db.deploy.update({ where: { id: deploy.id }, data: { state: 'succeeded', finishedAt: new Date() } });
     await bus.notify('deploy', { id: deploy.id, state: 'succeeded', error: null });
     await vi.waitFor(() => expect(viewers.every((v) => v.ended)).toBe(true));
-    for (const v of viewers) expect(v.ids).toEqual(Array.from({ length: log.lastSeq }, (_, i) => i + 1));
+    for (const v of viewers) {
+      expect(v.ids).toEqual(Array.from({ length: log.lastSeq }, (_, i) => i + 1));
+      // Each state once, though every batch's wake-up brought the viewer live again.
+      expect(v.states).toEqual(['running', 'succeeded']);
+    }
     live.stop();
   });
 });
