@@ -15,6 +15,8 @@ import { type TempStore, tempStore } from '../support/db.js';
 import { SimulatedRun, seedDeploy } from './fixtures.js';
 
 const logger = pino({ level: 'silent' });
+/** Generous: a loaded machine delays, it does not break; the assertions are about order and counts. */
+const WAIT = { timeout: 20_000 };
 /** A line of about 400 bytes as an SSE frame. */
 const text = (i: number) => `line ${i} ${'x'.repeat(300)}`;
 
@@ -114,7 +116,7 @@ describe('live log back-pressure', () => {
     const run = new SimulatedRun(t.store, events, deploy.id);
     run.line('web-1', text(0));
     const v = viewer(`${url}/${deploy.id}`);
-    await vi.waitFor(() => expect(v.ids).toEqual([1]));
+    await vi.waitFor(() => expect(v.ids).toEqual([1]), WAIT);
     const readsWhenLive = reader.reads;
 
     // It stops reading: lines keep coming until its socket holds more than maxBufferBytes unsent.
@@ -133,10 +135,10 @@ describe('live log back-pressure', () => {
     expect(lastResponse?.writableLength).toBe(held);
 
     v.resume();
-    await vi.waitFor(() => expect(v.ids.length).toBe(run.seq), { timeout: 20_000 });
+    await vi.waitFor(() => expect(v.ids.length).toBe(run.seq), WAIT);
     for (let i = 0; i < 100; i++) run.line('web-2', text(run.seq));
     await run.state('succeeded');
-    await vi.waitFor(() => expect(v.ended).toBe(true), { timeout: 20_000 });
+    await vi.waitFor(() => expect(v.ended).toBe(true), WAIT);
     expect(v.ids).toEqual(Array.from({ length: run.seq }, (_, i) => i + 1));
     expect(reader.reads).toBe(readsWhenLive);
   });
@@ -147,14 +149,14 @@ describe('live log back-pressure', () => {
     const run = new SimulatedRun(t.store, events, deploy.id);
     run.line('web-1', text(0));
     const v = viewer(`${url}/${deploy.id}`);
-    await vi.waitFor(() => expect(v.ids).toEqual([1]));
+    await vi.waitFor(() => expect(v.ids).toEqual([1]), WAIT);
     const readsWhenLive = reader.reads;
 
     // 4 MB in one turn of the event loop: one block, far more than the socket takes at once.
     for (let i = 0; i < 10_000; i++) run.line('web-1', text(run.seq));
-    await vi.waitFor(() => expect(v.ids.length).toBe(run.seq), { timeout: 20_000 });
+    await vi.waitFor(() => expect(v.ids.length).toBe(run.seq), WAIT);
     await run.state('succeeded');
-    await vi.waitFor(() => expect(v.ended).toBe(true), { timeout: 20_000 });
+    await vi.waitFor(() => expect(v.ended).toBe(true), WAIT);
     expect(v.ids).toEqual(Array.from({ length: run.seq }, (_, i) => i + 1));
     expect(reader.reads).toBe(readsWhenLive);
   });

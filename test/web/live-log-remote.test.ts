@@ -21,6 +21,8 @@ import { type TempStore, tempStore } from '../support/db.js';
 import { seedDeploy } from './fixtures.js';
 
 const logger = pino({ level: 'silent' });
+/** Generous: a loaded machine delays, it does not break; the assertions are about order and counts. */
+const WAIT = { timeout: 20_000 };
 
 /** The store's real reader, counting the reads of "lines after N". */
 function countingReader(logs: LogReader): LogReader & { reads: number } {
@@ -136,10 +138,10 @@ describe('live log of a deploy another instance runs', () => {
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
     const viewers = Array.from({ length: 10 }, () => viewer(url));
-    await vi.waitFor(() => expect(live.viewerCount()).toBe(10));
+    await vi.waitFor(() => expect(live.viewerCount()).toBe(10), WAIT);
     // A tells the others its deploy runs (as relayDeployStates does).
     await bus.notify('deploy', { id: deploy.id, state: 'running', error: null });
-    await vi.waitFor(() => expect(viewers.every((v) => v.states.length === 1)).toBe(true));
+    await vi.waitFor(() => expect(viewers.every((v) => v.states.length === 1)).toBe(true), WAIT);
     const host = log.host('web-1');
     let batches = 0;
     const offBatches = bus.listen('lines', () => batches++);
@@ -148,7 +150,7 @@ describe('live log of a deploy another instance runs', () => {
       host.onOutput('stdout', Buffer.from(`round ${round} a\nround ${round} b\n`));
       await writer.drain();
       // All viewers at the last stored line before the next batch: each batch finds them level.
-      await vi.waitFor(() => expect(viewers.every((v) => v.ids.length === log.lastSeq)).toBe(true));
+      await vi.waitFor(() => expect(viewers.every((v) => v.ids.length === log.lastSeq)).toBe(true), WAIT);
     }
     offBatches();
     // One read per batch for the ten viewers (not ten, nor a second to find there is no more).
@@ -159,7 +161,7 @@ describe('live log of a deploy another instance runs', () => {
     await writer.drain();
     await t.store.db.deploy.update({ where: { id: deploy.id }, data: { state: 'succeeded', finishedAt: new Date() } });
     await bus.notify('deploy', { id: deploy.id, state: 'succeeded', error: null });
-    await vi.waitFor(() => expect(viewers.every((v) => v.ended)).toBe(true));
+    await vi.waitFor(() => expect(viewers.every((v) => v.ended)).toBe(true), WAIT);
     for (const v of viewers) {
       expect(v.ids).toEqual(Array.from({ length: log.lastSeq }, (_, i) => i + 1));
       // Each state once, though every batch's wake-up brought the viewer live again.
