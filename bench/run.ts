@@ -8,12 +8,13 @@ import { fanout } from './fanout.js';
 import { ha } from './ha.js';
 import { irc } from './irc.js';
 import { logs } from './logs.js';
+import { remoteLag } from './remote-lag.js';
 import { sse } from './sse.js';
 import { validate } from './validate.js';
 import { stopBenchPostgres } from './support/database.js';
 import { type BenchSection, printSummary, runningSection } from './support/section.js';
 
-const sections: BenchSection[] = [irc, sse, fanout, logs, validate, ha];
+const sections: BenchSection[] = [irc, sse, fanout, logs, validate, ha, remoteLag];
 
 async function main(): Promise<number> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

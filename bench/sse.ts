@@ -6,7 +6,9 @@
  * viewers (a separate process) read /deploys/<id>/events. Every 10th viewer drops at 30% and resumes with
  * Last-Event-ID, as a browser does after a network blip. Measured: lines lost or doubled per viewer (must be 0),
  * delivery lag (line published → parsed by the viewer; viewers that reconnected are left out of the lag, their
- * catch-up is not live), server RSS.
+ * catch-up is not live), server RSS; printed besides: the CPU time the server and the viewers' process used
+ * while the deploy printed and both event loops' delays (on a loaded machine the viewers' process, which parses
+ * every viewer's stream, is what falls behind first: compare its delay with the lag).
  *
  * Baseline: what a team without a viewer does — everyone runs `tail -F` on the deploy's log file (GNU tail,
  * inotify, same machine, no network, no masking, no storage). A writer process appends the same lines at the
@@ -19,9 +21,9 @@ import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BenchSection, figure, ms, percentile, printTable, ratio, verdict } from './support/section.js';
+import { type BenchSection, figure, ms, printTable, ratio, verdict } from './support/section.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const LINES = Number(process.env.BENCH_SSE_LINES ?? 100_000);
@@ -99,9 +101,10 @@ async function serverRole(): Promise<void> {
 
   const { monitorEventLoopDelay } = await import('node:perf_hooks');
   const loop = monitorEventLoopDelay({ resolution: 5 });
-  let peakRss = process.memoryUsage().rss;
+  // process.memoryUsage.rss(), not memoryUsage(): the latter walks the heap's spaces (~80 ms of a run's CPU).
+  let peakRss = process.memoryUsage.rss();
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    peakRss = Math.max(peakRss, process.memoryUsage.rss());
   }, 50);
   const send = (m: unknown) => process.send?.(m);
 
@@ -109,6 +112,7 @@ async function serverRole(): Promise<void> {
     if (m.type === 'go') {
       const idleRss = process.memoryUsage().rss;
       peakRss = idleRss;
+      const cpu0 = process.cpuUsage();
       loop.enable();
       await pace(LINES, RATE, async (from, count) => {
         // One output chunk per tick and host, as a transport delivers them.
@@ -121,7 +125,17 @@ async function serverRole(): Promise<void> {
       await prisma.deploy.update({ where: { id: deploy.id }, data: { state: 'succeeded', finishedAt: new Date() } });
       events.publish({ type: 'state', deployId: deploy.id, state: 'succeeded' });
       loop.disable();
-      send({ type: 'done', published: log.lastSeq, dropped: writer.dropped, idleRss, peakRss, loopP99: loop.percentile(99) / 1e6, loopMax: loop.max / 1e6 });
+      const cpu = process.cpuUsage(cpu0);
+      send({
+        type: 'done',
+        cpuMs: (cpu.user + cpu.system) / 1000,
+        published: log.lastSeq,
+        dropped: writer.dropped,
+        idleRss,
+        peakRss,
+        loopP99: loop.percentile(99) / 1e6,
+        loopMax: loop.max / 1e6,
+      });
     } else if (m.type === 'stop') {
       clearInterval(sampler);
       await web.stop();
@@ -158,29 +172,82 @@ interface Viewer {
   seen: Uint8Array;
   received: number;
   duplicates: number;
-  lags: number[];
+  /** Lag of each line received while measuring, in arrival order (lagCount of them). */
+  lags: Float64Array;
+  lagCount: number;
   reconnected: boolean;
   /** Times the server cut this viewer off for being too slow (it then resumed). */
   cutOff: number;
 }
 
 function newViewer(): Viewer {
-  return { seen: new Uint8Array(LINES + 1), received: 0, duplicates: 0, lags: [], reconnected: false, cutOff: 0 };
+  return { seen: new Uint8Array(LINES + 1), received: 0, duplicates: 0, lags: new Float64Array(LINES), lagCount: 0, reconnected: false, cutOff: 0 };
 }
 
-const TAIL_RE = /^\[(\d+)\] t=(\d+\.\d+) /gm;
-/** An SSE line frame as the viewer sends it: its seq and the time stamp at the start of the text. */
-const FRAME_RE = /^event: line\ndata: \{"seq":(\d+),[^\n]*?"text":"\[\d+\] t=(\d+\.\d+) /gm;
+/*
+ * 500k lines/s arrive at the viewers' process (1M in the two runs): it parses them with indexOf and charCodeAt, not
+ * a regular expression or a general SSE parser, and reads the clock once per chunk (every line of a chunk arrived
+ * at the same moment), so that this process measures the server rather than itself. Both runs use the same code.
+ */
 
-/** Counts one received line; `measure`: record its lag. */
-function take(v: Viewer, seq: number, writtenAt: number, measure: boolean): number {
+/** The unsigned decimal (digits, optionally '.' and digits) at text[i]: [value, index after it]. */
+function decimal(text: string, from: number): [number, number] {
+  let i = from;
+  let value = 0;
+  let c = text.charCodeAt(i);
+  for (; c >= 48 && c <= 57; c = text.charCodeAt(++i)) value = value * 10 + (c - 48);
+  if (c === 46) {
+    let scale = 1;
+    for (c = text.charCodeAt(++i); c >= 48 && c <= 57; c = text.charCodeAt(++i)) {
+      scale /= 10;
+      value += (c - 48) * scale;
+    }
+  }
+  return [value, i];
+}
+
+const SSE_LINE = 'event: line\ndata: {"seq":';
+const STAMP = ' t=';
+
+/** Each line event in `frames` (whole frames): its seq and the time stamp its text starts with. */
+function eachFrame(frames: string, fn: (seq: number, writtenAt: number) => boolean | undefined): void {
+  for (let i = frames.indexOf(SSE_LINE); i >= 0; i = frames.indexOf(SSE_LINE, i)) {
+    const [seq, after] = decimal(frames, i + SSE_LINE.length);
+    const [writtenAt, end] = decimal(frames, frames.indexOf(STAMP, after) + STAMP.length);
+    if (fn(seq, writtenAt)) return;
+    i = end;
+  }
+}
+
+/** Each "[seq] t=stamp …" line in `lines` (whole lines). */
+function eachLine(lines: string, fn: (seq: number, writtenAt: number) => void): void {
+  for (let i = 0; i < lines.length; ) {
+    if (lines.charCodeAt(i) === 91) {
+      const [seq, after] = decimal(lines, i + 1);
+      const [writtenAt] = decimal(lines, after + 1 + STAMP.length);
+      fn(seq, writtenAt);
+    }
+    i = lines.indexOf('\n', i) + 1;
+    if (i === 0) break;
+  }
+}
+
+/** Counts one received line, arrived at `arrivedAt`; `measure`: record its lag. */
+function take(v: Viewer, seq: number, writtenAt: number, arrivedAt: number, measure: boolean): number {
   if (v.seen[seq]) v.duplicates++;
   else {
     v.seen[seq] = 1;
     v.received++;
   }
-  if (measure) v.lags.push(now() - writtenAt);
+  if (measure && v.lagCount < v.lags.length) v.lags[v.lagCount++] = arrivedAt - writtenAt;
   return seq;
+}
+
+/** The p-th percentile of typed samples (sorted in place). */
+function typedPercentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1] as number;
 }
 
 interface Figures {
@@ -195,13 +262,20 @@ interface Figures {
 }
 
 function figures(viewers: Viewer[], memory: number, memoryNote: string): Figures {
-  const lags = viewers.filter((v) => !v.reconnected).flatMap((v) => v.lags);
+  const measured = viewers.filter((v) => !v.reconnected);
+  const lags = new Float64Array(measured.reduce((n, v) => n + v.lagCount, 0));
+  let at = 0;
+  for (const v of measured) {
+    lags.set(v.lags.subarray(0, v.lagCount), at);
+    at += v.lagCount;
+  }
+  lags.sort();
   return {
     lost: viewers.reduce((n, v) => n + (LINES - v.received), 0),
     duplicates: viewers.reduce((n, v) => n + v.duplicates, 0),
-    p50: percentile(lags, 50),
-    p99: percentile(lags, 99),
-    max: percentile(lags, 100),
+    p50: typedPercentile(lags, 50),
+    p99: typedPercentile(lags, 99),
+    max: typedPercentile(lags, 100),
     memory,
     memoryNote,
     cutOff: viewers.reduce((n, v) => n + v.cutOff, 0),
@@ -221,13 +295,38 @@ function message<T>(child: ChildProcess, type: string): Promise<T> {
   });
 }
 
-function child(role: string, env: Record<string, string> = {}): ChildProcess {
-  return fork(SELF, [], {
+/**
+ * The server role compiled as `npm start` runs the bot (scripts/build.mjs: one esbuild bundle, dependencies from
+ * node_modules), so that its memory is the bot's: under tsx, TypeScript is compiled by loader hooks on a thread
+ * of their own, ~32 MiB resident that a started bot does not have. Written under dist/ (ignored by git).
+ */
+async function compiledSelf(): Promise<string> {
+  const { build } = await import('esbuild');
+  const { DIST, sourceUrls } = await import('../scripts/build.mjs');
+  const outdir = join(DIST, `bench-sse-${process.pid}`);
+  await build({
+    entryPoints: { sse: SELF },
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    // Only this process builds: the bundle must not carry build.mjs (its "run as a script" check would fire).
+    external: ['../scripts/build.mjs'],
+    outdir,
+    outExtension: { '.js': '.mjs' },
+    logLevel: 'warning',
+    plugins: [sourceUrls(outdir)],
+  });
+  return join(outdir, 'sse.mjs');
+}
+
+function child(role: string, env: Record<string, string> = {}, compiled?: string): ChildProcess {
+  return fork(compiled ?? SELF, [], {
     execArgv: [
       // As `npm start` runs the bot (see bench/logs.ts): no TurboFan recompiling Prisma's WebAssembly (~40 MiB).
       ...(role === 'server' ? ['--liftoff-only'] : []),
-      '--import',
-      'tsx',
+      ...(compiled ? [] : ['--import', 'tsx']),
       ...(process.env.BENCH_SSE_PROF && role === 'server' ? ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'shepherd-sse-prof')}`] : []),
     ],
     env: { ...process.env, BENCH_SSE_ROLE: role, ...env },
@@ -236,7 +335,8 @@ function child(role: string, env: Record<string, string> = {}): ChildProcess {
 }
 
 async function measureShepherd(): Promise<Figures & { idleRss: number }> {
-  const server = child('server');
+  const compiled = await compiledSelf();
+  const server = child('server', {}, compiled);
   try {
     const ready = await message<{ url: string; deployId: number }>(server, 'ready');
     const url = `${ready.url}/deploys/${ready.deployId}/events`;
@@ -257,22 +357,24 @@ async function measureShepherd(): Promise<Figures & { idleRss: number }> {
           let rest = '';
           res.on('data', (chunk: string) => {
             if (dropped) return;
-            // 500k events/s arrive here: one regex pass per chunk instead of a general SSE parser, so the
-            // viewers' process measures the server, not itself.
+            const arrivedAt = now();
             const text = rest + chunk;
             const cut = text.lastIndexOf('\n\n') + 2;
+            if (cut < 2) {
+              rest = text; // no whole frame yet
+              return;
+            }
             rest = text.slice(cut);
             const frames = text.slice(0, cut);
-            FRAME_RE.lastIndex = 0;
-            for (let m = FRAME_RE.exec(frames); m; m = FRAME_RE.exec(frames)) {
-              last = take(v, Number(m[1]), Number(m[2]), !v.reconnected);
-              if (dropAt !== undefined && last >= dropAt) {
-                dropped = true;
-                v.reconnected = true;
-                req.destroy();
-                return;
-              }
-            }
+            eachFrame(frames, (seq, writtenAt) => {
+              last = take(v, seq, writtenAt, arrivedAt, !v.reconnected);
+              if (dropAt === undefined || last < dropAt) return false;
+              dropped = true;
+              v.reconnected = true;
+              req.destroy();
+              return true;
+            });
+            if (dropped) return;
             if (frames.includes('event: end\n')) finished = true;
           });
           res.on('close', () => {
@@ -289,10 +391,20 @@ async function measureShepherd(): Promise<Figures & { idleRss: number }> {
         });
         req.end();
       });
+    const { monitorEventLoopDelay } = await import('node:perf_hooks');
+    const ploop = monitorEventLoopDelay({ resolution: 5 });
+    ploop.enable();
     const ended = viewers.map((v, i) => watch(v, undefined, DROP_EVERY > 0 && i % DROP_EVERY === DROP_EVERY - 1 ? Math.floor(LINES * 0.3) : undefined));
     await sleep(500);
+    const pcpu0 = process.cpuUsage();
     server.send({ type: 'go' });
-    const done = await message<{ published: number; dropped: number; idleRss: number; peakRss: number; loopP99: number; loopMax: number }>(server, 'done');
+    const done = await message<{ cpuMs: number; published: number; dropped: number; idleRss: number; peakRss: number; loopP99: number; loopMax: number }>(
+      server,
+      'done',
+    );
+    console.log(`  viewers' event-loop delay: p99 ${ms(ploop.percentile(99) / 1e6)} ms, max ${ms(ploop.max / 1e6)} ms`);
+    const pcpu = process.cpuUsage(pcpu0);
+    console.log(`  server CPU while printing: ${done.cpuMs.toFixed(0)} ms; viewers' CPU: ${((pcpu.user + pcpu.system) / 1000).toFixed(0)} ms`);
     console.log(`  server event-loop delay while printing: p99 ${ms(done.loopP99)} ms, max ${ms(done.loopMax)} ms`);
     if (done.published !== LINES) throw new Error(`published ${done.published} of ${LINES} lines`);
     await Promise.race([Promise.all(ended), sleep(60_000).then(() => Promise.reject(new Error('viewers did not receive the end of the stream within 60 s')))]);
@@ -300,6 +412,7 @@ async function measureShepherd(): Promise<Figures & { idleRss: number }> {
   } finally {
     server.send({ type: 'stop' });
     await new Promise((r) => server.once('exit', r));
+    rmSync(dirname(compiled), { recursive: true, force: true });
   }
 }
 
@@ -322,13 +435,13 @@ async function measureTail(): Promise<Figures> {
           let rest = '';
           tail.stdout!.setEncoding('utf8');
           tail.stdout!.on('data', (chunk: string) => {
-            // Same cheap parsing as for the SSE viewers: one regex pass per chunk.
+            // Same cheap parsing as for the SSE viewers.
+            const arrivedAt = now();
             const text = rest + chunk;
             const cut = text.lastIndexOf('\n') + 1;
             rest = text.slice(cut);
             const lines = text.slice(0, cut);
-            TAIL_RE.lastIndex = 0;
-            for (let m = TAIL_RE.exec(lines); m; m = TAIL_RE.exec(lines)) take(v, Number(m[1]), Number(m[2]), true);
+            eachLine(lines, (seq, writtenAt) => take(v, seq, writtenAt, arrivedAt, true));
             if (v.received === LINES) {
               // Peak RSS of this tail before it is stopped.
               hwm.push(Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${tail.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024);

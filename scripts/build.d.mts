@@ -12,3 +12,5 @@ export function currentBuild(): BuildRecord | null;
 export function staleness(build?: BuildRecord | null, root?: string): string | null;
 export function stalenessAsync(build?: BuildRecord | null, root?: string): Promise<string | null>;
 export function build(): Promise<{ outdir: string; inputs: string[] }>;
+/** The esbuild plugin that keeps each module's import.meta.url its source file's URL (for files found relative to it). */
+export function sourceUrls(outdir: string): import('esbuild').Plugin;

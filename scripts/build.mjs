@@ -129,7 +129,7 @@ export async function build() {
  * Code that finds files relative to itself (`new URL('../../prisma/migrations', import.meta.url)`) must find
  * them from the build as from the sources: each module's import.meta.url is its source file's URL.
  */
-function sourceUrls(outdir) {
+export function sourceUrls(outdir) {
   return {
     name: 'source-urls',
     setup(b) {

@@ -16,7 +16,7 @@ import type { Masker } from './mask.js';
 import type { OutputStream } from './transport.js';
 
 export interface LogWriterOptions {
-  /** Longest a line waits before it is written. */
+  /** Longest a line waits before it is written (default: the sink's batchMs, else 100 ms). */
   intervalMs?: number;
   /** Lines that trigger a write at once. */
   batchLines?: number;
@@ -48,7 +48,7 @@ export class LogWriter {
     private readonly logger?: Logger,
     options: LogWriterOptions = {},
   ) {
-    this.intervalMs = options.intervalMs ?? 100;
+    this.intervalMs = options.intervalMs ?? sink.batchMs ?? 100;
     this.batchLines = options.batchLines ?? 500;
     this.highWater = options.highWater ?? 10_000;
   }

@@ -50,6 +50,11 @@ export interface LineSink {
   /** Stores the lines (in seq order per deploy) in one transaction; resolves once committed, rejects with the reason when not. */
   insert(lines: readonly StoredLine[]): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Longest a line should wait for its batch, when someone reads the database for it as it happens (another
+   * instance's live viewers); the log writer's own interval otherwise.
+   */
+  readonly batchMs?: number;
 }
 
 /** Reading a deploy's log, on either database. */

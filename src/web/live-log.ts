@@ -92,6 +92,10 @@ interface Channel {
   flushScheduled: boolean;
   /** Blocks made from stored chunks (key: chunk firstSeq), shared by viewers catching up over the same lines. */
   stored: Map<number, Block>;
+  /** Reads of "lines after N" under way (key: N), joined by viewers at the same line since the same wake-up. */
+  reads: Map<number, { wake: number; chunks: Promise<LogChunkRow[]> }>;
+  /** Counts wake-ups (another instance stored lines or changed the state, a poll): a read begun before one may miss what it announced. */
+  wake: number;
   viewers: Set<Viewer>;
   /** Last state event seen, for viewers that finish catching up after it. */
   state?: string;
@@ -118,6 +122,8 @@ class Viewer {
   /** Another catch-up was asked for while one ran (a wake-up from another instance): it reads the store again. */
   again = false;
   closed = false;
+  /** The last state this viewer was sent. */
+  stateSent: string | undefined;
 
   constructor(
     readonly deployId: number,
@@ -134,6 +140,11 @@ class Viewer {
     if (this.closed) return false;
     this.res.write(data);
     return this.res.writableLength <= this.maxBufferBytes;
+  }
+
+  /** The socket holds more than maxBufferBytes unsent. */
+  backlogged(): boolean {
+    return this.res.writableLength > this.maxBufferBytes;
   }
 
   /** Resolves when the socket has drained (or closed). */
@@ -250,7 +261,18 @@ export class LiveLog {
   private channel(deployId: number): Channel {
     let ch = this.channels.get(deployId);
     if (!ch) {
-      ch = { deployId, ring: [], ringLines: 0, pending: [], pendingFirst: 0, flushScheduled: false, stored: new Map(), viewers: new Set() };
+      ch = {
+        deployId,
+        ring: [],
+        ringLines: 0,
+        pending: [],
+        pendingFirst: 0,
+        flushScheduled: false,
+        stored: new Map(),
+        reads: new Map(),
+        wake: 0,
+        viewers: new Set(),
+      };
       this.channels.set(deployId, ch);
     }
     return ch;
@@ -322,7 +344,11 @@ export class LiveLog {
     this.flush(c);
     c.state = event.state;
     const frame = `event: state\ndata: ${JSON.stringify({ state: event.state, error })}\n\n`;
-    for (const v of c.viewers) if (v.live) v.write(frame);
+    for (const v of c.viewers)
+      if (v.live) {
+        v.write(frame);
+        v.stateSent = event.state;
+      }
     if (!isActive(event.state)) {
       for (const v of [...c.viewers]) if (v.live) this.finish(v);
       this.markEnded(c);
@@ -354,6 +380,8 @@ export class LiveLog {
     for (const [deployId, seq] of pairs) {
       const ch = this.channels.get(deployId);
       if (!ch || ch.local) continue;
+      ch.wake++;
+      // Every viewer at the same line reads these lines through one query (see readChunks).
       for (const v of ch.viewers) if (v.last < seq) this.refresh(ch, v);
     }
   }
@@ -369,6 +397,7 @@ export class LiveLog {
   }
 
   private remoteState(ch: Channel, state: string): void {
+    ch.wake++;
     ch.state = state;
     if (!isActive(state)) this.markEnded(ch);
     else ch.ended = false;
@@ -398,11 +427,31 @@ export class LiveLog {
         const stored = await this.options.storedState?.(ch.deployId);
         if (ch.local || ch.ended) continue;
         if (stored && stored !== ch.state) this.remoteState(ch, stored);
-        else for (const v of ch.viewers) if (!v.catching) this.refresh(ch, v);
+        else {
+          ch.wake++;
+          for (const v of ch.viewers) if (!v.catching) this.refresh(ch, v);
+        }
       } catch (err) {
         this.options.logger.debug({ err, deployId: ch.deployId }, 'log poll failed; next round');
       }
     }
+  }
+
+  /**
+   * Stored chunks after line `after`: one query for every viewer at that line since the last wake-up (50 viewers
+   * of another instance's deploy, woken by one notification, read its lines once). A read begun before a wake-up
+   * is not joined: it may have missed the lines the wake-up announced.
+   */
+  private readChunks(ch: Channel, after: number): Promise<LogChunkRow[]> {
+    const known = ch.reads.get(after);
+    if (known && known.wake === ch.wake) return known.chunks;
+    const read = { wake: ch.wake, chunks: this.options.logs.chunks(ch.deployId, after, this.pageSize) };
+    ch.reads.set(after, read);
+    const forget = () => {
+      if (ch.reads.get(after) === read) ch.reads.delete(after);
+    };
+    read.chunks.then(forget, forget);
+    return read.chunks;
   }
 
   /** Makes this turn's lines one block, keeps it in the ring and sends it to every live viewer. */
@@ -426,13 +475,15 @@ export class LiveLog {
         this.startCatchUp(ch, v);
         continue;
       }
-      const room = v.write(tail(b, v.last + 1));
-      v.last = b.last;
-      if (!room) {
-        // Back-pressure: nothing more for it until its socket drains; then it resumes from v.last.
+      if (v.backlogged()) {
+        // Back-pressure: its socket still holds what it was sent before; nothing more until that drains, then it
+        // resumes from v.last (from the ring). One big block alone never pauses a viewer that keeps up.
         v.live = false;
         void v.drained().then(() => this.startCatchUp(ch, v));
+        continue;
       }
+      v.write(tail(b, v.last + 1));
+      v.last = b.last;
     }
   }
 
@@ -460,9 +511,12 @@ export class LiveLog {
       const ring = ch.ring;
       const i = firstEndingAfter(ring, v.last);
       const inRing = i < ring.length && (ring[i] as Block).first <= v.last + 1;
-      if (!inRing) {
+      // This process publishes the deploy and its ring reaches back to the viewer's next line: every line after
+      // it is in the ring or pending, so the database has nothing more (a viewer resuming after a pause).
+      const level = ch.local === true && ring.length > 0 && (ring[0] as Block).first <= v.last + 1;
+      if (!inRing && !level) {
         // 2. Stored lines after the viewer's position, a page at a time (shared blocks, see storedBlock).
-        const chunks = await this.options.logs.chunks(ch.deployId, v.last, this.pageSize);
+        const chunks = await this.readChunks(ch, v.last);
         if (v.closed) return;
         let sent = 0;
         let room = true;
@@ -478,7 +532,9 @@ export class LiveLog {
           await v.drained();
           continue;
         }
-        if (sent > 0) continue;
+        // A whole page: there may be more. Less: the store had no more when it was read (what it gets later, the
+        // ring or the next wake-up brings), so no second query to find that out.
+        if (sent >= this.pageSize) continue;
       }
       // 3. Nothing stored after it (or the ring has it): the rest was published but may not be stored yet.
       const j = firstEndingAfter(ch.ring, v.last);
@@ -489,16 +545,13 @@ export class LiveLog {
             { deployId: ch.deployId, from: v.last + 1, to: (ch.ring[j] as Block).first - 1 },
             'log lines never reached the database; skipping them',
           );
-        let room = true;
-        for (let k = j; k < ch.ring.length && room; k++) {
+        // All of the ring at once, even past maxBufferBytes: its blocks are kept (and shared) anyway, so this costs
+        // no copy, and waiting for a drain here would only leave the viewer further behind. The next block checks.
+        for (let k = j; k < ch.ring.length; k++) {
           const b = ch.ring[k] as Block;
           if (b.last <= v.last) continue;
-          room = v.write(tail(b, Math.max(b.first, v.last + 1)));
+          v.write(tail(b, Math.max(b.first, v.last + 1)));
           v.last = b.last;
-        }
-        if (!room) {
-          await v.drained();
-          continue;
         }
         if (v.again) {
           // A wake-up came while reading: the store may hold more now.
@@ -508,7 +561,11 @@ export class LiveLog {
         // Lines published this turn and not yet in a block reach it with the block (flush starts at its seq).
         v.catching = false;
         v.live = true;
-        if (ch.state) v.write(`event: state\ndata: ${JSON.stringify({ state: ch.state, error: null })}\n\n`);
+        // Once per state: a viewer of another instance's deploy goes live again after every wake-up.
+        if (ch.state && ch.state !== v.stateSent) {
+          v.write(`event: state\ndata: ${JSON.stringify({ state: ch.state, error: null })}\n\n`);
+          v.stateSent = ch.state;
+        }
         if (ch.state && !isActive(ch.state)) {
           this.flush(ch);
           this.finish(v);
