@@ -156,9 +156,7 @@ describe.skipIf(skipWithoutNgircd())('npm start on IRC', () => {
     child.stderr?.on('data', (c: Buffer) => {
       stderr += c.toString();
     });
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-      child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     try {
       // IRC joins before the web server, Prisma and the commands load: a signal at the join lands inside the start
       // (the 'ready' line comes later). Before the fix the default handler killed the process there (signal, no QUIT).
