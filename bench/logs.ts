@@ -221,7 +221,7 @@ async function printStages(): Promise<void> {
     }
     const lines = rows.map((r) => r.text);
     // Publishing and queueing without storing: a sink that keeps nothing.
-    const noStore = { insert: async () => {}, close: async () => {} };
+    const noStore = { insert: async () => {}, insertChunks: async () => {}, close: async () => {} };
     const pipeline = async (sink: LogLineStore | typeof noStore, deployId: number) => {
       const events = new DeployEvents();
       events.subscribe(() => {});

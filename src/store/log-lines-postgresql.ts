@@ -30,9 +30,12 @@ export class PgLogLineStore implements LineSink {
     this.pool.on('error', () => {}); // an idle connection dropped (server restart): the pool opens a new one
   }
 
-  async insert(lines: readonly StoredLine[]): Promise<void> {
-    if (lines.length === 0) return;
-    const chunks = toChunks(lines);
+  insert(lines: readonly StoredLine[]): Promise<void> {
+    return this.insertChunks(toChunks(lines));
+  }
+
+  async insertChunks(chunks: readonly NewChunk[]): Promise<void> {
+    if (chunks.length === 0) return;
     assertDisjoint(chunks);
     const n = chunks.length;
     const columns = { deployIds: new Array<number>(n), firsts: new Array<number>(n), lasts: new Array<number>(n) };

@@ -49,6 +49,11 @@ export interface LogChunkRow {
 export interface LineSink {
   /** Stores the lines (in seq order per deploy) in one transaction; resolves once committed, rejects with the reason when not. */
   insert(lines: readonly StoredLine[]): Promise<void>;
+  /**
+   * The same for lines already cut into chunks (toChunks(), or the log pipeline's chunks as a host printed them):
+   * what the log writer uses, so a 500k-line deploy's lines are never joined again one by one.
+   */
+  insertChunks(chunks: readonly NewChunk[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -104,6 +109,46 @@ export function toChunks(lines: readonly StoredLine[]): NewChunk[] {
     }
     out.push({ deployId: first.deployId, firstSeq: first.seq, lastSeq: first.seq + (end - i) - 1, host: first.host, stream: first.stream, text, at: first.at });
     i = end;
+  }
+  return out;
+}
+
+/**
+ * The log writer's queue as chunks to store: runs of single lines cut by toChunks(), chunks kept as they are,
+ * and a chunk that continues the one before it (same deploy, host, stream and time, the next seq) joined to it
+ * while both fit in one (CHUNK_MAX_LINES, CHUNK_MAX_CHARS).
+ *   batchChunks([line1, line2, chunk3to400]) // one chunk 1..400 when all three share host, stream and time
+ */
+export function batchChunks(items: readonly (StoredLine | NewChunk)[]): NewChunk[] {
+  const out: NewChunk[] = [];
+  let i = 0;
+  while (i < items.length) {
+    const item = items[i] as StoredLine | NewChunk;
+    let next: NewChunk[];
+    if ('firstSeq' in item) {
+      next = [item];
+      i++;
+    } else {
+      let end = i + 1;
+      while (end < items.length && !('firstSeq' in (items[end] as StoredLine | NewChunk))) end++;
+      next = toChunks(items.slice(i, end) as StoredLine[]);
+      i = end;
+    }
+    for (const c of next) {
+      const last = out[out.length - 1];
+      if (
+        last &&
+        last.deployId === c.deployId &&
+        last.lastSeq + 1 === c.firstSeq &&
+        last.host === c.host &&
+        last.stream === c.stream &&
+        last.at.getTime() === c.at.getTime() &&
+        c.lastSeq - last.firstSeq < CHUNK_MAX_LINES &&
+        last.text.length + 1 + c.text.length <= CHUNK_MAX_CHARS
+      )
+        out[out.length - 1] = { ...last, lastSeq: c.lastSeq, text: `${last.text}\n${c.text}` };
+      else out.push(c);
+    }
   }
   return out;
 }
@@ -229,9 +274,12 @@ export class LogLineStore implements LineSink {
     this.db.pragma('synchronous = NORMAL');
   }
 
-  async insert(lines: readonly StoredLine[]): Promise<void> {
-    if (lines.length === 0) return;
-    const chunks = toChunks(lines);
+  insert(lines: readonly StoredLine[]): Promise<void> {
+    return this.insertChunks(toChunks(lines));
+  }
+
+  async insertChunks(chunks: readonly NewChunk[]): Promise<void> {
+    if (chunks.length === 0) return;
     assertDisjoint(chunks);
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {

@@ -14,7 +14,7 @@ import { LocalTransport } from '../../src/deploy/local-transport.js';
 import { DeployLog, LogWriter } from '../../src/deploy/log-pipeline.js';
 import { Masker } from '../../src/deploy/mask.js';
 import type { StoredLine } from '../../src/store/deploys.js';
-import type { LineSink } from '../../src/store/log-lines.js';
+import type { LineSink, NewChunk } from '../../src/store/log-lines.js';
 import { startedDeploy, TEST_DB, type TempStore, tempStore } from '../support/db.js';
 import { skipWithoutSshd, startSshd } from '../support/sshd.js';
 
@@ -25,6 +25,11 @@ class SlowSink implements LineSink {
     // Not a wait in the test: this delay IS the slow database the test is about (writes that take time).
     await new Promise((r) => setTimeout(r, 5 + lines.length / 100));
     await this.inner.insert(lines);
+  }
+  async insertChunks(chunks: readonly NewChunk[]): Promise<void> {
+    const lines = chunks.reduce((n, c) => n + c.lastSeq - c.firstSeq + 1, 0);
+    await new Promise((r) => setTimeout(r, 5 + lines / 100));
+    await this.inner.insertChunks(chunks);
   }
   close(): Promise<void> {
     return this.inner.close();
