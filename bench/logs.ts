@@ -5,14 +5,16 @@
  * in a child process of its own so its peak RSS (VmHWM) is its own. Baseline: `ssh host cmd > file` with
  * OpenSSH. Also counted: the chat messages the deploy posted (the log stays out of chat). The same deploy printing
  * one line gives the fixed cost (connect, release directory, bookkeeping) apart from the per-line cost, and an
- * in-process run of each pipeline stage on the same lines shows where the per-line cost goes.
+ * in-process run of each pipeline stage on the same lines shows where the per-line cost goes. The Shepherd child
+ * runs compiled as `npm start` runs the bot (see compiledSelf); BENCH_LOGS_TSX=1 runs it through tsx instead.
  *
  *   npm run bench -- logs          # BENCH_LOGS_LINES=500000
+ *   BENCH_LOGS_TSX=1 npm run bench -- logs   # the Shepherd side from the sources (tsx), as measured before
  */
 import { execFile, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeployEvents } from '../src/deploy/events.js';
 import { LineSplitter } from '../src/deploy/line-splitter.js';
@@ -144,14 +146,36 @@ async function shepherdRole(target: Target): Promise<void> {
   process.send?.(figures);
 }
 
+/** BENCH_LOGS_TSX=1: run the Shepherd side from the sources through tsx (as before), not compiled. */
+const UNDER_TSX = process.env.BENCH_LOGS_TSX === '1';
+let compiled: Promise<string> | undefined;
+
+/**
+ * This file compiled as `npm start` compiles the bot (scripts/build.mjs's options, into dist/bench-logs/): the
+ * bot runs as JavaScript in production, and tsx's loader thread and on-the-fly compiling (~35 MiB of RSS, and
+ * ~150 ms compiling ssh2 in the first deploy) are no part of what it costs. Built once per run.
+ */
+function compiledSelf(): Promise<string> {
+  compiled ??= (async () => {
+    const { build } = await import('esbuild');
+    const { esbuildOptions } = await import('../scripts/build.mjs');
+    const outdir = join(dirname(SELF), '..', 'dist', 'bench-logs');
+    rmSync(outdir, { recursive: true, force: true });
+    await build({ ...esbuildOptions({ logs: SELF }, outdir), outExtension: { '.js': '.mjs' } });
+    return join(outdir, 'logs.mjs');
+  })();
+  return compiled;
+}
+
 async function measureShepherd(target: Target): Promise<ShepherdFigures> {
   const pgEnv = target.database === 'postgresql' ? await postgresEnv() : {};
+  const entry = UNDER_TSX ? SELF : await compiledSelf();
   return new Promise((resolve, reject) => {
-    const child = fork(SELF, [], {
+    const child = fork(entry, [], {
       // As `npm start` runs the bot: --liftoff-only keeps V8 from recompiling Prisma's query-compiler WebAssembly
       // with TurboFan, which cost ~40 MiB of RSS and ~0.5 s of CPU per deploy for no faster queries.
       // BENCH_LOGS_NODE_ARGS: extra node flags for the Shepherd side, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
-      execArgv: ['--liftoff-only', ...(process.env.BENCH_LOGS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx'],
+      execArgv: ['--liftoff-only', ...(process.env.BENCH_LOGS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(UNDER_TSX ? ['--import', 'tsx'] : [])],
       env: { ...process.env, ...pgEnv, BENCH_LOGS_ROLE: 'shepherd', BENCH_LOGS_TARGET: JSON.stringify(target) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

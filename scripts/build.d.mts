@@ -11,3 +11,4 @@ export const DIST: string;
 export function currentBuild(): BuildRecord | null;
 export function staleness(build?: BuildRecord | null, root?: string): string | null;
 export function build(): Promise<{ outdir: string; inputs: string[] }>;
+export function esbuildOptions(entryPoints: Record<string, string>, outdir: string): import('esbuild').BuildOptions & { metafile: true };
