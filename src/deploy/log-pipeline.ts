@@ -1,6 +1,8 @@
 /**
  * The log pipeline of a deploy: output chunks → lines (LineSplitter) → masked (Masker) → numbered (a per-deploy,
- * gap-free seq) → published on DeployEvents (viewer, chat sink) → stored by the LogWriter in batches.
+ * gap-free seq) → published on DeployEvents (viewer, chat sink) → stored by the LogWriter in batches. An output
+ * chunk's lines travel together: one mask check for the whole chunk, and when nothing in it changed, its own
+ * text is what is stored (one chunk row per output chunk, the lines never joined again).
  *
  *   const log = new DeployLog(7, { events, masker, writer });
  *   const out = log.host('web-1');
