@@ -18,6 +18,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { StoredLine } from './deploys.js';
 
@@ -254,55 +255,104 @@ export class LogLines implements LogReader {
   }
 }
 
+/** Characters written after which the log writer asks for a checkpoint: about SQLite's own 1000 pages. */
+const CHECKPOINT_CHARS = 4 * 1024 * 1024;
+
 /**
- * The writing thread: its own connection, one transaction per batch, each chunk stored only when no stored chunk
- * holds any of its lines (an index probe on lastSeq; appends find nothing). It may wait for the write lock
- * (busy_timeout): Prisma's transactions on the main thread go on meanwhile. Its commits checkpoint the
- * write-ahead log as SQLite does by default (every 1000 pages), here too off the event loop: a checkpoint is
- * mostly waiting for the disk. Plain JavaScript evaluated in the thread, so it runs the same from the sources
- * (tsx, vitest) and from the build.
+ * A thread that copies the write-ahead log into the database file (PRAGMA wal_checkpoint(PASSIVE), on a
+ * connection of its own) when asked. A checkpoint is mostly waiting for the disk (it ends with two fsyncs):
+ * 500k lines (38 MiB) cost ~300 ms of blocked event loop when the writing connection checkpointed itself every
+ * 1000 pages. PASSIVE never waits for, nor blocks, writers or readers. Plain JavaScript evaluated in the thread,
+ * so it runs the same from the sources (tsx, vitest) and from the build.
  */
-const WRITER = `
+const CHECKPOINTER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
-db.pragma('busy_timeout = ${BUSY_GIVE_UP_MS}');
-db.pragma('synchronous = NORMAL');
-const insert = db.prepare(
-  'INSERT INTO "LogChunk" ("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at") SELECT ?, ?, ?, ?, ?, ?, ? ' +
-  'WHERE NOT EXISTS (SELECT 1 FROM "LogChunk" WHERE "deployId" = ? AND "lastSeq" >= ? AND "firstSeq" <= ?)');
-const write = db.transaction((rows) => {
-  for (const r of rows) {
-    // Throwing rolls the whole batch back.
-    if (insert.run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[0], r[1], r[2]).changes !== 1) throw Object.assign(new Error('overlap'), { overlap: r });
-  }
-});
-parentPort.on('message', ({ id, rows }) => {
-  try {
-    write.immediate(rows);
-    parentPort.postMessage({ id });
-  } catch (err) {
-    parentPort.postMessage({ id, error: { message: String(err && err.message), code: err && err.code, overlap: err && err.overlap } });
-  }
+parentPort.on('message', () => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+  parentPort.postMessage('done');
 });`;
 
-type Row = [deployId: number, firstSeq: number, lastSeq: number, host: string | null, stream: string, text: string, at: string];
+class Checkpointer {
+  private worker: Worker | undefined;
+  private busy = false;
+  private failed = false;
+
+  constructor(
+    private readonly path: string,
+    /** Called when the thread cannot run: the writer checkpoints itself again. */
+    private readonly onFailure: () => void,
+  ) {}
+
+  /** Starts a checkpoint unless one is under way. */
+  request(): void {
+    if (this.busy || this.failed) return;
+    try {
+      this.worker ??= this.start();
+      this.busy = true;
+      this.worker.postMessage(0);
+    } catch {
+      this.fail();
+    }
+  }
+
+  private start(): Worker {
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { driver, path: this.path } });
+    // Never what keeps the bot alive; an interrupted checkpoint is redone by the next one.
+    worker.unref();
+    worker.on('message', () => {
+      this.busy = false;
+    });
+    worker.on('error', () => this.fail());
+    return worker;
+  }
+
+  private fail(): void {
+    this.failed = true;
+    this.busy = false;
+    void this.worker?.terminate();
+    this.worker = undefined;
+    this.onFailure();
+  }
+
+  async close(): Promise<void> {
+    this.failed = true;
+    await this.worker?.terminate();
+    this.worker = undefined;
+  }
+}
 
 /**
- * Writes deploy log chunks straight to SQLite on a connection of its own, in a thread of its own (WRITER): the
- * event loop only hands over each batch (a few rows: one per output chunk) and goes on splitting and publishing
- * while it is written. When every line was a row a writing thread used more CPU and memory and was no faster (the
- * rows cost more to hand over than to write); a chunk of ~400 lines costs one string.
+ * Writes deploy log chunks straight to SQLite on a connection of its own (not through Prisma: its interactive
+ * transactions run on this thread). Each batch is one transaction of a few rows. A worker thread for the writes
+ * was tried twice when every line was a row: on two busy cores it used more CPU and memory and was no faster;
+ * only checkpoints, which wait for the disk, run on a thread (Checkpointer).
  */
 export class LogLineStore implements LineSink {
-  private worker: Worker | undefined;
-  private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void; chunks: readonly NewChunk[] }>();
+  private readonly db: Database.Database;
+  private insertChunk: Database.Statement | undefined;
   private lastTime = Number.NaN;
   private lastStamp = '';
-  private closed = false;
+  private readonly checkpointer: Checkpointer;
+  private sinceCheckpoint = 0;
 
-  constructor(private readonly path: string) {}
+  constructor(path: string) {
+    this.db = new Database(path);
+    // Never wait for the lock here: Prisma's interactive transactions run on this same thread, so a blocking
+    // wait could never end. A busy database is retried a little later instead (see insert).
+    this.db.pragma('busy_timeout = 0');
+    // WAL + NORMAL: a commit does not wait for fsync (the file stays consistent; a power cut may lose the last
+    // batches). Per connection, so only log writing trades that durability for throughput.
+    this.db.pragma('synchronous = NORMAL');
+    // This connection's commits never checkpoint (the checkpointer thread does, see CHECKPOINT_CHARS); should
+    // the thread fail, they do again, as SQLite does by default.
+    this.db.pragma('wal_autocheckpoint = 0');
+    this.checkpointer = new Checkpointer(path, () => {
+      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
+    });
+  }
 
   insert(lines: readonly StoredLine[]): Promise<void> {
     return this.insertChunks(toChunks(lines));
@@ -310,71 +360,46 @@ export class LogLineStore implements LineSink {
 
   async insertChunks(chunks: readonly NewChunk[]): Promise<void> {
     if (chunks.length === 0) return;
-    if (this.closed) throw new Error('the log line store is closed');
     assertDisjoint(chunks);
-    const rows: Row[] = new Array(chunks.length);
-    for (let i = 0; i < chunks.length; i++) {
-      const c = chunks[i] as NewChunk;
-      rows[i] = [c.deployId, c.firstSeq, c.lastSeq, c.host, c.stream, c.text, this.stamp(c.at)];
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.write(chunks);
+        for (const c of chunks) this.sinceCheckpoint += c.text.length;
+        if (this.sinceCheckpoint >= CHECKPOINT_CHARS) {
+          this.sinceCheckpoint = 0;
+          this.checkpointer.request();
+        }
+        return;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if ((code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED') || Date.now() - started > BUSY_GIVE_UP_MS) throw err;
+        await new Promise((r) => setTimeout(r, Math.min(100, 5 * attempt)));
+      }
     }
-    const worker = this.thread();
-    const id = this.nextId++;
-    const done = new Promise<void>((resolve, reject) => this.waiting.set(id, { resolve, reject, chunks }));
-    // Only while a batch is being written does the thread keep the process alive.
-    if (this.waiting.size === 1) worker.ref();
-    worker.postMessage({ id, rows });
-    return done;
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    // Batches handed over are written first.
-    await Promise.allSettled(
-      [...this.waiting.values()].map(
-        (w) =>
-          new Promise<void>((r) => {
-            const { resolve, reject } = w;
-            w.resolve = () => {
-              resolve();
-              r();
-            };
-            w.reject = (err) => {
-              reject(err);
-              r();
-            };
-          }),
-      ),
-    );
-    await this.worker?.terminate();
-    this.worker = undefined;
+    await this.checkpointer.close();
+    if (this.db.open) this.db.close();
   }
 
-  private thread(): Worker {
-    if (this.worker) return this.worker;
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WRITER, { eval: true, workerData: { driver, path: this.path } });
-    worker.unref();
-    worker.on('message', (m: { id: number; error?: { message: string; code?: string; overlap?: Row } }) => {
-      const w = this.waiting.get(m.id);
-      if (!w) return;
-      this.waiting.delete(m.id);
-      if (this.waiting.size === 0) worker.unref();
-      if (!m.error) return w.resolve();
-      const clash = m.error.overlap;
-      const chunk = clash && w.chunks.find((c) => c.deployId === clash[0] && c.firstSeq === clash[1]);
-      w.reject(chunk ? overlap(chunk) : Object.assign(new Error(m.error.message), { code: m.error.code }));
-    });
-    // The thread died (it could not open the database, or crashed): what it was writing is lost, the next
-    // batch starts a new one.
-    const died = (err: Error) => {
-      if (this.worker === worker) this.worker = undefined;
-      for (const w of this.waiting.values()) w.reject(err);
-      this.waiting.clear();
-    };
-    worker.on('error', died);
-    worker.on('exit', (code) => died(new Error(`the log writing thread exited (${code})`)));
-    this.worker = worker;
-    return worker;
+  private write(chunks: readonly NewChunk[]): void {
+    // Only when no stored chunk holds any of its lines (an index probe on lastSeq; appends find nothing).
+    this.insertChunk ??= this.db.prepare(
+      `INSERT INTO "LogChunk" ("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at") SELECT ?, ?, ?, ?, ?, ?, ?
+       WHERE NOT EXISTS (SELECT 1 FROM "LogChunk" WHERE "deployId" = ? AND "lastSeq" >= ? AND "firstSeq" <= ?)`,
+    );
+    const insert = this.insertChunk;
+    // IMMEDIATE: the write lock from the start, so the check and the insert see the same database.
+    this.db
+      .transaction(() => {
+        for (const c of chunks) {
+          const changed = insert.run(c.deployId, c.firstSeq, c.lastSeq, c.host, c.stream, c.text, this.stamp(c.at), c.deployId, c.firstSeq, c.lastSeq).changes;
+          if (changed !== 1) throw overlap(c);
+        }
+      })
+      .immediate();
   }
 
   /** Prisma's SQLite adapter stores DateTime as ISO 8601 with +00:00: write the same so Prisma reads it back. */

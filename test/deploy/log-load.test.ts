@@ -2,12 +2,12 @@
  * The log pipeline under load: a store slower than the host must pause the output (bounded memory) without
  * losing or reordering a line, and what is stored must be the text exactly, whichever insert path wrote it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Deployer } from '../../src/deploy/engine.js';
 import { DeployEvents } from '../../src/deploy/events.js';
@@ -205,14 +205,36 @@ describe('LogLineStore', () => {
     await sink.close();
   });
 
+  // SQLite's write-ahead log only: PostgreSQL has no checkpoint the bot runs.
+  it.runIf(TEST_DB === 'sqlite')(
+    'GIVEN more than 4 MiB of log written on SQLite THEN the write-ahead log is copied into the database file by the checkpoint thread, not by the writing connection',
+    async () => {
+      t = await tempStore();
+      const id = await startedDeploy(t);
+      const path = sqlitePath(t.url);
+      // Whatever Prisma's connection wrote is in the file first; from here only a checkpoint grows it.
+      await t.store.db.$executeRawUnsafe('PRAGMA wal_checkpoint(TRUNCATE)');
+      const before = statSync(path).size;
+      const sink = await t.lines();
+      const text = Array.from({ length: 1000 }, (_, i) => `line ${i} ${'x'.repeat(200)}`).join('\n');
+      const at = new Date();
+      for (let n = 0; n < 25; n++)
+        await sink.insertChunks([{ deployId: id, firstSeq: n * 1000 + 1, lastSeq: n * 1000 + 1000, host: 'h', stream: 'stdout', text, at }]);
+      // 25 × 206 KiB written: the writer's own commits never checkpoint (wal_autocheckpoint = 0).
+      await vi.waitFor(() => expect(statSync(path).size - before).toBeGreaterThan(4 * 1024 * 1024), { timeout: 15_000, interval: 50 });
+      expect(await t.store.deploys.lineCount(id)).toBe(25_000);
+      await sink.close();
+    },
+  );
+
   // SQLite's single write lock only: PostgreSQL writers do not wait for each other here.
   it.runIf(TEST_DB === 'sqlite')(
-    'GIVEN another connection holds the SQLite write lock THEN a batch waits for it in the writing thread while the event loop goes on, and is stored once the lock is released',
+    'GIVEN another connection holds the SQLite write lock THEN a batch is retried while the event loop goes on, and is stored once the lock is released',
     async () => {
       t = await tempStore();
       const id = await startedDeploy(t);
       const sink = await t.lines();
-      // The writing thread is up (it starts with the first batch), so the next batch reaches it at once.
+      // A first batch, so the statement is prepared and the next one goes straight to the lock.
       const text = Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n');
       await sink.insertChunks([{ deployId: id, firstSeq: 1, lastSeq: 1000, host: 'h', stream: 'stdout', text, at: new Date() }]);
       // Another connection (the bot's or another process's) in a write transaction.
