@@ -5,14 +5,16 @@
  * in a child process of its own so its peak RSS (VmHWM) is its own. Baseline: `ssh host cmd > file` with
  * OpenSSH. Also counted: the chat messages the deploy posted (the log stays out of chat). The same deploy printing
  * one line gives the fixed cost (connect, release directory, bookkeeping) apart from the per-line cost, and an
- * in-process run of each pipeline stage on the same lines shows where the per-line cost goes.
+ * in-process run of each pipeline stage on the same lines shows where the per-line cost goes. The Shepherd child
+ * runs compiled as `npm start` runs the bot (see compiledSelf); BENCH_LOGS_TSX=1 runs it through tsx instead.
  *
  *   npm run bench -- logs          # BENCH_LOGS_LINES=500000
+ *   BENCH_LOGS_TSX=1 npm run bench -- logs   # the Shepherd side from the sources (tsx), as measured before
  */
 import { execFile, fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DeployEvents } from '../src/deploy/events.js';
 import { LineSplitter } from '../src/deploy/line-splitter.js';
@@ -55,6 +57,8 @@ interface ShepherdFigures {
   peakQueued: number;
   /** CPU time (user + system, all threads) the process used during the deploy: steadier than wall time on a busy machine. */
   cpuMs: number;
+  /** The same for the main thread alone (the event loop every line goes through; 10 ms resolution). */
+  mainCpuMs: number;
 }
 
 function memory(): Record<string, number> {
@@ -63,6 +67,13 @@ function memory(): Record<string, number> {
 
 function mib(m: Record<string, number>): string {
   return ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'].map((k) => `${k} ${(m[k] ?? 0).toFixed(0)}`).join(', ');
+}
+
+/** CPU time (user + system, ms) of this process's main thread so far, from /proc (clock ticks of 10 ms). */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function vm(field: 'VmRSS' | 'VmHWM'): number {
@@ -94,6 +105,7 @@ async function shepherdRole(target: Target): Promise<void> {
     for (const [k, v] of Object.entries(memory())) peakMem[k] = Math.max(peakMem[k] ?? 0, v);
   }, 10);
   const cpu = process.cpuUsage();
+  const mainCpu = mainThreadCpuMs();
   const started = performance.now();
   const r = await bench.deployer.request({
     app: 'logs',
@@ -108,6 +120,7 @@ async function shepherdRole(target: Target): Promise<void> {
   await bench.deployer.waitFor(r.deploy.id);
   const elapsed = performance.now() - started;
   const used = process.cpuUsage(cpu);
+  const mainCpuMs = mainThreadCpuMs() - mainCpu;
   clearInterval(sampler);
   const d = await bench.store.deploys.get(r.deploy.id);
   if (d?.state !== 'succeeded') throw new Error(`deploy ${d?.state}: ${d?.error}`);
@@ -127,19 +140,42 @@ async function shepherdRole(target: Target): Promise<void> {
     peakMem,
     peakQueued: bench.deployer.writer.peakQueued,
     cpuMs: (used.user + used.system) / 1000,
+    mainCpuMs,
   };
   await bench.close();
   process.send?.(figures);
 }
 
+/** BENCH_LOGS_TSX=1: run the Shepherd side from the sources through tsx (as before), not compiled. */
+const UNDER_TSX = process.env.BENCH_LOGS_TSX === '1';
+let compiled: Promise<string> | undefined;
+
+/**
+ * This file compiled as `npm start` compiles the bot (scripts/build.mjs's options, into dist/bench-logs/): the
+ * bot runs as JavaScript in production, and tsx's loader thread and on-the-fly compiling (~35 MiB of RSS, and
+ * ~150 ms compiling ssh2 in the first deploy) are no part of what it costs. Built once per run.
+ */
+function compiledSelf(): Promise<string> {
+  compiled ??= (async () => {
+    const { build } = await import('esbuild');
+    const { esbuildOptions } = await import('../scripts/build.mjs');
+    const outdir = join(dirname(SELF), '..', 'dist', 'bench-logs');
+    rmSync(outdir, { recursive: true, force: true });
+    await build({ ...esbuildOptions({ logs: SELF }, outdir), outExtension: { '.js': '.mjs' } });
+    return join(outdir, 'logs.mjs');
+  })();
+  return compiled;
+}
+
 async function measureShepherd(target: Target): Promise<ShepherdFigures> {
   const pgEnv = target.database === 'postgresql' ? await postgresEnv() : {};
+  const entry = UNDER_TSX ? SELF : await compiledSelf();
   return new Promise((resolve, reject) => {
-    const child = fork(SELF, [], {
+    const child = fork(entry, [], {
       // As `npm start` runs the bot: --liftoff-only keeps V8 from recompiling Prisma's query-compiler WebAssembly
       // with TurboFan, which cost ~40 MiB of RSS and ~0.5 s of CPU per deploy for no faster queries.
       // BENCH_LOGS_NODE_ARGS: extra node flags for the Shepherd side, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
-      execArgv: ['--liftoff-only', ...(process.env.BENCH_LOGS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx'],
+      execArgv: ['--liftoff-only', ...(process.env.BENCH_LOGS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(UNDER_TSX ? ['--import', 'tsx'] : [])],
       env: { ...process.env, ...pgEnv, BENCH_LOGS_ROLE: 'shepherd', BENCH_LOGS_TARGET: JSON.stringify(target) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -221,7 +257,7 @@ async function printStages(): Promise<void> {
     }
     const lines = rows.map((r) => r.text);
     // Publishing and queueing without storing: a sink that keeps nothing.
-    const noStore = { insert: async () => {}, close: async () => {} };
+    const noStore = { insert: async () => {}, insertChunks: async () => {}, close: async () => {} };
     const pipeline = async (sink: LogLineStore | typeof noStore, deployId: number) => {
       const events = new DeployEvents();
       events.subscribe(() => {});
@@ -313,7 +349,9 @@ export const logs: BenchSection = {
         ]);
         const seconds = ours.ms / 1000;
         console.log(`  ${Math.round(ours.stored / seconds).toLocaleString('en')} lines/s stored; ${(size / 1024 / 1024).toFixed(1)} MiB of output`);
-        console.log(`  shepherd CPU time during the deploy: ${ms(ours.cpuMs)} ms (user + system, all threads); 1-line deploy: ${ms(one.cpuMs)} ms`);
+        console.log(
+          `  shepherd CPU time during the deploy: ${ms(ours.cpuMs)} ms (user + system, all threads), main thread ${ms(ours.mainCpuMs)} ms; 1-line deploy: ${ms(one.cpuMs)} ms, main thread ${ms(one.mainCpuMs)} ms`,
+        );
         console.log(
           `  shepherd RSS: ${ours.idleRssMiB.toFixed(0)} MiB before, peak ${ours.peakRssMiB.toFixed(0)} MiB (whole process, VmHWM): the deploy's own increment ${(ours.peakRssMiB - ours.idleRssMiB).toFixed(0)} MiB (1-line deploy: ${(one.peakRssMiB - one.idleRssMiB).toFixed(0)} MiB)`,
         );

@@ -14,3 +14,4 @@ export function stalenessAsync(build?: BuildRecord | null, root?: string): Promi
 export function build(): Promise<{ outdir: string; inputs: string[] }>;
 /** The esbuild plugin that keeps each module's import.meta.url its source file's URL (for files found relative to it). */
 export function sourceUrls(outdir: string): import('esbuild').Plugin;
+export function esbuildOptions(entryPoints: Record<string, string>, outdir: string): import('esbuild').BuildOptions & { metafile: true };

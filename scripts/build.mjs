@@ -94,22 +94,7 @@ export async function build() {
   const builtAt = Date.now();
   const name = `build-${builtAt}-${process.pid}`;
   const outdir = join(DIST, name);
-  const result = await esbuild({
-    entryPoints: { main: join(ROOT, 'scripts/start-entry.ts') },
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    outdir,
-    chunkNames: 'chunk-[hash]',
-    sourcemap: 'linked',
-    metafile: true,
-    logLevel: 'warning',
-    // CommonJS inside the bundled packages calls require() for Node's own modules.
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-    plugins: [sourceUrls(outdir), externalPackages(BUNDLED)],
-  });
+  const result = await esbuild(esbuildOptions({ main: join(ROOT, 'scripts/start-entry.ts') }, outdir));
   // Our sources, and the package.json of each bundled package (an upgrade rewrites it, so the build is redone).
   const bundled = new Set(
     Object.keys(result.metafile.inputs)
@@ -123,6 +108,31 @@ export async function build() {
   renameSync(tmp, CURRENT);
   prune(name);
   return { outdir, inputs };
+}
+
+/**
+ * How the build compiles, for other entries compiled the same way (the `logs` benchmark runs its bot so, as
+ * `npm start` would).
+ *
+ *   await esbuild.build(esbuildOptions({ logs: 'bench/logs.ts' }, '/tmp/out'));
+ */
+export function esbuildOptions(entryPoints, outdir) {
+  return {
+    entryPoints,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    outdir,
+    chunkNames: 'chunk-[hash]',
+    sourcemap: 'linked',
+    metafile: true,
+    logLevel: 'warning',
+    // CommonJS inside the bundled packages calls require() for Node's own modules.
+    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    plugins: [sourceUrls(outdir), externalPackages(BUNDLED)],
+  };
 }
 
 /**

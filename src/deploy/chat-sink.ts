@@ -147,8 +147,9 @@ export class ChatSink {
         lines = [];
         t.lastLines.set(event.line.host, lines);
       }
+      // Trimmed once per LAST_LINES lines, not shifted at every line: a host may print 100k lines a second.
       lines.push(event.line.text);
-      if (lines.length > LAST_LINES) lines.shift();
+      if (lines.length >= 2 * LAST_LINES) lines.splice(0, lines.length - LAST_LINES);
     }
   }
 
@@ -186,7 +187,7 @@ export class ChatSink {
   hostFinished(deployId: number, progress: { done: number; total: number; failed: number }, failure?: { host: string; reason: string }): void {
     const t = this.tracked.get(deployId);
     if (!t) return;
-    const lines = failure ? [...(t.lastLines.get(failure.host) ?? [])] : [];
+    const lines = failure ? (t.lastLines.get(failure.host) ?? []).slice(-LAST_LINES) : [];
     if (t.card) {
       t.card.progress = { done: progress.done, total: progress.total, failed: progress.failed };
       this.track(this.showCard(t));

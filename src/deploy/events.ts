@@ -5,7 +5,6 @@
  *   const off = events.subscribe((e) => { if (e.type === 'line') console.log(e.line.text); });
  *   events.publish({ type: 'state', deployId: 3, state: 'running' });
  */
-import { EventEmitter } from 'node:events';
 import { type MaskText, maskPatterns } from './mask.js';
 
 import type { FullDeploy } from '../store/deploys.js';
@@ -59,17 +58,20 @@ export interface SubscribeOptions {
 }
 
 export class DeployEvents {
-  private readonly emitter = new EventEmitter();
+  /**
+   * Replaced, never changed, when someone subscribes or leaves: publish walks the array it found, so a listener
+   * that unsubscribes while an event is delivered changes nothing mid-walk (as EventEmitter, which copies the
+   * list at every emit instead: a line event is published hundreds of thousands of times per deploy).
+   */
+  private listeners: ((event: DeployEvent) => void)[] = [];
   private readonly waiters = new Set<() => Promise<void>>();
 
   /** `mask`: applied to the error text of every event (it quotes failing commands) before anyone hears it. */
-  constructor(private readonly mask: MaskText = maskPatterns) {
-    // Every viewer tab is a listener; the default cap of 10 is a leak detector for code, not for users.
-    this.emitter.setMaxListeners(0);
-  }
+  constructor(private readonly mask: MaskText = maskPatterns) {}
 
   publish(event: DeployEvent): void {
-    this.emitter.emit('event', this.masked(event));
+    const masked = this.masked(event);
+    for (const listener of this.listeners) listener(masked);
   }
 
   /** Lines are masked by the log pipeline (with per-stream state); every other free text is masked here. */
@@ -91,11 +93,15 @@ export class DeployEvents {
 
   /** Returns the function that unsubscribes. */
   subscribe(listener: (event: DeployEvent) => void, options: SubscribeOptions = {}): () => void {
-    this.emitter.on('event', listener);
+    this.listeners = [...this.listeners, listener];
     const flushed = options.flushed;
     if (flushed) this.waiters.add(flushed);
+    let subscribed = true;
     return () => {
-      this.emitter.off('event', listener);
+      if (!subscribed) return;
+      subscribed = false;
+      const at = this.listeners.lastIndexOf(listener);
+      if (at >= 0) this.listeners = [...this.listeners.slice(0, at), ...this.listeners.slice(at + 1)];
       if (flushed) this.waiters.delete(flushed);
     };
   }

@@ -8,7 +8,7 @@
  *   const off = relayDeployStates(events, notifier);                 // stop with off()
  */
 import type { StoredLine } from '../store/deploys.js';
-import type { LineSink } from '../store/log-lines.js';
+import type { LineSink, NewChunk } from '../store/log-lines.js';
 import type { Notifier } from '../store/notify.js';
 import type { DeployEvents } from './events.js';
 
@@ -32,6 +32,12 @@ export function notifyingLineSink(sink: LineSink, notifier: Notifier): LineSink 
       await sink.insert(lines);
       const last = new Map<number, number>();
       for (const l of lines) if ((last.get(l.deployId) ?? 0) < l.seq) last.set(l.deployId, l.seq);
+      if (last.size > 0) void notifier.notify('lines', { d: [...last] });
+    },
+    async insertChunks(chunks: readonly NewChunk[]): Promise<void> {
+      await sink.insertChunks(chunks);
+      const last = new Map<number, number>();
+      for (const c of chunks) if ((last.get(c.deployId) ?? 0) < c.lastSeq) last.set(c.deployId, c.lastSeq);
       if (last.size > 0) void notifier.notify('lines', { d: [...last] });
     },
     close: () => sink.close(),

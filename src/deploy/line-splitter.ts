@@ -5,11 +5,24 @@
  *
  *   const s = new LineSplitter((line) => store(line));
  *   s.push(Buffer.from('hel')); s.push(Buffer.from('lo\nwor')); s.end(); // 'hello', 'wor'
+ *
+ * take() gives the lines one chunk completes as a batch instead (what the deploy log uses): with them the text
+ * they were cut from, so a caller can test the whole chunk once (masking) and, when no line was changed, store
+ * that text as it is instead of joining the lines again.
  */
 import { StringDecoder } from 'node:string_decoder';
 
 export const MAX_LINE_CHARS = 8192;
 export const TRUNCATED = ' … [line truncated]';
+
+/** The lines one chunk completed. */
+export interface SplitLines {
+  lines: string[];
+  /** The text the lines were cut from (the held partial line included): every character of every line is in it. */
+  source: string;
+  /** Whether `source` is exactly the lines joined by '\n' (no CR dropped, no line capped or skipped). */
+  verbatim: boolean;
+}
 
 export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
@@ -18,49 +31,93 @@ export class LineSplitter {
   private skipping = false;
 
   constructor(
-    private readonly emit: (line: string) => void,
+    private readonly emit: (line: string) => void = () => {},
     private readonly maxChars = MAX_LINE_CHARS,
   ) {}
 
   push(chunk: Buffer | string): void {
-    this.feed(typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
+    for (const line of this.take(chunk).lines) this.emit(line);
+  }
+
+  /** The whole lines this chunk completes (the rest is held for the next chunk or end()). */
+  take(chunk: Buffer | string): SplitLines {
+    return this.feed(typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
   }
 
   /** Flushes the last line even without a trailing newline. */
   end(): void {
-    this.feed(this.decoder.end());
-    if (this.partial.length > 0 && !this.skipping) this.emit(stripCr(this.partial));
+    for (const line of this.takeEnd().lines) this.emit(line);
+  }
+
+  /** end() as a batch: the lines still held (the last one even without a trailing newline). */
+  takeEnd(): SplitLines {
+    const out = this.feed(this.decoder.end());
+    if (this.partial.length > 0 && !this.skipping) {
+      const line = stripCr(this.partial);
+      out.lines.push(line);
+      out.source = out.lines.length === 1 ? this.partial : `${out.source}\n${this.partial}`;
+      out.verbatim &&= line.length === this.partial.length;
+    }
     this.partial = '';
     this.skipping = false;
+    return out;
   }
 
-  private feed(text: string): void {
+  private feed(text: string): SplitLines {
+    let nl = text.indexOf('\n');
+    if (nl < 0) {
+      const cut = this.append(text);
+      return cut === null ? { lines: [], source: '', verbatim: true } : { lines: [cut], source: cut, verbatim: false };
+    }
+    const lines: string[] = [];
+    let verbatim = true;
+    const held = this.partial;
     let start = 0;
-    while (start < text.length) {
-      const nl = text.indexOf('\n', start);
-      if (nl < 0) {
-        this.append(text.slice(start));
-        return;
-      }
-      if (this.skipping) this.skipping = false;
-      else {
-        const piece = text.slice(start, nl);
-        const line = this.partial.length > 0 ? this.partial + piece : piece;
-        this.partial = '';
-        this.emit(line.length > this.maxChars ? line.slice(0, this.maxChars) + TRUNCATED : stripCr(line));
-      }
+    if (this.skipping) {
+      // The rest of an over-long line, dropped: the source starts after it.
+      this.skipping = false;
+      verbatim = false;
       start = nl + 1;
+      nl = text.indexOf('\n', start);
     }
+    const from = start;
+    while (nl >= 0) {
+      const piece = text.slice(start, nl);
+      let line = this.partial.length > 0 ? this.partial + piece : piece;
+      this.partial = '';
+      if (line.length > this.maxChars) {
+        line = line.slice(0, this.maxChars) + TRUNCATED;
+        verbatim = false;
+      } else if (line.endsWith('\r')) {
+        line = line.slice(0, -1);
+        verbatim = false;
+      }
+      lines.push(line);
+      start = nl + 1;
+      nl = text.indexOf('\n', start);
+    }
+    // No line when the chunk only ended a dropped one.
+    let source = lines.length === 0 ? '' : from === 0 ? held + text.slice(0, start - 1) : text.slice(from, start - 1);
+    if (start < text.length) {
+      const cut = this.append(text.slice(start));
+      if (cut !== null) {
+        lines.push(cut);
+        source = lines.length === 1 ? cut : `${source}\n${cut}`;
+        verbatim = false;
+      }
+    }
+    return { lines, source, verbatim };
   }
 
-  private append(piece: string): void {
-    if (this.skipping) return;
+  /** Holds a partial line; returns it capped (and starts skipping the rest) once it is over the cap. */
+  private append(piece: string): string | null {
+    if (this.skipping) return null;
     this.partial += piece;
-    if (this.partial.length > this.maxChars) {
-      this.emit(this.partial.slice(0, this.maxChars) + TRUNCATED);
-      this.partial = '';
-      this.skipping = true;
-    }
+    if (this.partial.length <= this.maxChars) return null;
+    const cut = this.partial.slice(0, this.maxChars) + TRUNCATED;
+    this.partial = '';
+    this.skipping = true;
+    return cut;
   }
 }
 

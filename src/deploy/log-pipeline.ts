@@ -1,6 +1,8 @@
 /**
  * The log pipeline of a deploy: output chunks → lines (LineSplitter) → masked (Masker) → numbered (a per-deploy,
- * gap-free seq) → published on DeployEvents (viewer, chat sink) → stored by the LogWriter in batches.
+ * gap-free seq) → published on DeployEvents (viewer, chat sink) → stored by the LogWriter in batches. An output
+ * chunk's lines travel together: one mask check for the whole chunk, and when nothing in it changed, its own
+ * text is what is stored (one chunk row per output chunk, the lines never joined again).
  *
  *   const log = new DeployLog(7, { events, masker, writer });
  *   const out = log.host('web-1');
@@ -9,9 +11,9 @@
  */
 import type { Logger } from 'pino';
 import type { StoredLine } from '../store/deploys.js';
-import type { LineSink } from '../store/log-lines.js';
+import { batchChunks, CHUNK_MAX_CHARS, CHUNK_MAX_LINES, type LineSink, type NewChunk } from '../store/log-lines.js';
 import type { DeployEvents, LogLineEvent, LogStream } from './events.js';
-import { LineSplitter } from './line-splitter.js';
+import { LineSplitter, type SplitLines } from './line-splitter.js';
 import type { Masker } from './mask.js';
 import type { OutputStream } from './transport.js';
 
@@ -30,7 +32,10 @@ export interface LogWriterOptions {
  * database is busy). A write that fails for good is logged and its lines counted as dropped.
  */
 export class LogWriter {
-  private pending: StoredLine[] = [];
+  /** Lines and chunks in the order they were added: a chunk is a host's output chunk of clean lines, stored as printed. */
+  private pending: (StoredLine | NewChunk)[] = [];
+  /** Lines in `pending`. */
+  private pendingLines = 0;
   private writing: Promise<void> | null = null;
   private writingCount = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -55,13 +60,24 @@ export class LogWriter {
 
   add(line: StoredLine): void {
     this.pending.push(line);
-    if (this.pending.length + this.writingCount > this.peakQueued) this.peakQueued = this.pending.length + this.writingCount;
+    this.added(1);
+  }
+
+  /** Consecutive lines as one chunk (lastSeq - firstSeq + 1 lines, joined by '\n'). */
+  addChunk(chunk: NewChunk): void {
+    this.pending.push(chunk);
+    this.added(chunk.lastSeq - chunk.firstSeq + 1);
+  }
+
+  private added(lines: number): void {
+    this.pendingLines += lines;
+    if (this.pendingLines + this.writingCount > this.peakQueued) this.peakQueued = this.pendingLines + this.writingCount;
     this.schedule();
   }
 
   /** A promise while too many lines wait to be written (pause the source until it resolves), else undefined. */
   room(): Promise<void> | undefined {
-    if (this.pending.length + this.writingCount < this.highWater) return undefined;
+    if (this.pendingLines + this.writingCount < this.highWater) return undefined;
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -71,13 +87,15 @@ export class LogWriter {
     this.timer = undefined;
     if (this.writing || this.pending.length === 0) return;
     const batch = this.pending;
+    const lines = this.pendingLines;
     this.pending = [];
-    this.writingCount = batch.length;
-    this.writing = this.sink
-      .insert(batch)
+    this.pendingLines = 0;
+    this.writingCount = lines;
+    this.writing = Promise.resolve()
+      .then(() => this.sink.insertChunks(batchChunks(batch)))
       .catch((err) => {
-        this.dropped += batch.length;
-        this.logger?.error({ err, lines: batch.length, deployId: batch[0]?.deployId }, 'could not store log lines; they are lost');
+        this.dropped += lines;
+        this.logger?.error({ err, lines, deployId: batch[0]?.deployId }, 'could not store log lines; they are lost');
       })
       .finally(() => {
         this.writing = null;
@@ -97,7 +115,7 @@ export class LogWriter {
 
   private schedule(): void {
     if (this.pending.length === 0 || this.writing) return;
-    if (this.pending.length >= this.batchLines) {
+    if (this.pendingLines >= this.batchLines) {
       // Next turn of the event loop, so a chunk of many lines becomes one transaction.
       this.immediate ??= setImmediate(() => {
         this.immediate = undefined;
@@ -107,7 +125,7 @@ export class LogWriter {
   }
 
   private wake(): void {
-    if (this.waiters.length === 0 || this.pending.length + this.writingCount >= this.highWater / 2) return;
+    if (this.waiters.length === 0 || this.pendingLines + this.writingCount >= this.highWater / 2) return;
     const waiters = this.waiters;
     this.waiters = [];
     for (const w of waiters) w();
@@ -167,25 +185,42 @@ export class DeployLog {
     for (const part of text.split('\n')) this.line(host, 'system', part);
   }
 
+  /**
+   * The lines one output chunk completed, all stamped with its time. When the chunk holds nothing the masker
+   * could hide (one scan of the whole text) its lines skip masking; when besides no line was changed (no CR,
+   * none capped) and they fit in one stored chunk, the writer gets the chunk's own text instead of the lines to
+   * join again. Every line is still numbered and published one by one (viewers, chat).
+   */
+  private lines(host: string, stream: LogStream, maskKey: string, split: SplitLines, at: Date): void {
+    const { lines, source } = split;
+    if (lines.length === 0) return;
+    const clean = this.deps.masker.clean(source, maskKey);
+    if (clean && split.verbatim && lines.length <= CHUNK_MAX_LINES && source.length <= CHUNK_MAX_CHARS) {
+      const firstSeq = this.seq + 1;
+      for (const text of lines) this.deps.events.publish({ type: 'line', line: { deployId: this.deployId, seq: ++this.seq, host, stream, text, at } });
+      this.deps.writer.addChunk({ deployId: this.deployId, firstSeq, lastSeq: this.seq, host, stream, text: source, at });
+      return;
+    }
+    for (const raw of lines) {
+      const line: LogLineEvent = { deployId: this.deployId, seq: ++this.seq, host, stream, text: clean ? raw : this.deps.masker.line(raw, maskKey), at };
+      this.deps.events.publish({ type: 'line', line });
+      this.deps.writer.add(line);
+    }
+  }
+
   /** Splits a host's raw output into lines, one splitter per stream. */
   host(host: string): HostOutput {
-    // When the chunk being split arrived: every line completed by that chunk is stamped with it.
-    let at = this.now();
-    const splitter = (stream: OutputStream) => {
-      const key = this.maskKey(host, stream);
-      return new LineSplitter((l) => this.emit(host, stream, key, l, at));
-    };
+    const splitter = (stream: 'stdout' | 'stderr') => ({ stream, key: this.maskKey(host, stream), lines: new LineSplitter() });
     const splitters = { stdout: splitter('stdout'), stderr: splitter('stderr') };
     return {
       onOutput: (stream, chunk) => {
-        at = this.now();
-        splitters[stream].push(chunk);
+        const s = splitters[stream];
+        this.lines(host, stream, s.key, s.lines.take(chunk), this.now());
         return this.deps.writer.room();
       },
       end: () => {
-        at = this.now();
-        splitters.stdout.end();
-        splitters.stderr.end();
+        const at = this.now();
+        for (const s of [splitters.stdout, splitters.stderr]) this.lines(host, s.stream, s.key, s.lines.takeEnd(), at);
       },
     };
   }

@@ -120,6 +120,18 @@ export class Masker {
     return ranges ? replaceMapped(text, ranges, indexMap(text)) : text;
   }
 
+  /**
+   * Whether no line of `text` (many lines of `stream`, as one output chunk brought them) can need masking, so
+   * line() may be skipped for each: no escape code, no configured value, none of what every rule needs, and the
+   * stream not inside a private key. One scan of a 32 KiB chunk costs less than 400 scans of its lines.
+   *   if (!m.clean(chunkText, key)) lines = lines.map((l) => m.line(l, key));
+   */
+  clean(text: string, stream = 'default'): boolean {
+    if ((this.inKey.size > 0 && this.inKey.has(stream)) || text.includes('\x1b')) return false;
+    for (const secret of this.secrets) if (text.includes(secret)) return false;
+    return !MAYBE_WORD.test(text) && !MAYBE_TOKEN.test(text);
+  }
+
   /** Masks a whole text (an error message, a chat line): every line, a private key spanning lines included. */
   text(text: string): string {
     if (!text) return text;

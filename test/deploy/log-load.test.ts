@@ -2,19 +2,21 @@
  * The log pipeline under load: a store slower than the host must pause the output (bounded memory) without
  * losing or reordering a line, and what is stored must be the text exactly, whichever insert path wrote it.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { Deployer } from '../../src/deploy/engine.js';
 import { DeployEvents } from '../../src/deploy/events.js';
 import { LocalTransport } from '../../src/deploy/local-transport.js';
 import { DeployLog, LogWriter } from '../../src/deploy/log-pipeline.js';
 import { Masker } from '../../src/deploy/mask.js';
+import { sqlitePath } from '../../src/store/db.js';
 import type { StoredLine } from '../../src/store/deploys.js';
-import type { LineSink } from '../../src/store/log-lines.js';
+import type { LineSink, NewChunk } from '../../src/store/log-lines.js';
 import { startedDeploy, TEST_DB, type TempStore, tempStore } from '../support/db.js';
 import { skipWithoutSshd, startSshd } from '../support/sshd.js';
 
@@ -25,6 +27,11 @@ class SlowSink implements LineSink {
     // Not a wait in the test: this delay IS the slow database the test is about (writes that take time).
     await new Promise((r) => setTimeout(r, 5 + lines.length / 100));
     await this.inner.insert(lines);
+  }
+  async insertChunks(chunks: readonly NewChunk[]): Promise<void> {
+    const lines = chunks.reduce((n, c) => n + c.lastSeq - c.firstSeq + 1, 0);
+    await new Promise((r) => setTimeout(r, 5 + lines / 100));
+    await this.inner.insertChunks(chunks);
   }
   close(): Promise<void> {
     return this.inner.close();
@@ -197,6 +204,56 @@ describe('LogLineStore', () => {
     expect(asRun.filter((_, i) => valid(TRICKY[i] as string))).toEqual(expected.filter(valid));
     await sink.close();
   });
+
+  // SQLite's write-ahead log only: PostgreSQL has no checkpoint the bot runs.
+  it.runIf(TEST_DB === 'sqlite')(
+    'GIVEN more than 4 MiB of log written on SQLite THEN the write-ahead log is copied into the database file by the checkpoint thread, not by the writing connection',
+    async () => {
+      t = await tempStore();
+      const id = await startedDeploy(t);
+      const path = sqlitePath(t.url);
+      // Whatever Prisma's connection wrote is in the file first; from here only a checkpoint grows it.
+      await t.store.db.$executeRawUnsafe('PRAGMA wal_checkpoint(TRUNCATE)');
+      const before = statSync(path).size;
+      const sink = await t.lines();
+      const text = Array.from({ length: 1000 }, (_, i) => `line ${i} ${'x'.repeat(200)}`).join('\n');
+      const at = new Date();
+      for (let n = 0; n < 25; n++)
+        await sink.insertChunks([{ deployId: id, firstSeq: n * 1000 + 1, lastSeq: n * 1000 + 1000, host: 'h', stream: 'stdout', text, at }]);
+      // 25 × 206 KiB written: the writer's own commits never checkpoint (wal_autocheckpoint = 0).
+      await vi.waitFor(() => expect(statSync(path).size - before).toBeGreaterThan(4 * 1024 * 1024), { timeout: 15_000, interval: 50 });
+      expect(await t.store.deploys.lineCount(id)).toBe(25_000);
+      await sink.close();
+    },
+  );
+
+  // SQLite's single write lock only: PostgreSQL writers do not wait for each other here.
+  it.runIf(TEST_DB === 'sqlite')(
+    'GIVEN another connection holds the SQLite write lock THEN a batch is retried while the event loop goes on, and is stored once the lock is released',
+    async () => {
+      t = await tempStore();
+      const id = await startedDeploy(t);
+      const sink = await t.lines();
+      // A first batch, so the statement is prepared and the next one goes straight to the lock.
+      const text = Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n');
+      await sink.insertChunks([{ deployId: id, firstSeq: 1, lastSeq: 1000, host: 'h', stream: 'stdout', text, at: new Date() }]);
+      // Another connection (the bot's or another process's) in a write transaction.
+      const other = new Database(sqlitePath(t.url));
+      other.exec('BEGIN IMMEDIATE');
+      let stored = false;
+      const write = sink.insertChunks([{ deployId: id, firstSeq: 1001, lastSeq: 2000, host: 'h', stream: 'stdout', text, at: new Date() }]).then(() => {
+        stored = true;
+      });
+      // The event loop answers (a read through Prisma) while the batch waits for the lock.
+      for (let i = 0; i < 5; i++) expect(await t.store.deploys.lineCount(id)).toBe(1000);
+      expect(stored).toBe(false);
+      other.exec('COMMIT');
+      other.close();
+      await write;
+      expect(await t.store.deploys.lineCount(id)).toBe(2000);
+      await sink.close();
+    },
+  );
 
   it('GIVEN a batch whose seqs collide with stored ones THEN nothing of it is stored and insert rejects', async () => {
     t = await tempStore();

@@ -5,6 +5,7 @@ import { DeployEvents, type LogLineEvent } from '../../src/deploy/events.js';
 import { LineSplitter, TRUNCATED } from '../../src/deploy/line-splitter.js';
 import { DeployLog, LogWriter } from '../../src/deploy/log-pipeline.js';
 import { Masker, MASK } from '../../src/deploy/mask.js';
+import { batchChunks, CHUNK_MAX_LINES } from '../../src/store/log-lines.js';
 import { startedDeploy, tempStore, type TempStore } from '../support/db.js';
 
 describe('LineSplitter', () => {
@@ -29,6 +30,86 @@ describe('LineSplitter', () => {
   it('GIVEN a line longer than the cap THEN it is cut, marked, and the rest of it dropped', () => {
     expect(split(['x'.repeat(10), 'y'.repeat(10), '\nnext\n'], 15)).toEqual([`${'x'.repeat(10)}${'y'.repeat(5)}${TRUNCATED}`, 'next']);
     expect(split([`${'z'.repeat(20)}\nok\n`], 15)).toEqual([`${'z'.repeat(15)}${TRUNCATED}`, 'ok']);
+  });
+});
+
+describe('LineSplitter.take: the lines of a chunk with the text they came from', () => {
+  const takeAll = (chunks: string[], max?: number) => {
+    const s = new LineSplitter(undefined, max);
+    const out = chunks.map((c) => s.take(c));
+    out.push(s.takeEnd());
+    return out;
+  };
+
+  it('GIVEN plain lines cut anywhere THEN each batch gives its lines, and its source is exactly them joined', () => {
+    const out = takeAll(['ab', 'c\nde', 'f\ng\nh', 'ij']);
+    expect(out.map((b) => b.lines)).toEqual([[], ['abc'], ['def', 'g'], [], ['hij']]);
+    for (const b of out) {
+      expect(b.verbatim).toBe(true);
+      expect(b.source).toBe(b.lines.join('\n'));
+    }
+  });
+  it('GIVEN a CR, a capped line or the dropped rest of one THEN the batch says it is not verbatim, and every line is still in its source', () => {
+    const out = takeAll(['a\r\nb\n', 'x'.repeat(20), 'y\nok\n'], 15);
+    expect(out.map((b) => b.lines)).toEqual([['a', 'b'], [`${'x'.repeat(15)}${TRUNCATED}`], ['ok'], []]);
+    expect(out.map((b) => b.verbatim)).toEqual([false, false, false, true]);
+    expect(out[2]?.source).toBe('ok');
+    for (const b of out) for (const line of b.lines) expect(b.source).toContain(line.replace(TRUNCATED, ''));
+  });
+});
+
+describe('Masker.clean: one test for all the lines of a chunk', () => {
+  const m = new Masker(['s3cr3t-value']);
+  it('GIVEN build output without anything a rule needs THEN it is clean', () => {
+    expect(m.clean('1 npm info lifecycle build~prepare: compiling src/module.ts (ok)\n2 done in 3.1s', 'k')).toBe(true);
+  });
+  it('GIVEN a configured value, a word a rule needs, a token shape or an escape code anywhere THEN it is not', () => {
+    for (const text of ['ok\nuse s3cr3t-value\nok', 'ok\nDB_PASSWORD=x', 'ok\nghp_0123456789abcdefghij0123', 'ok\n\u001b[31mred'])
+      expect(m.clean(text, 'k')).toBe(false);
+  });
+  it('GIVEN the stream inside a private key block THEN nothing of it is clean until the block ends', () => {
+    const k = new Masker();
+    expect(k.line('-----BEGIN OPENSSH PRIVATE KEY-----', 'pem')).toBe('-----BEGIN OPENSSH PRIVATE KEY-----');
+    expect(k.clean('b3BlbnNzaC1rZXktdjEAAAAA', 'pem')).toBe(false);
+    expect(k.clean('b3BlbnNzaC1rZXktdjEAAAAA', 'other')).toBe(true);
+  });
+});
+
+describe('batchChunks', () => {
+  const at = new Date('2026-12-01T10:00:00.000Z');
+  const line = (seq: number, text = `l${seq}`) => ({ deployId: 1, seq, host: 'h', stream: 'stdout', text, at });
+  const chunk = (firstSeq: number, lastSeq: number) => ({
+    deployId: 1,
+    firstSeq,
+    lastSeq,
+    host: 'h',
+    stream: 'stdout',
+    text: Array.from({ length: lastSeq - firstSeq + 1 }, (_, i) => `l${firstSeq + i}`).join('\n'),
+    at,
+  });
+  it('GIVEN lines and chunks that continue each other THEN one chunk holds them all, in order', () => {
+    expect(batchChunks([line(1), line(2), chunk(3, 5), line(6)])).toEqual([chunk(1, 6)]);
+  });
+  it('GIVEN a gap, another host or another time THEN they stay apart', () => {
+    const other = { ...chunk(3, 4), host: 'g' };
+    const later = { ...chunk(5, 5), at: new Date(at.getTime() + 1) };
+    expect(batchChunks([line(1), chunk(3, 4)]).map((c) => [c.firstSeq, c.lastSeq])).toEqual([
+      [1, 1],
+      [3, 4],
+    ]);
+    expect(batchChunks([chunk(1, 2), other, later]).map((c) => [c.firstSeq, c.host])).toEqual([
+      [1, 'h'],
+      [3, 'g'],
+      [5, 'h'],
+    ]);
+  });
+  it('GIVEN more lines than a chunk holds THEN they are cut at CHUNK_MAX_LINES', () => {
+    const out = batchChunks([chunk(1, 600), chunk(601, 1200)]);
+    expect(out.map((c) => [c.firstSeq, c.lastSeq])).toEqual([
+      [1, 600],
+      [601, 1200],
+    ]);
+    expect(out.every((c) => c.lastSeq - c.firstSeq < CHUNK_MAX_LINES)).toBe(true);
   });
 });
 
@@ -106,6 +187,44 @@ describe('DeployLog → LogWriter → LogLineStore', () => {
       [5, 'web-1', 'system', '$ npm ci'],
     ]);
     expect(published.map((l) => l.text)).toEqual(stored.map((l) => l.text));
+    await sink.close();
+  });
+
+  it('GIVEN output cut anywhere (inside a secret, a CRLF, a private key, a UTF-8 character) THEN what is stored and published is the text masked line by line', async () => {
+    t = await tempStore();
+    const sink = await t.lines();
+    const secret = 's3cr3t-value';
+    const plain = Array.from({ length: 40 }, (_, i) => `${i} compiling src/module-${i}.ts (ok) ✓`);
+    const text = [
+      ...plain.slice(0, 10),
+      `curl -u bot:${secret} https://example.test`,
+      'windows line\r',
+      ...plain.slice(10, 20),
+      '-----BEGIN RSA PRIVATE KEY-----',
+      'MIIEowIBAAKCAQEAmaskedmaskedmasked',
+      '-----END RSA PRIVATE KEY-----',
+      ...plain.slice(20),
+      'no newline at the end',
+    ].join('\n');
+    const bytes = Buffer.from(text);
+    const reference = new Masker([secret]);
+    const expected = text.split('\n').map((l) => reference.line(l.endsWith('\r') ? l.slice(0, -1) : l, 'ref'));
+    expect(expected.join('\n')).not.toContain(secret);
+    for (const size of [1, 3, 7, 64, bytes.length]) {
+      const id = await startedDeploy(t);
+      const events = new DeployEvents();
+      const published: string[] = [];
+      events.subscribe((e) => e.type === 'line' && published.push(e.line.text));
+      const writer = new LogWriter(sink, undefined, { intervalMs: 10, batchLines: 50 });
+      const out = new DeployLog(id, { events, masker: new Masker([secret]), writer }).host('web-1');
+      for (let o = 0; o < bytes.length; o += size) out.onOutput('stdout', bytes.subarray(o, o + size));
+      out.end();
+      await writer.drain();
+      const stored = await t.store.deploys.lines(id, { limit: 1000 });
+      expect(stored.map((l) => l.seq)).toEqual(expected.map((_, i) => i + 1));
+      expect(stored.map((l) => l.text)).toEqual(expected);
+      expect(published).toEqual(expected);
+    }
     await sink.close();
   });
 
