@@ -237,11 +237,19 @@ function baseEnv(): Record<string, string> {
   return env;
 }
 
+/** Node's arguments of `npm start` as package.json says (e.g. `--liftoff-only scripts/start.mjs`): the bench runs exactly that. */
+function npmStartArgs(): string[] {
+  const start: string = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).scripts.start;
+  const [cmd, ...args] = start.split(/\s+/);
+  if (cmd !== 'node') throw new Error(`npm start is "${start}", not node: update the irc bench`);
+  return args;
+}
+
 function shepherdSpec(server: Ngircd, dbPath: string): BotSpec {
   return {
     label: 'Shepherd',
     nick: 'shepherd',
-    args: ['scripts/start.mjs'],
+    args: npmStartArgs(),
     cwd: ROOT,
     env: {
       ...baseEnv(),
@@ -496,7 +504,7 @@ async function run(): Promise<void> {
     console.log(`  server: ${ngircdVersion} on ${server.host}, MaxPenaltyTime = 0. ngircd has no penalty exemption per client class;`);
     console.log('    only user mode +F (settable by IRC operators) lifts it per client, so it is switched off server-wide for both bots.');
     console.log(
-      `  Shepherd: node scripts/start.mjs (npm start: the compiled build), SQLite with ${AUDIT_ROWS.toLocaleString('en')} AuditEvent rows (each command also writes one).`,
+      `  Shepherd: node ${npmStartArgs().join(' ')} (npm start: the compiled build), SQLite with ${AUDIT_ROWS.toLocaleString('en')} AuditEvent rows (each command also writes one).`,
     );
     console.log(`  baseline: Hubot ${versionOf('hubot')} (httpd off) with bench/support/hubot/irc-adapter.mjs, a hubot-irc-like adapter on irc-framework`);
     console.log('    (hubot-irc 0.4.2 cannot be installed offline: it depends on github:matrix-org/node-irc); it answers with the same text, no database.');
