@@ -4,7 +4,7 @@
  *
  *   const { push, confirmed, waiting } = await new PushBoard(core).status();
  */
-import type { PickRow, PushRow } from '../store/push.js';
+import { ACTIVE_PUSH_STATES, type PickRow, type PushRow, type PushState } from '../store/push.js';
 import { type PushCore, uniqueUsers } from './core.js';
 
 export interface PushStatus {
@@ -56,8 +56,11 @@ export class PushBoard {
 
   /** `push status`: confirmed and waiting authors, picks in and out. */
   async status(): Promise<PushStatus> {
-    const push = (await this.core.current()) ?? (await this.store.latest(this.core.app));
-    if (!push) return { push: null, picks: [], confirmed: [], waiting: [] };
+    // The latest push, when it is still going on, is the current one (a new push is opened only when none is):
+    // one read in the usual cases (no push yet, or one going on) instead of two.
+    const latest = await this.store.latest(this.core.app);
+    if (!latest) return { push: null, picks: [], confirmed: [], waiting: [] };
+    const push = ACTIVE_PUSH_STATES.includes(latest.state as PushState) ? latest : ((await this.core.current()) ?? latest);
     const picks = await this.store.picks(push.id);
     const confirmations = await this.store.confirmations(push.id);
     const confirmedIds = new Set(confirmations.map((c) => c.userId));
