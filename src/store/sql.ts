@@ -11,6 +11,7 @@
  */
 import type Database from 'better-sqlite3';
 import type { Db } from './db.js';
+import { isPostgres } from './serialize.js';
 
 /** A statement and its values, placeholders kept apart so each database gets its own (`?` or `$1`). */
 export interface Sql {
@@ -103,7 +104,8 @@ export async function queryRows<T>(db: Db, query: Sql): Promise<T[]> {
     }
     return statement.all(values.map(sqliteValue)) as T[];
   }
-  const text = parts.reduce((out, part, i) => (i === 0 ? part : `${out}$${i}${part}`), '');
+  // Through Prisma each database keeps its own placeholders: SQLite reads `$1` as a parameter named "1".
+  const text = isPostgres(db) ? parts.reduce((out, part, i) => (i === 0 ? part : `${out}$${i}${part}`), '') : parts.join('?');
   return db.$queryRawUnsafe<T[]>(text, ...values);
 }
 
