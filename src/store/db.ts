@@ -164,6 +164,9 @@ class StatementCachingSqlite extends PrismaBetterSqlite3 {
         get open() {
           return client.open;
         },
+        get inTransaction() {
+          return client.inTransaction;
+        },
         prepare,
       };
     }

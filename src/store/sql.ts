@@ -30,6 +30,12 @@ export function inList(values: readonly unknown[]): Sql {
   return { parts: ['', ...values.slice(1).map(() => ', '), ''], values };
 }
 
+/** Pieces of SQL joined by `separator` (rows of a multi-row INSERT). */
+export function joinSql(pieces: readonly Sql[], separator: string): Sql {
+  if (pieces.length === 0) throw new Error('joinSql: nothing to join');
+  return { parts: ['', ...pieces.slice(1).map(() => separator), ''], values: pieces };
+}
+
 /** Splices nested Sql values (inList) into the statement. */
 function flatten(query: Sql): { parts: string[]; values: unknown[] } {
   const parts: string[] = [query.parts[0] ?? ''];
@@ -58,6 +64,8 @@ const CACHE_SIZE = 128;
 /** What queryRows needs of a better-sqlite3 connection: its own prepare (db.ts wraps the connection's for Prisma). */
 export interface SqliteConnection {
   readonly open: boolean;
+  /** True while Prisma holds a transaction open on it: a write then goes through Prisma, never into that transaction. */
+  readonly inTransaction: boolean;
   prepare(text: string): Database.Statement;
 }
 
@@ -89,24 +97,53 @@ function sqliteValue(value: unknown): unknown {
   return value;
 }
 
+/** The prepared statement for `text` on a direct SQLite connection (cached by text). */
+function prepared(reader: SqliteReader, text: string): Database.Statement {
+  let statement = reader.statements.get(text);
+  if (!statement) {
+    statement = reader.connection.prepare(text);
+    // Plain numbers: Prisma's connection defaults to BigInt integers, and our ids and counts are small.
+    if (statement.reader) statement.safeIntegers(false);
+    if (reader.statements.size >= CACHE_SIZE) reader.statements.delete(reader.statements.keys().next().value as string);
+    reader.statements.set(text, statement);
+  }
+  return statement;
+}
+
+/** The statement's text with each database's placeholders: SQLite reads `$1` as a parameter named "1". */
+function textFor(db: Db, parts: readonly string[]): string {
+  return isPostgres(db) ? parts.reduce((out, part, i) => (i === 0 ? part : `${out}$${i}${part}`), '') : parts.join('?');
+}
+
 /** Runs a read and returns its rows as plain objects (column name → value). */
 export async function queryRows<T>(db: Db, query: Sql): Promise<T[]> {
   const { parts, values } = flatten(query);
   const reader = sqliteReaders.get(db)?.();
-  if (reader) {
-    const text = parts.join('?');
-    let statement = reader.statements.get(text);
-    if (!statement) {
-      // Plain numbers: Prisma's connection defaults to BigInt integers, and our ids and counts are small.
-      statement = reader.connection.prepare(text).safeIntegers(false);
-      if (reader.statements.size >= CACHE_SIZE) reader.statements.delete(reader.statements.keys().next().value as string);
-      reader.statements.set(text, statement);
-    }
-    return statement.all(values.map(sqliteValue)) as T[];
+  if (reader) return prepared(reader, parts.join('?')).all(values.map(sqliteValue)) as T[];
+  return db.$queryRawUnsafe<T[]>(textFor(db, parts), ...values);
+}
+
+/** How long executeSql waits for a transaction Prisma holds open on SQLite's connection before it writes anyway. */
+const TRANSACTION_WAIT_MS = 5_000;
+
+/**
+ * Runs a write on its own (an INSERT of rows nothing else depends on). On SQLite's connection it waits until
+ * Prisma has no transaction open there (Prisma runs every statement on that one connection, so a write made
+ * meanwhile would join that transaction and be undone with it), then writes at once: nothing can begin a
+ * transaction between the check and the synchronous write.
+ *
+ *   await executeSql(db, sql`INSERT INTO "AuditEvent" (…) VALUES (…)`);
+ */
+export async function executeSql(db: Db, query: Sql): Promise<number> {
+  const { parts, values } = flatten(query);
+  const readerOf = sqliteReaders.get(db);
+  const started = Date.now();
+  for (let reader = readerOf?.(); reader; reader = readerOf?.()) {
+    if (!reader.connection.inTransaction || Date.now() - started > TRANSACTION_WAIT_MS)
+      return prepared(reader, parts.join('?')).run(values.map(sqliteValue)).changes;
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
-  // Through Prisma each database keeps its own placeholders: SQLite reads `$1` as a parameter named "1".
-  const text = isPostgres(db) ? parts.reduce((out, part, i) => (i === 0 ? part : `${out}$${i}${part}`), '') : parts.join('?');
-  return db.$queryRawUnsafe<T[]>(text, ...values);
+  return db.$executeRawUnsafe(textFor(db, parts), ...values);
 }
 
 /** A date column as read by either path: Date (Prisma), ISO text or epoch milliseconds (better-sqlite3), or null. */

@@ -190,6 +190,107 @@ describe('reads on the reply path', () => {
     expect(() => inList([])).toThrow(/empty/);
   });
 
+  it('audit rows: written in batches of any size, masked, with every field', async () => {
+    t = await tempStore();
+    const { users, audit, db } = t.store;
+    const alice = await users.identify({ provider: 'irc', id: 'alice', handle: 'alice' });
+    const at = new Date('2026-12-01T10:00:00.123Z');
+    const entries = Array.from({ length: 1_201 }, (_, i) => ({
+      userId: i % 2 ? alice.id : null,
+      identity: 'irc:alice',
+      room: '#deploys',
+      command: 'karma',
+      text: i === 0 ? 'karma token ghp_0123456789abcdefghijABCDEFGHIJ012345' : `karma ${i}`,
+      outcome: 'ok' as const,
+      detail: i === 1 ? 'refused: why' : undefined,
+      ...(i === 2 ? { app: 'web', environment: 'staging', deployId: 7 } : {}),
+      at: new Date(at.getTime() + i),
+    }));
+    await audit.recordMany(entries);
+    await audit.recordMany([]);
+    expect(await db.auditEvent.count()).toBe(1_201);
+    const rows = await db.auditEvent.findMany({ orderBy: { id: 'asc' }, take: 3 });
+    expect(rows.map(({ id: _, ...r }) => r)).toEqual([
+      {
+        kind: 'command',
+        userId: null,
+        identity: 'irc:alice',
+        room: '#deploys',
+        command: 'karma',
+        text: expect.not.stringContaining('ghp_0123') as unknown as string,
+        outcome: 'ok',
+        detail: null,
+        app: null,
+        environment: null,
+        deployId: null,
+        gate: null,
+        createdAt: at,
+      },
+      {
+        kind: 'command',
+        userId: alice.id,
+        identity: 'irc:alice',
+        room: '#deploys',
+        command: 'karma',
+        text: 'karma 1',
+        outcome: 'ok',
+        detail: 'refused: why',
+        app: null,
+        environment: null,
+        deployId: null,
+        gate: null,
+        createdAt: new Date(at.getTime() + 1),
+      },
+      {
+        kind: 'command',
+        userId: null,
+        identity: 'irc:alice',
+        room: '#deploys',
+        command: 'karma',
+        text: 'karma 2',
+        outcome: 'ok',
+        detail: null,
+        app: 'web',
+        environment: 'staging',
+        deployId: 7,
+        gate: null,
+        createdAt: new Date(at.getTime() + 2),
+      },
+    ]);
+    const last = await db.auditEvent.findFirst({ orderBy: { id: 'desc' } });
+    expect(last?.text).toBe('karma 1200');
+  });
+
+  it('audit rows written while a transaction is open elsewhere are not undone with it', async () => {
+    t = await tempStore();
+    const { users, audit, db } = t.store;
+    const alice = await users.identify({ provider: 'irc', id: 'alice', handle: 'alice' });
+    let inside!: () => void;
+    const opened = new Promise<void>((r) => {
+      inside = r;
+    });
+    let fail!: () => void;
+    const failing = new Promise<void>((r) => {
+      fail = r;
+    });
+    // A transaction that has written, then waits, then fails: everything done in it is rolled back.
+    const tx = db
+      .$transaction(async (t2) => {
+        await t2.user.update({ where: { id: alice.id }, data: { karma: 1 } });
+        inside();
+        await failing;
+        throw new Error('rolled back on purpose');
+      })
+      .catch((err: Error) => err.message);
+    await opened;
+    const written = audit.recordMany([{ userId: alice.id, identity: 'irc:alice', room: '#d', command: 'karma', text: 'karma', outcome: 'ok' }]);
+    fail();
+    expect(await tx).toBe('rolled back on purpose');
+    await written;
+    expect((await db.user.findUniqueOrThrow({ where: { id: alice.id } })).karma).toBeNull();
+    expect(await db.auditEvent.count()).toBe(1);
+  });
+
   it.runIf(TEST_DB === 'sqlite')('SQLite: Prisma and the direct connection read the same rows', async () => {
     t = await tempStore();
     const { users, karma, locks } = t.store;
