@@ -30,13 +30,21 @@ const path = join(dir, 'p.db');
   db.close();
 }
 
-// Every statement Prisma runs goes through better-sqlite3's prepare(): count them per command.
+// Every statement Prisma runs ends in a better-sqlite3 Statement's run()/all()/get() (prepared statements are
+// cached by SQL text in db.ts, so prepare() alone would miss the cached ones): count them per command.
 let statements: string[] = [];
-const prepare = Database.prototype.prepare;
-Database.prototype.prepare = function (this: Database.Database, sql: string) {
-  statements.push(sql.replace(/\s+/g, ' ').slice(0, 140));
-  return prepare.call(this, sql);
-} as typeof prepare;
+{
+  const probe = new Database(':memory:');
+  const proto = Object.getPrototypeOf(probe.prepare('SELECT 1')) as Record<string, (...args: unknown[]) => unknown>;
+  probe.close();
+  for (const method of ['run', 'all', 'get', 'iterate'] as const) {
+    const original = proto[method] as (...args: unknown[]) => unknown;
+    proto[method] = function (this: { source: string }, ...args: unknown[]) {
+      statements.push(this.source.replace(/\s+/g, ' ').slice(0, 140));
+      return original.apply(this, args);
+    };
+  }
+}
 
 const shepherd = await startShepherd({
   env: { PATH: process.env.PATH, DATABASE_URL: `file:${path}`, SHEPHERD_CONFIG: resolve('shepherd.example.yml'), WEB_PORT: '0', LOG_LEVEL: 'warn' },

@@ -140,6 +140,8 @@ declare module 'irc-framework' {
     on(event: 'reconnecting', listener: Listener<ReconnectingEvent>): this;
     on(event: 'socket close' | 'close', listener: Listener<Error | boolean | undefined>): this;
     on(event: 'sasl failed', listener: Listener<{ reason: string; message?: string }>): this;
+    /** The TCP (or, under TLS, the underlying) socket, once connected. */
+    on(event: 'raw socket connected', listener: Listener<import('node:net').Socket>): this;
     on(event: string, listener: Listener<never>): this;
     once(event: string, listener: Listener<never>): this;
     off(event: string, listener?: Listener<never>): this;

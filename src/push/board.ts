@@ -4,7 +4,7 @@
  *
  *   const { push, confirmed, waiting } = await new PushBoard(core).status();
  */
-import type { PickRow, PushRow } from '../store/push.js';
+import { ACTIVE_PUSH_STATES, type PickRow, type PushRow } from '../store/push.js';
 import { type PushCore, uniqueUsers } from './core.js';
 
 export interface PushStatus {
@@ -56,7 +56,13 @@ export class PushBoard {
 
   /** `push status`: confirmed and waiting authors, picks in and out. */
   async status(): Promise<PushStatus> {
-    const push = (await this.core.current()) ?? (await this.store.latest(this.core.app));
+    // One light read first: with no push yet (most of the day for most teams) that is all `status` costs. The
+    // latest push, when it is still going on, is the current one (a new push is opened only when none is).
+    const latest = await this.store.latestState(this.core.app);
+    if (!latest) return { push: null, picks: [], confirmed: [], waiting: [] };
+    const push = ACTIVE_PUSH_STATES.includes(latest.state)
+      ? await this.store.get(latest.id)
+      : ((await this.core.current()) ?? (await this.store.latest(this.core.app)));
     if (!push) return { push: null, picks: [], confirmed: [], waiting: [] };
     const picks = await this.store.picks(push.id);
     const confirmations = await this.store.confirmations(push.id);

@@ -8,6 +8,7 @@
  */
 import { type MaskText, maskPatterns } from '../deploy/mask.js';
 import type { Db } from './db.js';
+import { executeSql, joinSql, sql } from './sql.js';
 
 export type Outcome = 'ok' | 'refused' | 'error' | 'unknown';
 /**
@@ -66,6 +67,9 @@ const person = { select: { id: true, name: true, githubLogin: true, identities: 
 
 export type AuditRow = NonNullable<Awaited<ReturnType<Audit['get']>>>;
 
+/** Rows per INSERT of recordMany. */
+const INSERT_ROWS = 500;
+
 const clip = (s: string | null | undefined) => (s == null ? null : s.slice(0, 2000));
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -82,7 +86,20 @@ export class Audit {
 
   /** Several command rows in one statement (AuditQueue batches what the bot received meanwhile). */
   async recordMany(entries: readonly AuditEntry[]): Promise<void> {
-    if (entries.length > 0) await this.db.auditEvent.createMany({ data: entries.map((e) => this.commandRow(e)) });
+    // A hand-written INSERT (src/store/sql.ts): Prisma's createMany cost more than the command it records, and
+    // its garbage made the collector stop the next commands' replies. At most INSERT_ROWS rows a statement
+    // (SQLite allows 32766 bound values).
+    for (let start = 0; start < entries.length; start += INSERT_ROWS) {
+      const rows = entries.slice(start, start + INSERT_ROWS).map((e) => {
+        const r = this.commandRow(e);
+        return sql`(${r.kind}, ${r.userId}, ${r.identity}, ${r.room}, ${r.command}, ${r.text}, ${r.outcome}, ${r.detail}, ${r.app}, ${r.environment}, ${r.deployId}, ${r.createdAt})`;
+      });
+      await executeSql(
+        this.db,
+        sql`INSERT INTO "AuditEvent" ("kind", "userId", "identity", "room", "command", "text", "outcome", "detail", "app", "environment", "deployId", "createdAt")
+            VALUES ${joinSql(rows, ', ')}`,
+      );
+    }
   }
 
   private commandRow(entry: AuditEntry) {

@@ -10,6 +10,7 @@ import type Database from 'better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { type DatabaseKind, databaseKind, MIGRATIONS_DIRS, sqlitePath } from './db-location.js';
 import { type LineSink, LogLineStore } from './log-lines.js';
+import { type SqliteConnection, useSqliteConnection } from './sql.js';
 import { prepareSqlite } from './sqlite-prepare.js';
 
 export { type DatabaseKind, databaseKind, dataDir, describeUrl, MIGRATIONS_DIR, MIGRATIONS_DIRS, sqlitePath } from './db-location.js';
@@ -53,7 +54,9 @@ export async function openDatabase(url: string, options: string | OpenOptions = 
   const path = sqlitePath(url);
   // The start may have prepared the file already, before loading Prisma (src/main.ts): not twice.
   const applied = opts.prepared ?? prepareSqlite(path, opts.migrationsDir ?? MIGRATIONS_DIRS.sqlite);
-  const prisma = new PrismaClient({ adapter: new StatementCachingSqlite({ url: `file:${path}`, timeout: 5000 }) });
+  const adapter = new StatementCachingSqlite({ url: `file:${path}`, timeout: 5000 });
+  const prisma = new PrismaClient({ adapter });
+  useSqliteConnection(prisma, () => adapter.connection);
   await prisma.$executeRawUnsafe('PRAGMA busy_timeout = 5000');
   // In WAL mode NORMAL syncs at checkpoints, not at every commit: still consistent after a crash (a power cut
   // may lose the last commits), and each small write (a heartbeat, a state change) stops costing an fsync.
@@ -83,16 +86,31 @@ const STATEMENT_CACHE_SIZE = 256;
  * makes (prepare(sql).bind(args) → reader/columns/raw().all()/run(), prepare(sql).run()) are provided.
  */
 class StatementCachingSqlite extends PrismaBetterSqlite3 {
+  /** The connection Prisma uses, with its own prepare(), for the hand-written reads of sql.ts. */
+  connection: SqliteConnection | undefined;
+
   override async connect() {
     const adapter = await super.connect();
     const client = (adapter as unknown as { client?: Database.Database }).client;
-    // An adapter version without a better-sqlite3 `client` simply goes uncached.
-    if (client && typeof client.prepare === 'function') cacheStatements(client);
+    // An adapter version without a better-sqlite3 `client` simply goes uncached (and sql.ts uses Prisma).
+    if (client && typeof client.prepare === 'function') {
+      const prepare = cacheStatements(client);
+      this.connection = {
+        get open() {
+          return client.open;
+        },
+        get inTransaction() {
+          return client.inTransaction;
+        },
+        prepare,
+      };
+    }
     return adapter;
   }
 }
 
-function cacheStatements(db: Database.Database): void {
+/** Wraps db.prepare for Prisma's adapter; returns the connection's own prepare. */
+function cacheStatements(db: Database.Database): (sql: string) => Database.Statement {
   const prepare = db.prepare.bind(db);
   const cache = new Map<string, Database.Statement>();
   const cached = (sql: string) => {
@@ -115,6 +133,7 @@ function cacheStatements(db: Database.Database): void {
     const stmt = cached(sql);
     return { bind: (args: unknown[]) => bound(stmt, args), run: (...args: unknown[]) => stmt.run(...args), reader: stmt.reader };
   }) as unknown as typeof db.prepare;
+  return prepare;
 }
 
 /** A log line writer for DATABASE_URL without opening Prisma (tests, tools); the database must be migrated. */

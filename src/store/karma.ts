@@ -5,6 +5,8 @@
  */
 import { type MaskText, maskPatterns } from '../deploy/mask.js';
 import type { Db } from './db.js';
+import { dateOf, queryRows, requiredDate, sql } from './sql.js';
+import type { KnownUser } from './users.js';
 
 export const MIN_STARS = 1;
 export const MAX_STARS = 5;
@@ -29,7 +31,7 @@ export class Karma {
   ) {}
 
   async stars(userId: number): Promise<number> {
-    const user = await this.db.user.findUnique({ where: { id: userId }, select: { karma: true } });
+    const [user] = await queryRows<{ karma: number | null }>(this.db, sql`SELECT "karma" FROM "User" WHERE "id" = ${userId}`);
     return user?.karma ?? this.initial;
   }
 
@@ -56,12 +58,75 @@ export class Karma {
     });
   }
 
-  async history(userId: number, limit = 5) {
-    return this.db.karmaEvent.findMany({
-      where: { userId },
-      orderBy: { id: 'desc' },
-      take: limit,
-      include: { actor: { include: { identities: { select: { provider: true, externalId: true, handle: true } } } } },
-    });
+  /** The last `limit` changes of a user's karma, newest first, each with who made it (one joined read). */
+  async history(userId: number, limit = 5): Promise<KarmaHistoryEntry[]> {
+    const rows = await queryRows<HistoryRow>(
+      this.db,
+      sql`SELECT e."id", e."userId", e."actorId", e."kind", e."before", e."after", e."reason", e."createdAt",
+            a."name" AS "actorName", a."githubLogin" AS "actorLogin", a."githubVerifiedAt" AS "actorVerifiedAt", a."karma" AS "actorKarma",
+            ai."provider", ai."externalId", ai."handle"
+          FROM (SELECT * FROM "KarmaEvent" WHERE "userId" = ${userId} ORDER BY "id" DESC LIMIT ${limit}) e
+          JOIN "User" a ON a."id" = e."actorId"
+          LEFT JOIN "Identity" ai ON ai."userId" = a."id"
+          ORDER BY e."id" DESC, ai."id"`,
+    );
+    const out: KarmaHistoryEntry[] = [];
+    for (const r of rows) {
+      let entry = out[out.length - 1];
+      if (entry?.id !== r.id) {
+        entry = {
+          id: r.id,
+          userId: r.userId,
+          actorId: r.actorId,
+          kind: r.kind,
+          before: r.before,
+          after: r.after,
+          reason: r.reason,
+          createdAt: requiredDate(r.createdAt),
+          actor: {
+            id: r.actorId,
+            name: r.actorName,
+            githubLogin: r.actorLogin,
+            githubVerifiedAt: dateOf(r.actorVerifiedAt),
+            karma: r.actorKarma,
+            identities: [],
+          },
+        };
+        out.push(entry);
+      }
+      if (r.provider !== null) entry.actor.identities.push({ provider: r.provider, externalId: r.externalId as string, handle: r.handle as string });
+    }
+    return out;
   }
+}
+
+/** One change of karma and the person who made it. */
+export interface KarmaHistoryEntry {
+  id: number;
+  userId: number;
+  actorId: number;
+  kind: string;
+  before: number;
+  after: number;
+  reason: string | null;
+  createdAt: Date;
+  actor: KnownUser;
+}
+
+interface HistoryRow {
+  id: number;
+  userId: number;
+  actorId: number;
+  kind: string;
+  before: number;
+  after: number;
+  reason: string | null;
+  createdAt: unknown;
+  actorName: string;
+  actorLogin: string | null;
+  actorVerifiedAt: unknown;
+  actorKarma: number | null;
+  provider: string | null;
+  externalId: string | null;
+  handle: string | null;
 }

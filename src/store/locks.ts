@@ -9,6 +9,7 @@
 import { type MaskText, maskPatterns } from '../deploy/mask.js';
 import { type Db, retryBusy } from './db.js';
 import { serializeEnvironment } from './serialize.js';
+import { queryRows, requiredDate, sql } from './sql.js';
 
 export const ALL_APPS = '*';
 
@@ -145,7 +146,47 @@ export class Locks {
     return count;
   }
 
+  /** Every lock, by environment then app, with its holder (one joined read: `status` shows them). */
   async list(): Promise<HeldLock[]> {
-    return this.db.lock.findMany({ include: includeHolder, orderBy: [{ environment: 'asc' }, { app: 'asc' }] });
+    const rows = await queryRows<LockRow>(
+      this.db,
+      sql`SELECT l."id", l."app", l."environment", l."holderId", l."reason", l."deployId", l."createdAt", h."name",
+            i."provider", i."externalId", i."handle"
+          FROM "Lock" l JOIN "User" h ON h."id" = l."holderId" LEFT JOIN "Identity" i ON i."userId" = h."id"
+          ORDER BY l."environment", l."app", l."id", i."id"`,
+    );
+    const out: HeldLock[] = [];
+    for (const r of rows) {
+      let lock = out[out.length - 1];
+      if (lock?.id !== r.id) {
+        lock = {
+          id: r.id,
+          app: r.app,
+          environment: r.environment,
+          holderId: r.holderId,
+          reason: r.reason,
+          deployId: r.deployId,
+          createdAt: requiredDate(r.createdAt),
+          holder: { id: r.holderId, name: r.name, identities: [] },
+        };
+        out.push(lock);
+      }
+      if (r.provider !== null) lock.holder.identities.push({ provider: r.provider, externalId: r.externalId as string, handle: r.handle as string });
+    }
+    return out;
   }
+}
+
+interface LockRow {
+  id: number;
+  app: string;
+  environment: string;
+  holderId: number;
+  reason: string | null;
+  deployId: number | null;
+  createdAt: unknown;
+  name: string;
+  provider: string | null;
+  externalId: string | null;
+  handle: string | null;
 }

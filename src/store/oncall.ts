@@ -7,6 +7,7 @@
  *   const { now: who, next } = await oncall.lookup('web', new Date());
  */
 import type { Db } from './db.js';
+import { dateOf, inList, queryRows, requiredDate, sql } from './sql.js';
 
 export interface Shift {
   id: number;
@@ -78,12 +79,14 @@ export class OnCallStore {
    *   const byTeam = await oncall.lookupMany(['web', 'infra'], new Date()); // byTeam.get('web')?.now
    */
   async lookupMany(teams: readonly string[], now: Date): Promise<Map<string, OnCallNow>> {
-    const rows = teams.length
-      ? await this.db.onCall.findMany({
-          where: { team: { in: [...teams] }, OR: [{ endsAt: null }, { endsAt: { gt: now } }] },
-          select: { id: true, team: true, kind: true, startsAt: true, endsAt: true, userId: true },
-        })
+    const raw = teams.length
+      ? await queryRows<Omit<ShiftRow, 'startsAt' | 'endsAt'> & { startsAt: unknown; endsAt: unknown }>(
+          this.db,
+          sql`SELECT "id", "team", "kind", "startsAt", "endsAt", "userId" FROM "OnCall"
+              WHERE "team" IN (${inList(teams)}) AND ("endsAt" IS NULL OR "endsAt" > ${now}) ORDER BY "id"`,
+        )
       : [];
+    const rows: ShiftRow[] = raw.map((r) => ({ ...r, startsAt: requiredDate(r.startsAt), endsAt: dateOf(r.endsAt) }));
     const picked = new Map<string, { now: ShiftRow | null; next: ShiftRow | null; nextAt: Date | null }>();
     for (const team of teams) {
       const own = rows.filter((r) => r.team === team);
@@ -97,7 +100,7 @@ export class OnCallStore {
       picked.set(team, { now: current, next, nextAt: next ? nextAt : (current?.endsAt ?? null) });
     }
     const ids = [...new Set([...picked.values()].flatMap((p) => [p.now?.userId, p.next?.userId]).filter((id): id is number => id !== undefined))];
-    const users = new Map((ids.length ? await this.db.user.findMany({ where: { id: { in: ids } }, ...includeUser.user }) : []).map((u) => [u.id, u] as const));
+    const users = await people(this.db, ids);
     const shift = (r: ShiftRow | null): Shift | null => {
       const user = r && users.get(r.userId);
       return r && user ? { id: r.id, team: r.team, kind: r.kind, startsAt: r.startsAt, endsAt: r.endsAt, user } : null;
@@ -107,7 +110,27 @@ export class OnCallStore {
 
   /** The configured teams plus every team that has ever had a shift, sorted. */
   async teams(configured: readonly string[] = []): Promise<string[]> {
-    const rows = await this.db.onCall.findMany({ distinct: ['team'], select: { team: true } });
+    const rows = await queryRows<{ team: string }>(this.db, sql`SELECT DISTINCT "team" FROM "OnCall"`);
     return [...new Set([...configured, ...rows.map((r) => r.team)])].sort();
   }
+}
+
+/** Users by id with their chat identities, in one joined read (none asked: no read). */
+async function people(db: Db, ids: readonly number[]): Promise<Map<number, Shift['user']>> {
+  const out = new Map<number, Shift['user']>();
+  if (ids.length === 0) return out;
+  const rows = await queryRows<{ id: number; name: string; provider: string | null; externalId: string | null; handle: string | null }>(
+    db,
+    sql`SELECT u."id", u."name", i."provider", i."externalId", i."handle"
+        FROM "User" u LEFT JOIN "Identity" i ON i."userId" = u."id" WHERE u."id" IN (${inList(ids)}) ORDER BY u."id", i."id"`,
+  );
+  for (const r of rows) {
+    let user = out.get(r.id);
+    if (!user) {
+      user = { id: r.id, name: r.name, identities: [] };
+      out.set(r.id, user);
+    }
+    if (r.provider !== null) user.identities.push({ provider: r.provider, externalId: r.externalId as string, handle: r.handle as string });
+  }
+  return out;
 }

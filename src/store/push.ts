@@ -7,6 +7,7 @@
  *   await pushes.movePicks([r.pick.id], ['requested'], 'approved', { decidedById: rm.id, decidedAt: now });
  */
 import type { Db } from './db.js';
+import { queryRows, sql } from './sql.js';
 
 export type PushState = 'open' | 'confirming' | 'shipping' | 'shipped' | 'aborted';
 export type PickState = 'requested' | 'approved' | 'rejected' | 'picked' | 'conflict' | 'deferred' | 'shipped';
@@ -51,6 +52,15 @@ export class PushStore {
   /** The push going on for `app`, if any. */
   async current(app: string): Promise<PushRow | null> {
     return this.db.push.findFirst({ where: { app, state: { in: ACTIVE_PUSH_STATES } }, orderBy: { id: 'desc' } });
+  }
+
+  /** The id and state of the most recent push of `app` (one light read: `status` asks on every call). */
+  async latestState(app: string): Promise<{ id: number; state: PushState } | null> {
+    const [row] = await queryRows<{ id: number; state: PushState }>(
+      this.db,
+      sql`SELECT "id", "state" FROM "Push" WHERE "app" = ${app} ORDER BY "id" DESC LIMIT 1`,
+    );
+    return row ?? null;
   }
 
   /** The most recent push of `app`, whatever its state. */

@@ -15,6 +15,11 @@ export function markPostgres(db: Db): void {
   postgres.add(db);
 }
 
+/** Whether db is a PostgreSQL client (marked by db-postgresql.ts); otherwise it is SQLite. */
+export function isPostgres(db: Db): boolean {
+  return postgres.has(db);
+}
+
 export async function serializeEnvironment(db: Db, tx: Pick<Db, '$executeRaw'>, environment: string): Promise<void> {
   if (!postgres.has(db)) return;
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`shepherd:environment:${environment}`}))`;

@@ -6,6 +6,7 @@
  */
 import type { ChatIdentity } from '../chat/types.js';
 import type { Db } from './db.js';
+import { dateOf, queryRows, sql } from './sql.js';
 
 export type { ChatIdentity } from '../chat/types.js';
 
@@ -22,24 +23,55 @@ export interface KnownUser {
   identities: { provider: string; externalId: string; handle: string }[];
 }
 
+/** identify()'s joined row: the identity asked about, its user, and one of that user's identities. */
+interface IdentityRow {
+  identityId: number;
+  seen: string;
+  id: number;
+  name: string;
+  githubLogin: string | null;
+  githubVerifiedAt: unknown;
+  karma: number | null;
+  provider: string;
+  externalId: string;
+  handle: string;
+}
+
 const withIdentities = { identities: { select: { provider: true, externalId: true, handle: true } } } as const;
 
 export class Users {
   constructor(private readonly db: Db) {}
 
-  /** The user behind a chat identity, created on first sight. */
+  /**
+   * The user behind a chat identity, created on first sight. Every message asks, so the usual case (known, same
+   * handle) is one joined read, never cached: a role granted or a GitHub login verified by another instance on
+   * the same database shows on the very next command.
+   */
   async identify(who: ChatIdentity): Promise<KnownUser> {
-    const found = await this.db.identity.findUnique({
-      where: { provider_externalId: { provider: who.provider, externalId: who.id } },
-      select: { id: true, handle: true, user: { include: withIdentities } },
-    });
-    if (found) {
-      if (found.handle !== who.handle) {
-        await this.db.identity.update({ where: { id: found.id }, data: { handle: who.handle, lastSeenAt: new Date() } });
-        const identity = found.user.identities.find((i) => i.provider === who.provider && i.externalId === who.id);
+    const rows = await queryRows<IdentityRow>(
+      this.db,
+      sql`SELECT i."id" AS "identityId", i."handle" AS "seen", u."id", u."name", u."githubLogin", u."githubVerifiedAt", u."karma",
+            o."provider", o."externalId", o."handle"
+          FROM "Identity" i JOIN "User" u ON u."id" = i."userId" JOIN "Identity" o ON o."userId" = u."id"
+          WHERE i."provider" = ${who.provider} AND i."externalId" = ${who.id}
+          ORDER BY o."id"`,
+    );
+    const first = rows[0];
+    if (first) {
+      const user: KnownUser = {
+        id: first.id,
+        name: first.name,
+        githubLogin: first.githubLogin,
+        githubVerifiedAt: dateOf(first.githubVerifiedAt),
+        karma: first.karma,
+        identities: rows.map((r) => ({ provider: r.provider, externalId: r.externalId, handle: r.handle })),
+      };
+      if (first.seen !== who.handle) {
+        await this.db.identity.update({ where: { id: first.identityId }, data: { handle: who.handle, lastSeenAt: new Date() } });
+        const identity = user.identities.find((i) => i.provider === who.provider && i.externalId === who.id);
         if (identity) identity.handle = who.handle;
       }
-      return found.user;
+      return user;
     }
     try {
       return await this.db.user.create({
