@@ -29,7 +29,7 @@ describe('confirmation window on an injected clock', () => {
 
   it('asks the authors when their picks are approved during the window', async () => {
     const reply = await t.chat.say('rm', 'approve all');
-    expect(reply).toMatch(/🙋 @alice @bob: push 1 \(push\/[\d-]+\) has your approved picks — say `here` by \d\d:\d\d/);
+    expect(reply).toMatch(/🙋 @alice @bob: push 1 \(push\/[\d-]+\) has your approved picks — say `here` by (?:\w{3} \d{1,2} \w{3} )?\d\d:\d\d/);
     expect(await t.chat.say('alice', 'here')).toMatch(/confirmed for push 1/);
   });
 
@@ -43,7 +43,7 @@ describe('confirmation window on an injected clock', () => {
     await t.timers.fire();
     const first = t.notices();
     expect(first).toHaveLength(1);
-    expect(first[0]).toMatch(/⏳ @bob: push 1 .* say `here` .* \(20m left, until \d\d:\d\d\); otherwise your picks are deferred/);
+    expect(first[0]).toMatch(/⏳ @bob: push 1 .* say `here` .* \(20m left, until (?:\w{3} \d{1,2} \w{3} )?\d\d:\d\d\); otherwise your picks are deferred/);
     expect(first[0]).not.toContain('@alice');
 
     // Firing again right away does not repeat it.
@@ -73,7 +73,7 @@ describe('confirmation window on an injected clock', () => {
 
   it('tells a late author the pick was deferred', async () => {
     expect(await t.chat.say('bob', 'here')).toMatch(
-      new RegExp(`the confirmation window closed at \\d\\d:\\d\\d: pick ${bobPick} was deferred and will be requested again in the next push`),
+      new RegExp(`the confirmation window closed at (?:\\w{3} \\d{1,2} \\w{3} )?\\d\\d:\\d\\d: pick ${bobPick} was deferred and will be requested again in the next push`),
     );
   });
 
