@@ -113,14 +113,8 @@ export interface KarmaHistoryEntry {
   actor: KnownUser;
 }
 
-interface HistoryRow {
-  id: number;
-  userId: number;
-  actorId: number;
-  kind: string;
-  before: number;
-  after: number;
-  reason: string | null;
+/** A KarmaHistoryEntry as the joined read returns it: the actor flattened into columns, the date as the driver gives it. */
+interface HistoryRow extends Omit<KarmaHistoryEntry, 'createdAt' | 'actor'> {
   createdAt: unknown;
   actorName: string;
   actorLogin: string | null;

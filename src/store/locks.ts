@@ -177,13 +177,8 @@ export class Locks {
   }
 }
 
-interface LockRow {
-  id: number;
-  app: string;
-  environment: string;
-  holderId: number;
-  reason: string | null;
-  deployId: number | null;
+/** A HeldLock as the joined read returns it: the holder flattened into columns, the date as the driver gives it. */
+interface LockRow extends Omit<HeldLock, 'createdAt' | 'holder'> {
   createdAt: unknown;
   name: string;
   provider: string | null;

@@ -89,89 +89,79 @@ describe('npm start on a stale build', () => {
   });
 });
 
-describe.skipIf(skipWithoutNgircd())('npm start on IRC', () => {
-  it('GIVEN the build (IRC client, logger, config parsers compiled in) THEN `node scripts/start.mjs` joins the channel and answers `!karma`', async () => {
-    if (staleness()) await build();
-    const server = await startNgircd();
-    const dir = mkdtempSync(join(tmpdir(), 'shepherd-build-irc-'));
-    const alice = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'alice', channels: ['#deploys'] });
-    const mark = alice.seen.length;
-    let stderr = '';
-    const child = spawn(process.execPath, ['scripts/start.mjs'], {
-      cwd: root,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        IRC_SERVER: server.host,
-        IRC_PORT: String(server.port),
-        IRC_CHANNELS: '#deploys',
-        IRC_NICK: 'builtbot',
-        DATABASE_URL: `file:${join(dir, 'x.db')}`,
-        WEB_PORT: '0',
-        LOG_LEVEL: 'warn',
-      },
-    });
-    child.stderr?.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    try {
-      await alice.waitFor(() => alice.seen.slice(mark).find((s) => s.type === 'join' && s.nick === 'builtbot'), 60_000, `the bot to join (${stderr})`);
-      const reply = await alice.ask('#deploys', '!karma', { from: 'builtbot', timeoutMs: 60_000 });
-      expect(reply.join('\n')).toContain('(4/5)');
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(stderr).not.toMatch(/"level":5\d/);
-    } finally {
+/** `node scripts/start.mjs` (what npm start runs) on IRC with a fresh SQLite file; alice is in the channel. */
+async function startBuiltBot(nick: string) {
+  if (staleness()) await build();
+  const server = await startNgircd();
+  const dir = mkdtempSync(join(tmpdir(), 'shepherd-build-irc-'));
+  const alice = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'alice', channels: ['#deploys'] });
+  const mark = alice.seen.length;
+  let stderr = '';
+  const child = spawn(process.execPath, ['scripts/start.mjs'], {
+    cwd: root,
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      IRC_SERVER: server.host,
+      IRC_PORT: String(server.port),
+      IRC_CHANNELS: '#deploys',
+      IRC_NICK: nick,
+      DATABASE_URL: `file:${join(dir, 'x.db')}`,
+      WEB_PORT: '0',
+      LOG_LEVEL: 'info',
+    },
+  });
+  child.stderr?.on('data', (c: Buffer) => {
+    stderr += c.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    alice,
+    exited,
+    stderr: () => stderr,
+    /** Waits until alice sees the bot do `type` (join/quit) after the spawn. */
+    sees: (type: 'join' | 'quit', timeoutMs = 60_000) =>
+      alice.waitFor(() => alice.seen.slice(mark).find((s) => s.type === type && s.nick === nick), timeoutMs, `the bot to ${type} (${stderr})`),
+    async close() {
       child.kill('SIGKILL');
       await alice.quit();
       await server.stop();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe.skipIf(skipWithoutNgircd())('npm start on IRC', () => {
+  it('GIVEN the build (IRC client, logger, config parsers compiled in) THEN `node scripts/start.mjs` joins the channel and answers `!karma`', async () => {
+    const bot = await startBuiltBot('builtbot');
+    try {
+      await bot.sees('join');
+      const reply = await bot.alice.ask('#deploys', '!karma', { from: 'builtbot', timeoutMs: 60_000 });
+      expect(reply.join('\n')).toContain('(4/5)');
+      bot.child.kill('SIGTERM');
+      expect((await bot.exited).code).toBe(0);
+      expect(bot.stderr()).not.toMatch(/"level":5\d/);
+    } finally {
+      await bot.close();
     }
   }, 120_000);
 
   it('GIVEN a SIGTERM while the start is still loading (IRC joined first) THEN the bot finishes starting, quits the channel and exits 0', async () => {
-    if (staleness()) await build();
-    const server = await startNgircd();
-    const dir = mkdtempSync(join(tmpdir(), 'shepherd-build-term-'));
-    const alice = await IrcPerson.connect({ host: server.host, port: server.port, nick: 'alice', channels: ['#deploys'] });
-    const mark = alice.seen.length;
-    let stderr = '';
-    const child = spawn(process.execPath, ['scripts/start.mjs'], {
-      cwd: root,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        IRC_SERVER: server.host,
-        IRC_PORT: String(server.port),
-        IRC_CHANNELS: '#deploys',
-        IRC_NICK: 'termbot',
-        DATABASE_URL: `file:${join(dir, 'x.db')}`,
-        WEB_PORT: '0',
-        LOG_LEVEL: 'info',
-      },
-    });
-    child.stderr?.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    const bot = await startBuiltBot('termbot');
     try {
       // IRC joins before the web server, Prisma and the commands load: a signal at the join lands inside the start
       // (the 'ready' line comes later). Before the fix the default handler killed the process there (signal, no QUIT).
-      await alice.waitFor(() => alice.seen.slice(mark).find((s) => s.type === 'join' && s.nick === 'termbot'), 60_000, `the bot to join (${stderr})`);
-      const readyBefore = /"msg":"ready"/.test(stderr);
-      child.kill('SIGTERM');
-      expect(await exited).toEqual({ code: 0, signal: null });
-      await alice.waitFor(() => alice.seen.slice(mark).find((s) => s.type === 'quit' && s.nick === 'termbot'), 10_000, 'the bot to quit');
+      await bot.sees('join');
+      const readyBefore = /"msg":"ready"/.test(bot.stderr());
+      bot.child.kill('SIGTERM');
+      expect(await bot.exited).toEqual({ code: 0, signal: null });
+      await bot.sees('quit', 10_000);
       // Says whether this run exercised the window at all (it nearly always does: the rest loads for ~1 s).
       if (readyBefore) console.warn('the start had already finished when the signal came: the plain stop path was tested');
     } finally {
-      child.kill('SIGKILL');
-      await alice.quit();
-      await server.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await bot.close();
     }
   }, 120_000);
 });
