@@ -5,7 +5,7 @@
  */
 import { type MaskText, maskPatterns } from '../deploy/mask.js';
 import type { Db } from './db.js';
-import { dateOf, queryRows, requiredDate, sql } from './sql.js';
+import { dateOf, foldIdentities, type IdentityColumns, queryRows, requiredDate, sql } from './sql.js';
 import type { KnownUser } from './users.js';
 
 export const MIN_STARS = 1;
@@ -70,33 +70,28 @@ export class Karma {
           LEFT JOIN "Identity" ai ON ai."userId" = a."id"
           ORDER BY e."id" DESC, ai."id"`,
     );
-    const out: KarmaHistoryEntry[] = [];
-    for (const r of rows) {
-      let entry = out[out.length - 1];
-      if (entry?.id !== r.id) {
-        entry = {
-          id: r.id,
-          userId: r.userId,
-          actorId: r.actorId,
-          kind: r.kind,
-          before: r.before,
-          after: r.after,
-          reason: r.reason,
-          createdAt: requiredDate(r.createdAt),
-          actor: {
-            id: r.actorId,
-            name: r.actorName,
-            githubLogin: r.actorLogin,
-            githubVerifiedAt: dateOf(r.actorVerifiedAt),
-            karma: r.actorKarma,
-            identities: [],
-          },
-        };
-        out.push(entry);
-      }
-      if (r.provider !== null) entry.actor.identities.push({ provider: r.provider, externalId: r.externalId as string, handle: r.handle as string });
-    }
-    return out;
+    return foldIdentities(
+      rows,
+      (r): KarmaHistoryEntry => ({
+        id: r.id,
+        userId: r.userId,
+        actorId: r.actorId,
+        kind: r.kind,
+        before: r.before,
+        after: r.after,
+        reason: r.reason,
+        createdAt: requiredDate(r.createdAt),
+        actor: {
+          id: r.actorId,
+          name: r.actorName,
+          githubLogin: r.actorLogin,
+          githubVerifiedAt: dateOf(r.actorVerifiedAt),
+          karma: r.actorKarma,
+          identities: [],
+        },
+      }),
+      (entry) => entry.actor.identities,
+    );
   }
 }
 
@@ -114,13 +109,10 @@ export interface KarmaHistoryEntry {
 }
 
 /** A KarmaHistoryEntry as the joined read returns it: the actor flattened into columns, the date as the driver gives it. */
-interface HistoryRow extends Omit<KarmaHistoryEntry, 'createdAt' | 'actor'> {
+interface HistoryRow extends Omit<KarmaHistoryEntry, 'createdAt' | 'actor'>, IdentityColumns {
   createdAt: unknown;
   actorName: string;
   actorLogin: string | null;
   actorVerifiedAt: unknown;
   actorKarma: number | null;
-  provider: string | null;
-  externalId: string | null;
-  handle: string | null;
 }

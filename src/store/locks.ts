@@ -9,7 +9,7 @@
 import { type MaskText, maskPatterns } from '../deploy/mask.js';
 import { type Db, retryBusy } from './db.js';
 import { serializeEnvironment } from './serialize.js';
-import { queryRows, requiredDate, sql } from './sql.js';
+import { foldIdentities, type IdentityColumns, queryRows, requiredDate, sql } from './sql.js';
 
 export const ALL_APPS = '*';
 
@@ -155,33 +155,25 @@ export class Locks {
           FROM "Lock" l JOIN "User" h ON h."id" = l."holderId" LEFT JOIN "Identity" i ON i."userId" = h."id"
           ORDER BY l."environment", l."app", l."id", i."id"`,
     );
-    const out: HeldLock[] = [];
-    for (const r of rows) {
-      let lock = out[out.length - 1];
-      if (lock?.id !== r.id) {
-        lock = {
-          id: r.id,
-          app: r.app,
-          environment: r.environment,
-          holderId: r.holderId,
-          reason: r.reason,
-          deployId: r.deployId,
-          createdAt: requiredDate(r.createdAt),
-          holder: { id: r.holderId, name: r.name, identities: [] },
-        };
-        out.push(lock);
-      }
-      if (r.provider !== null) lock.holder.identities.push({ provider: r.provider, externalId: r.externalId as string, handle: r.handle as string });
-    }
-    return out;
+    return foldIdentities(
+      rows,
+      (r): HeldLock => ({
+        id: r.id,
+        app: r.app,
+        environment: r.environment,
+        holderId: r.holderId,
+        reason: r.reason,
+        deployId: r.deployId,
+        createdAt: requiredDate(r.createdAt),
+        holder: { id: r.holderId, name: r.name, identities: [] },
+      }),
+      (lock) => lock.holder.identities,
+    );
   }
 }
 
 /** A HeldLock as the joined read returns it: the holder flattened into columns, the date as the driver gives it. */
-interface LockRow extends Omit<HeldLock, 'createdAt' | 'holder'> {
+interface LockRow extends Omit<HeldLock, 'createdAt' | 'holder'>, IdentityColumns {
   createdAt: unknown;
   name: string;
-  provider: string | null;
-  externalId: string | null;
-  handle: string | null;
 }

@@ -7,7 +7,7 @@
  *   const { now: who, next } = await oncall.lookup('web', new Date());
  */
 import type { Db } from './db.js';
-import { dateOf, inList, queryRows, requiredDate, sql } from './sql.js';
+import { dateOf, foldIdentities, type IdentityColumns, inList, queryRows, requiredDate, sql } from './sql.js';
 
 export interface Shift {
   id: number;
@@ -117,20 +117,16 @@ export class OnCallStore {
 
 /** Users by id with their chat identities, in one joined read (none asked: no read). */
 async function people(db: Db, ids: readonly number[]): Promise<Map<number, Shift['user']>> {
-  const out = new Map<number, Shift['user']>();
-  if (ids.length === 0) return out;
-  const rows = await queryRows<{ id: number; name: string; provider: string | null; externalId: string | null; handle: string | null }>(
+  if (ids.length === 0) return new Map();
+  const rows = await queryRows<{ id: number; name: string } & IdentityColumns>(
     db,
     sql`SELECT u."id", u."name", i."provider", i."externalId", i."handle"
         FROM "User" u LEFT JOIN "Identity" i ON i."userId" = u."id" WHERE u."id" IN (${inList(ids)}) ORDER BY u."id", i."id"`,
   );
-  for (const r of rows) {
-    let user = out.get(r.id);
-    if (!user) {
-      user = { id: r.id, name: r.name, identities: [] };
-      out.set(r.id, user);
-    }
-    if (r.provider !== null) user.identities.push({ provider: r.provider, externalId: r.externalId as string, handle: r.handle as string });
-  }
-  return out;
+  const users = foldIdentities(
+    rows,
+    (r): Shift['user'] => ({ id: r.id, name: r.name, identities: [] }),
+    (u) => u.identities,
+  );
+  return new Map(users.map((u) => [u.id, u]));
 }

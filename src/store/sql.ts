@@ -146,6 +146,36 @@ export async function executeSql(db: Db, query: Sql): Promise<number> {
   return db.$executeRawUnsafe(textFor(db, parts), ...values);
 }
 
+/** The columns of a `LEFT JOIN "Identity"` (all null for a user without one). */
+export interface IdentityColumns {
+  provider: string | null;
+  externalId: string | null;
+  handle: string | null;
+}
+
+/**
+ * Folds a read joined with "Identity" (one row per identity, the rows of one `id` next to each other) into one
+ * object per `id`: `make` builds it from its first row, and each row's identity is added to `identitiesOf(it)`.
+ *
+ *   const users = foldIdentities(rows, (r) => ({ id: r.id, name: r.name, identities: [] }), (u) => u.identities);
+ */
+export function foldIdentities<R extends IdentityColumns & { id: number }, T>(
+  rows: readonly R[],
+  make: (row: R) => T,
+  identitiesOf: (item: T) => { provider: string; externalId: string; handle: string }[],
+): T[] {
+  const out: T[] = [];
+  let current: { id: number; item: T } | undefined;
+  for (const r of rows) {
+    if (current?.id !== r.id) {
+      current = { id: r.id, item: make(r) };
+      out.push(current.item);
+    }
+    if (r.provider !== null) identitiesOf(current.item).push({ provider: r.provider, externalId: r.externalId as string, handle: r.handle as string });
+  }
+  return out;
+}
+
 /** A date column as read by either path: Date (Prisma), ISO text or epoch milliseconds (better-sqlite3), or null. */
 export function dateOf(value: unknown): Date | null {
   if (value === null || value === undefined) return null;
