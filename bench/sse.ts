@@ -296,28 +296,15 @@ function message<T>(child: ChildProcess, type: string): Promise<T> {
 }
 
 /**
- * The server role compiled as `npm start` runs the bot (scripts/build.mjs: one esbuild bundle, dependencies from
- * node_modules), so that its memory is the bot's: under tsx, TypeScript is compiled by loader hooks on a thread
+ * The server role compiled as `npm start` runs the bot (scripts/build.mjs's own options), so that its memory is the bot's: under tsx, TypeScript is compiled by loader hooks on a thread
  * of their own, ~32 MiB resident that a started bot does not have. Written under dist/ (ignored by git).
  */
 async function compiledSelf(): Promise<string> {
   const { build } = await import('esbuild');
-  const { DIST, sourceUrls } = await import('../scripts/build.mjs');
+  const { DIST, esbuildOptions } = await import('../scripts/build.mjs');
   const outdir = join(DIST, `bench-sse-${process.pid}`);
-  await build({
-    entryPoints: { sse: SELF },
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    // Only this process builds: the bundle must not carry build.mjs (its "run as a script" check would fire).
-    external: ['../scripts/build.mjs'],
-    outdir,
-    outExtension: { '.js': '.mjs' },
-    logLevel: 'warning',
-    plugins: [sourceUrls(outdir)],
-  });
+  // Only this process builds: the bundle must not carry build.mjs (its "run as a script" check would fire).
+  await build({ ...esbuildOptions({ sse: SELF }, outdir), external: ['../scripts/build.mjs'], outExtension: { '.js': '.mjs' } });
   return join(outdir, 'sse.mjs');
 }
 
