@@ -73,7 +73,9 @@ describe('confirmation window on an injected clock', () => {
 
   it('tells a late author the pick was deferred', async () => {
     expect(await t.chat.say('bob', 'here')).toMatch(
-      new RegExp(`the confirmation window closed at (?:\\w{3} \\d{1,2} \\w{3} )?\\d\\d:\\d\\d: pick ${bobPick} was deferred and will be requested again in the next push`),
+      new RegExp(
+        `the confirmation window closed at (?:\\w{3} \\d{1,2} \\w{3} )?\\d\\d:\\d\\d: pick ${bobPick} was deferred and will be requested again in the next push`,
+      ),
     );
   });
 
