@@ -12,6 +12,7 @@ import { type DatabaseKind, databaseKind, MIGRATIONS_DIRS, sqlitePath } from './
 import { type LineSink, LogLineStore } from './log-lines.js';
 import { type SqliteConnection, useSqliteConnection } from './sql.js';
 import { prepareSqlite } from './sqlite-prepare.js';
+import { gateTransactions } from './sqlite-transactions.js';
 
 export { type DatabaseKind, databaseKind, dataDir, describeUrl, MIGRATIONS_DIR, MIGRATIONS_DIRS, sqlitePath } from './db-location.js';
 export { DatabaseLockedError, LOCK_WAIT_MS } from './sqlite-prepare.js';
@@ -94,14 +95,16 @@ class StatementCachingSqlite extends PrismaBetterSqlite3 {
     const client = (adapter as unknown as { client?: Database.Database }).client;
     // An adapter version without a better-sqlite3 `client` simply goes uncached (and sql.ts uses Prisma).
     if (client && typeof client.prepare === 'function') {
+      const gate = gateTransactions(adapter as unknown as Parameters<typeof gateTransactions>[0], client);
       const prepare = cacheStatements(client);
       this.connection = {
         get open() {
           return client.open;
         },
         get inTransaction() {
-          return client.inTransaction;
+          return gate.open;
         },
+        outsideTransaction: () => gate.outside(),
         prepare,
       };
     }

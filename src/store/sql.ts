@@ -64,8 +64,10 @@ const CACHE_SIZE = 128;
 /** What queryRows needs of a better-sqlite3 connection: its own prepare (db.ts wraps the connection's for Prisma). */
 export interface SqliteConnection {
   readonly open: boolean;
-  /** True while Prisma holds a transaction open on it: a write then goes through Prisma, never into that transaction. */
+  /** True while Prisma holds a transaction open on it (see sqlite-transactions.ts). */
   readonly inTransaction: boolean;
+  /** Resolves once no transaction of Prisma's is open on it: a statement made then cannot join one. */
+  outsideTransaction(): Promise<void>;
   prepare(text: string): Database.Statement;
 }
 
@@ -115,35 +117,40 @@ function textFor(db: Db, parts: readonly string[]): string {
   return isPostgres(db) ? parts.reduce((out, part, i) => (i === 0 ? part : `${out}$${i}${part}`), '') : parts.join('?');
 }
 
-/** Runs a read and returns its rows as plain objects (column name → value). */
+/**
+ * Runs a read and returns its rows as plain objects (column name → value). On SQLite's shared connection it
+ * waits while Prisma holds a transaction open there, so it never reads that transaction's uncommitted rows.
+ */
 export async function queryRows<T>(db: Db, query: Sql): Promise<T[]> {
   const { parts, values } = flatten(query);
-  const reader = sqliteReaders.get(db)?.();
+  const reader = await outsideTransaction(db);
   if (reader) return prepared(reader, parts.join('?')).all(values.map(sqliteValue)) as T[];
   return db.$queryRawUnsafe<T[]>(textFor(db, parts), ...values);
 }
 
-/** How long executeSql waits for a transaction Prisma holds open on SQLite's connection before it writes anyway. */
-const TRANSACTION_WAIT_MS = 5_000;
-
 /**
- * Runs a write on its own (an INSERT of rows nothing else depends on). On SQLite's connection it waits until
- * Prisma has no transaction open there (Prisma runs every statement on that one connection, so a write made
- * meanwhile would join that transaction and be undone with it), then writes at once: nothing can begin a
- * transaction between the check and the synchronous write.
+ * Runs a write on its own (an INSERT of rows nothing else depends on). On SQLite's shared connection it waits
+ * until Prisma has no transaction open there (a write made meanwhile would join that transaction and be undone
+ * with it), then writes at once: nothing can begin a transaction between the wait and the synchronous write.
  *
  *   await executeSql(db, sql`INSERT INTO "AuditEvent" (…) VALUES (…)`);
  */
 export async function executeSql(db: Db, query: Sql): Promise<number> {
   const { parts, values } = flatten(query);
-  const readerOf = sqliteReaders.get(db);
-  const started = Date.now();
-  for (let reader = readerOf?.(); reader; reader = readerOf?.()) {
-    if (!reader.connection.inTransaction || Date.now() - started > TRANSACTION_WAIT_MS)
-      return prepared(reader, parts.join('?')).run(values.map(sqliteValue)).changes;
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+  const reader = await outsideTransaction(db);
+  if (reader) return prepared(reader, parts.join('?')).run(values.map(sqliteValue)).changes;
   return db.$executeRawUnsafe(textFor(db, parts), ...values);
+}
+
+/** SQLite's shared connection once no transaction is open on it (undefined: go through Prisma). */
+async function outsideTransaction(db: Db): Promise<SqliteReader | undefined> {
+  const readerOf = sqliteReaders.get(db);
+  let reader = readerOf?.();
+  while (reader?.connection.inTransaction) {
+    await reader.connection.outsideTransaction();
+    reader = readerOf?.();
+  }
+  return reader;
 }
 
 /** The columns of a `LEFT JOIN "Identity"` (all null for a user without one). */
