@@ -44,10 +44,7 @@ export default defineConfig({
                 // Every query crosses a socket: on two busy cores the slowest tests need more than SQLite's minute.
                 testTimeout: 120_000,
                 hookTimeout: 120_000,
-                // The race tests force each interleaving through the scheduler's seam, so one iteration is one
-                // deterministic case; SQLite runs them 1000 times, PostgreSQL (a socket per step) 100 times to
-                // keep CI within its time.
-                env: { SHEPHERD_TEST_DB: 'postgresql', RACE_ITERATIONS: '100' },
+                env: { SHEPHERD_TEST_DB: 'postgresql' },
                 globalSetup: ['test/support/postgres-global.ts'],
               },
             },

@@ -35,7 +35,9 @@ const FROZEN =
   /✋ production is frozen: change freeze \(set by \w+\) — a release manager can `deploy demo\/HEAD to production --force`, or wait for `unfreeze production`/;
 const WAITS = /⏳ #1 demo\/HEAD \([0-9a-f]{7}\) → production waits for 1 approval by a release manager other than \S+: `approve deploy 1`/;
 
-describe('Slack: freeze refusal, --force override, confirmation and approval through the real Bolt app', () => {
+// Slack and IRC each start their own bot and server and mostly wait on them (and on ngircd's pacing): side by side.
+// The terminal test after them blocks the thread while `npm start` runs, so it runs alone.
+describe.concurrent('Slack: freeze refusal, --force override, confirmation and approval through the real Bolt app', () => {
   const ALICE = 'U0ALICE01';
   const BOB = 'U0BOB0001';
   const CHANNEL = 'C0GATES01';
@@ -92,7 +94,7 @@ describe('Slack: freeze refusal, --force override, confirmation and approval thr
   }, 120_000);
 });
 
-describe.skipIf(skipWithoutNgircd())('IRC: the same gates on a real ngircd', () => {
+describe.skipIf(skipWithoutNgircd()).concurrent('IRC: the same gates on a real ngircd', () => {
   let server: Ngircd;
   let shepherd: Shepherd;
   let alice: IrcPerson;
