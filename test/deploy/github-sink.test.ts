@@ -79,7 +79,7 @@ describe('the GitHub sink', () => {
     gh.fault({ kind: 'hang', method: 'POST', path: /\/deployments$/, count: 1 });
     const id = await start();
     // GitHub holds the POST; the deploy does not wait for it.
-    await vi.waitFor(() => expect(posts() - p0).toBe(1));
+    await vi.waitFor(() => expect(posts() - p0).toBe(1), { timeout: 30_000 });
     await end(id);
     expect(await t.store.db.lock.count()).toBe(0);
     expect((await t.store.deploys.get(id))?.state).toBe('succeeded');
