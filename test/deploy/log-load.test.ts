@@ -207,7 +207,7 @@ describe('LogLineStore', () => {
 
   // SQLite's write-ahead log only: PostgreSQL has no checkpoint the bot runs.
   it.runIf(TEST_DB === 'sqlite')(
-    'GIVEN more than 4 MiB of log written on SQLite THEN the write-ahead log is copied into the database file by the checkpoint thread, not by the writing connection',
+    'GIVEN more than 4 MiB of log written on SQLite THEN the writing thread copies the write-ahead log into the database file (its commits alone would not)',
     async () => {
       t = await tempStore();
       const id = await startedDeploy(t);
@@ -229,12 +229,12 @@ describe('LogLineStore', () => {
 
   // SQLite's single write lock only: PostgreSQL writers do not wait for each other here.
   it.runIf(TEST_DB === 'sqlite')(
-    'GIVEN another connection holds the SQLite write lock THEN a batch is retried while the event loop goes on, and is stored once the lock is released',
+    'GIVEN another connection holds the SQLite write lock THEN a batch waits for it in the writing thread while the event loop goes on, and is stored once the lock is released',
     async () => {
       t = await tempStore();
       const id = await startedDeploy(t);
       const sink = await t.lines();
-      // A first batch, so the statement is prepared and the next one goes straight to the lock.
+      // The writing thread is up (it starts with the first batch), so the next batch reaches it at once.
       const text = Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n');
       await sink.insertChunks([{ deployId: id, firstSeq: 1, lastSeq: 1000, host: 'h', stream: 'stdout', text, at: new Date() }]);
       // Another connection (the bot's or another process's) in a write transaction.
