@@ -36,8 +36,12 @@ export class LogWriter {
   private pending: (StoredLine | NewChunk)[] = [];
   /** Lines in `pending`. */
   private pendingLines = 0;
+  /** The last batch handed to the sink, while any is being written. */
   private writing: Promise<void> | null = null;
+  /** Lines handed to the sink and not yet stored. */
   private writingCount = 0;
+  /** Batches handed to the sink and not yet stored (at most one unless the sink is `ordered`). */
+  private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private waiters: (() => void)[] = [];
@@ -47,6 +51,8 @@ export class LogWriter {
   dropped = 0;
   /** Most lines ever waiting to be stored at once (queued plus being written): what back-pressure bounds. */
   peakQueued = 0;
+  /** Most batches ever handed to the sink and not yet stored. */
+  peakInFlight = 0;
 
   constructor(
     private readonly sink: LineSink,
@@ -81,28 +87,36 @@ export class LogWriter {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** Starts writing what is pending now (unless a write is under way: its end starts the next one). */
+  /**
+   * Starts writing what is pending now. A sink that stores batches in the order given (`ordered`: SQLite's writing
+   * thread) gets it at once, so it never waits for the event loop between batches; any other gets it once the
+   * write under way ended (its end starts the next one).
+   */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.writing || this.pending.length === 0) return;
+    if (this.pending.length === 0 || (this.writing && !this.sink.ordered)) return;
     const batch = this.pending;
     const lines = this.pendingLines;
     this.pending = [];
     this.pendingLines = 0;
-    this.writingCount = lines;
-    this.writing = Promise.resolve()
+    this.writingCount += lines;
+    this.inFlight++;
+    const write: Promise<void> = Promise.resolve()
       .then(() => this.sink.insertChunks(batchChunks(batch)))
       .catch((err) => {
         this.dropped += lines;
         this.logger?.error({ err, lines, deployId: batch[0]?.deployId }, 'could not store log lines; they are lost');
       })
       .finally(() => {
-        this.writing = null;
-        this.writingCount = 0;
+        this.inFlight--;
+        this.writingCount -= lines;
+        if (this.writing === write) this.writing = null;
         this.wake();
         this.schedule();
       });
+    this.writing = write;
+    if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight;
   }
 
   /** Resolves when every line added so far is stored (or given up on). */
@@ -114,7 +128,7 @@ export class LogWriter {
   }
 
   private schedule(): void {
-    if (this.pending.length === 0 || this.writing) return;
+    if (this.pending.length === 0 || (this.writing && !this.sink.ordered)) return;
     if (this.pendingLines >= this.batchLines) {
       // Next turn of the event loop, so a chunk of many lines becomes one transaction.
       this.immediate ??= setImmediate(() => {

@@ -61,6 +61,12 @@ export interface LineSink {
    * instance's live viewers); the log writer's own interval otherwise.
    */
   readonly batchMs?: number;
+  /**
+   * Batches handed over while earlier ones are still being written are stored after them, in the order given
+   * (one writing thread, one queue): the log writer may then hand over the next batch at once. Without it, it
+   * waits for each (a pool could commit two batches out of order, and a reader of "lines after N" skip some).
+   */
+  readonly ordered?: boolean;
 }
 
 /** Reading a deploy's log, on either database. */
@@ -263,16 +269,16 @@ export class LogLines implements LogReader {
 const CHECKPOINT_CHARS = 4 * 1024 * 1024;
 
 /**
- * The writing thread: a connection of its own, one IMMEDIATE transaction per batch, each chunk stored only when
- * no stored chunk holds any of its lines (an index probe on lastSeq; appends find nothing; throwing rolls the
- * batch back). It may wait for the write lock (busy_timeout): Prisma's transactions on the main thread go on
+ * The writing thread: a connection of its own; the batches waiting for it in one IMMEDIATE transaction, each
+ * batch in a savepoint of its own (stored whole or not at all), each chunk stored only when no stored chunk holds
+ * any of its lines (an index probe on lastSeq; appends find nothing). It may wait for the write lock (busy_timeout): Prisma's transactions on the main thread go on
  * meanwhile. Its commits never checkpoint; after answering a batch, once ~4 MiB were written since the last one,
  * it copies the write-ahead log into the database file (PRAGMA wal_checkpoint(PASSIVE): never waits for, nor
  * blocks, other writers or readers; mostly waiting for the disk, two fsyncs). Plain JavaScript evaluated in the
  * thread, so it runs the same from the sources (tsx, vitest) and from the build.
  */
 const WRITER = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort, receiveMessageOnPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = ${BUSY_GIVE_UP_MS}');
@@ -281,20 +287,35 @@ db.pragma('wal_autocheckpoint = 0');
 const insert = db.prepare(
   'INSERT INTO "LogChunk" ("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at") SELECT ?, ?, ?, ?, ?, ?, ? ' +
   'WHERE NOT EXISTS (SELECT 1 FROM "LogChunk" WHERE "deployId" = ? AND "lastSeq" >= ? AND "firstSeq" <= ?)');
-const write = db.transaction((rows) => {
+const failure = (err) => ({ message: String(err && err.message), code: err && err.code, overlap: err && err.overlap });
+// Nested in writeAll: a savepoint, so a batch that fails is rolled back alone.
+const writeOne = db.transaction((rows) => {
   for (const r of rows)
     if (insert.run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[0], r[1], r[2]).changes !== 1) throw Object.assign(new Error('overlap'), { overlap: r });
 });
+const writeAll = db.transaction((batches) =>
+  batches.map(({ id, rows }) => {
+    try {
+      writeOne(rows);
+      return { id };
+    } catch (err) {
+      return { id, error: failure(err) };
+    }
+  }),
+);
 let written = 0;
-parentPort.on('message', ({ id, rows }) => {
+parentPort.on('message', (first) => {
+  // The batches that queued up meanwhile go in the same transaction (one commit), each still stored whole or not.
+  const batches = [first];
+  for (let m = receiveMessageOnPort(parentPort); m; m = receiveMessageOnPort(parentPort)) batches.push(m.message);
+  let results;
   try {
-    write.immediate(rows);
-    parentPort.postMessage({ id });
+    results = writeAll.immediate(batches);
   } catch (err) {
-    parentPort.postMessage({ id, error: { message: String(err && err.message), code: err && err.code, overlap: err && err.overlap } });
-    return;
+    results = batches.map(({ id }) => ({ id, error: failure(err) }));
   }
-  for (const r of rows) written += r[5].length;
+  for (const r of results) parentPort.postMessage(r);
+  for (const { rows } of batches) for (const r of rows) written += r[5].length;
   if (written >= ${CHECKPOINT_CHARS}) {
     written = 0;
     try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
@@ -312,6 +333,8 @@ type Row = [deployId: number, firstSeq: number, lastSeq: number, host: string | 
  * hand over than to write.)
  */
 export class LogLineStore implements LineSink {
+  /** One thread takes the batches off one queue: they are committed in the order handed over. */
+  readonly ordered = true;
   private worker: Worker | undefined;
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void; chunks: readonly NewChunk[] }>();
