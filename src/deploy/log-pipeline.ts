@@ -53,6 +53,9 @@ export class LogWriter {
   peakQueued = 0;
   /** Most batches ever handed to the sink and not yet stored. */
   peakInFlight = 0;
+  /** How often room() asked a source to wait, and for how long in all (ms): the time output was held back by storage. */
+  pauses = 0;
+  pausedMs = 0;
 
   constructor(
     private readonly sink: LineSink,
@@ -84,7 +87,14 @@ export class LogWriter {
   /** A promise while too many lines wait to be written (pause the source until it resolves), else undefined. */
   room(): Promise<void> | undefined {
     if (this.pendingLines + this.writingCount < this.highWater) return undefined;
-    return new Promise((resolve) => this.waiters.push(resolve));
+    this.pauses++;
+    const since = performance.now();
+    return new Promise((resolve) =>
+      this.waiters.push(() => {
+        this.pausedMs += performance.now() - since;
+        resolve();
+      }),
+    );
   }
 
   /**
