@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../../src/config.js';
@@ -256,59 +255,44 @@ describe('LogLineStore', () => {
     },
   );
 
-  /** Another connection holding the lock log writes need, on either database; resolves to its release. */
-  async function holdWriteLock(url: string): Promise<() => Promise<void>> {
-    if (TEST_DB === 'sqlite') {
-      const other = new Database(sqlitePath(url));
+  // The writing thread's queue: only SQLite's store is `ordered` (a PostgreSQL pool could commit out of order).
+  it.runIf(TEST_DB === 'sqlite')(
+    "GIVEN the writing thread waits for another connection's write lock THEN the log writer goes on handing it batches, and once the lock is released each is stored, in order, and a colliding one alone is refused",
+    async () => {
+      t = await tempStore();
+      const id = await startedDeploy(t);
+      const sink = await t.lines();
+      expect(sink.ordered).toBe(true);
+      const at = new Date();
+      const line = (seq: number): StoredLine => ({ deployId: id, seq, host: 'h', stream: 'stdout', text: `l${seq}`, at });
+      // The thread is up, so what follows reaches it at once.
+      await sink.insert([line(1)]);
+      const other = new Database(sqlitePath(t.url));
       other.exec('BEGIN IMMEDIATE');
-      return async () => {
-        other.exec('COMMIT');
-        other.close();
-      };
-    }
-    const other = new pg.Client({ connectionString: url });
-    await other.connect();
-    // Blocks inserts, not reads.
-    await other.query('BEGIN; LOCK TABLE "LogChunk" IN EXCLUSIVE MODE');
-    return async () => {
-      await other.query('COMMIT');
-      await other.end();
-    };
-  }
-
-  it("GIVEN the writing thread waits for another connection's lock THEN the log writer goes on handing it batches, and once the lock is released each is stored, in order, and a colliding one alone is refused", async () => {
-    t = await tempStore();
-    const id = await startedDeploy(t);
-    const sink = await t.lines();
-    // One writing thread, one queue (SQLite), or one connection in a thread (PostgreSQL).
-    expect(sink.ordered).toBe(true);
-    const at = new Date();
-    const line = (seq: number): StoredLine => ({ deployId: id, seq, host: 'h', stream: 'stdout', text: `l${seq}`, at });
-    // The thread is up, so what follows reaches it at once.
-    await sink.insert([line(1)]);
-    const release = await holdWriteLock(t.url);
-    const writer = new LogWriter(sink, undefined, { batchLines: 10, highWater: 1_000 });
-    let seq = 1;
-    for (let batch = 0; batch < 3; batch++) {
+      const writer = new LogWriter(sink, undefined, { batchLines: 10, highWater: 1_000 });
+      let seq = 1;
+      for (let batch = 0; batch < 3; batch++) {
+        for (let i = 0; i < 10; i++) writer.add(line(++seq));
+        writer.flush();
+      }
+      // A batch that collides with line 1, among the waiting ones: refused alone (its own savepoint).
+      writer.add(line(1));
+      writer.flush();
       for (let i = 0; i < 10; i++) writer.add(line(++seq));
       writer.flush();
-    }
-    // A batch that collides with line 1, among the waiting ones: refused alone (SQLite: its own savepoint).
-    writer.add(line(1));
-    writer.flush();
-    for (let i = 0; i < 10; i++) writer.add(line(++seq));
-    writer.flush();
-    // Handed over on the next turn (flush starts each write in a microtask).
-    await new Promise((r) => setImmediate(r));
-    // Five batches handed over while none could be written.
-    expect(writer.peakInFlight).toBe(5);
-    expect(await t.store.deploys.lineCount(id)).toBe(1);
-    await release();
-    await writer.drain();
-    expect(writer.dropped).toBe(1);
-    expect((await stored(t, id)).map((r) => r.seq)).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
-    await sink.close();
-  });
+      // Handed over on the next turn (flush starts each write in a microtask).
+      await new Promise((r) => setImmediate(r));
+      // Five batches handed over while none could be written.
+      expect(writer.peakInFlight).toBe(5);
+      expect(await t.store.deploys.lineCount(id)).toBe(1);
+      other.exec('COMMIT');
+      other.close();
+      await writer.drain();
+      expect(writer.dropped).toBe(1);
+      expect((await stored(t, id)).map((r) => r.seq)).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
+      await sink.close();
+    },
+  );
 
   it('GIVEN a batch whose seqs collide with stored ones THEN nothing of it is stored and insert rejects', async () => {
     t = await tempStore();
