@@ -28,8 +28,10 @@ export interface LogWriterOptions {
 
 /**
  * Batches lines of every deploy into transactions: every intervalMs or batchLines lines, whichever first. One
- * batch is written at a time; lines that arrive meanwhile form the next batch (so batches grow while the
- * database is busy). A write that fails for good is logged and its lines counted as dropped.
+ * batch is written at a time, lines that arrive meanwhile forming the next (so batches grow while the database
+ * is busy), unless the sink stores batches in the order given (`ordered`): then each is handed over at once.
+ * Either way, lines handed over and not yet stored count against highWater. A write that fails for good is
+ * logged and its lines counted as dropped.
  */
 export class LogWriter {
   /** Lines and chunks in the order they were added: a chunk is a host's output chunk of clean lines, stored as printed. */
