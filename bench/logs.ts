@@ -55,6 +55,9 @@ interface ShepherdFigures {
   peakMem: Record<string, number>;
   /** Most lines ever waiting to be stored (the LogWriter's queue). */
   peakQueued: number;
+  /** How often, and how long in all (ms), the host's output was paused because storing lagged behind. */
+  pauses: number;
+  pausedMs: number;
   /** CPU time (user + system, all threads) the process used during the deploy: steadier than wall time on a busy machine. */
   cpuMs: number;
   /** The same for the main thread alone (the event loop every line goes through; 10 ms resolution). */
@@ -139,6 +142,8 @@ async function shepherdRole(target: Target): Promise<void> {
     idleMem,
     peakMem,
     peakQueued: bench.deployer.writer.peakQueued,
+    pauses: bench.deployer.writer.pauses,
+    pausedMs: bench.deployer.writer.pausedMs,
     cpuMs: (used.user + used.system) / 1000,
     mainCpuMs,
   };
@@ -357,7 +362,9 @@ export const logs: BenchSection = {
         );
         console.log(`    idle MiB: ${mib(ours.idleMem)}`);
         console.log(`    peak MiB: ${mib(ours.peakMem)} (each field's own peak, sampled every 10 ms)`);
-        console.log(`    most lines waiting to be stored at once: ${ours.peakQueued.toLocaleString('en')}`);
+        console.log(
+          `    most lines waiting to be stored at once: ${ours.peakQueued.toLocaleString('en')}; output paused for storage ${ours.pauses} times, ${ms(ours.pausedMs)} ms in all`,
+        );
         const gap = Number.isFinite(ours.minGapMs) ? `${ms(ours.minGapMs)} ms` : 'n/a';
         console.log(`  chat messages posted: ${ours.messages} for ${ours.stored.toLocaleString('en')} lines; shortest gap between two: ${gap}`);
         console.log(

@@ -28,6 +28,8 @@ export const CROSS_INSTANCE_BATCH_MS = 15;
 export function notifyingLineSink(sink: LineSink, notifier: Notifier): LineSink {
   return {
     batchMs: notifier.crossProcess ? CROSS_INSTANCE_BATCH_MS : sink.batchMs,
+    // Stored in order, so notified in order (each notification after its own batch's commit).
+    ordered: sink.ordered,
     async insert(lines: readonly StoredLine[]): Promise<void> {
       await sink.insert(lines);
       const last = new Map<number, number>();

@@ -28,16 +28,22 @@ export interface LogWriterOptions {
 
 /**
  * Batches lines of every deploy into transactions: every intervalMs or batchLines lines, whichever first. One
- * batch is written at a time; lines that arrive meanwhile form the next batch (so batches grow while the
- * database is busy). A write that fails for good is logged and its lines counted as dropped.
+ * batch is written at a time, lines that arrive meanwhile forming the next (so batches grow while the database
+ * is busy), unless the sink stores batches in the order given (`ordered`): then each is handed over at once.
+ * Either way, lines handed over and not yet stored count against highWater. A write that fails for good is
+ * logged and its lines counted as dropped.
  */
 export class LogWriter {
   /** Lines and chunks in the order they were added: a chunk is a host's output chunk of clean lines, stored as printed. */
   private pending: (StoredLine | NewChunk)[] = [];
   /** Lines in `pending`. */
   private pendingLines = 0;
+  /** The last batch handed to the sink, while any is being written. */
   private writing: Promise<void> | null = null;
+  /** Lines handed to the sink and not yet stored. */
   private writingCount = 0;
+  /** Batches handed to the sink and not yet stored (at most one unless the sink is `ordered`). */
+  private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private waiters: (() => void)[] = [];
@@ -47,6 +53,11 @@ export class LogWriter {
   dropped = 0;
   /** Most lines ever waiting to be stored at once (queued plus being written): what back-pressure bounds. */
   peakQueued = 0;
+  /** Most batches ever handed to the sink and not yet stored. */
+  peakInFlight = 0;
+  /** How often room() asked a source to wait, and for how long in all (ms): the time output was held back by storage. */
+  pauses = 0;
+  pausedMs = 0;
 
   constructor(
     private readonly sink: LineSink,
@@ -78,31 +89,46 @@ export class LogWriter {
   /** A promise while too many lines wait to be written (pause the source until it resolves), else undefined. */
   room(): Promise<void> | undefined {
     if (this.pendingLines + this.writingCount < this.highWater) return undefined;
-    return new Promise((resolve) => this.waiters.push(resolve));
+    this.pauses++;
+    const since = performance.now();
+    return new Promise((resolve) =>
+      this.waiters.push(() => {
+        this.pausedMs += performance.now() - since;
+        resolve();
+      }),
+    );
   }
 
-  /** Starts writing what is pending now (unless a write is under way: its end starts the next one). */
+  /**
+   * Starts writing what is pending now. A sink that stores batches in the order given (`ordered`: SQLite's writing
+   * thread) gets it at once, so it never waits for the event loop between batches; any other gets it once the
+   * write under way ended (its end starts the next one).
+   */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.writing || this.pending.length === 0) return;
+    if (this.pending.length === 0 || (this.writing && !this.sink.ordered)) return;
     const batch = this.pending;
     const lines = this.pendingLines;
     this.pending = [];
     this.pendingLines = 0;
-    this.writingCount = lines;
-    this.writing = Promise.resolve()
+    this.writingCount += lines;
+    this.inFlight++;
+    const write: Promise<void> = Promise.resolve()
       .then(() => this.sink.insertChunks(batchChunks(batch)))
       .catch((err) => {
         this.dropped += lines;
         this.logger?.error({ err, lines, deployId: batch[0]?.deployId }, 'could not store log lines; they are lost');
       })
       .finally(() => {
-        this.writing = null;
-        this.writingCount = 0;
+        this.inFlight--;
+        this.writingCount -= lines;
+        if (this.writing === write) this.writing = null;
         this.wake();
         this.schedule();
       });
+    this.writing = write;
+    if (this.inFlight > this.peakInFlight) this.peakInFlight = this.inFlight;
   }
 
   /** Resolves when every line added so far is stored (or given up on). */
@@ -114,7 +140,7 @@ export class LogWriter {
   }
 
   private schedule(): void {
-    if (this.pending.length === 0 || this.writing) return;
+    if (this.pending.length === 0 || (this.writing && !this.sink.ordered)) return;
     if (this.pendingLines >= this.batchLines) {
       // Next turn of the event loop, so a chunk of many lines becomes one transaction.
       this.immediate ??= setImmediate(() => {

@@ -6,7 +6,7 @@
  * #L<n>, the API's ?after= and SSE's Last-Event-ID count in it, and reading cuts chunks back into lines.
  *
  * The one store interface, for SQLite and PostgreSQL alike:
- *   - writing: LineSink.insert(lines) — LogLineStore (here, better-sqlite3 on a connection of its own) or
+ *   - writing: LineSink.insert(lines) — LogLineStore (here, better-sqlite3 on a connection of its own, in a thread of its own) or
  *     PgLogLineStore (log-lines-postgresql.ts, a pg pool of its own); both cut lines with toChunks();
  *   - reading: LogReader — chunks(…) ("lines after N", as stored: what SSE and other instances stream from),
  *     page(…) (the API's and viewer's pages of lines), raw(…) (every chunk in order, for the download),
@@ -18,7 +18,6 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import Database from 'better-sqlite3';
 import type { Db } from './db.js';
 import type { StoredLine } from './deploys.js';
 
@@ -62,6 +61,12 @@ export interface LineSink {
    * instance's live viewers); the log writer's own interval otherwise.
    */
   readonly batchMs?: number;
+  /**
+   * Batches handed over while earlier ones are still being written are stored after them, in the order given
+   * (one writing thread, one queue): the log writer may then hand over the next batch at once. Without it, it
+   * waits for each (a pool could commit two batches out of order, and a reader of "lines after N" skip some).
+   */
+  readonly ordered?: boolean;
 }
 
 /** Reading a deploy's log, on either database. */
@@ -260,104 +265,84 @@ export class LogLines implements LogReader {
   }
 }
 
-/** Characters written after which the log writer asks for a checkpoint: about SQLite's own 1000 pages. */
+/** Characters written after which the writing thread runs a checkpoint: about SQLite's own 1000 pages. */
 const CHECKPOINT_CHARS = 4 * 1024 * 1024;
 
 /**
- * A thread that copies the write-ahead log into the database file (PRAGMA wal_checkpoint(PASSIVE), on a
- * connection of its own) when asked. A checkpoint is mostly waiting for the disk (it ends with two fsyncs):
- * 500k lines (38 MiB) cost ~300 ms of blocked event loop when the writing connection checkpointed itself every
- * 1000 pages. PASSIVE never waits for, nor blocks, writers or readers. Plain JavaScript evaluated in the thread,
- * so it runs the same from the sources (tsx, vitest) and from the build.
+ * The writing thread: a connection of its own; the batches waiting for it in one IMMEDIATE transaction, each
+ * batch in a savepoint of its own (stored whole or not at all), each chunk stored only when no stored chunk holds
+ * any of its lines (an index probe on lastSeq; appends find nothing). It may wait for the write lock (busy_timeout): Prisma's transactions on the main thread go on
+ * meanwhile. Its commits never checkpoint; after answering a batch, once ~4 MiB were written since the last one,
+ * it copies the write-ahead log into the database file (PRAGMA wal_checkpoint(PASSIVE): never waits for, nor
+ * blocks, other writers or readers; mostly waiting for the disk, two fsyncs). Plain JavaScript evaluated in the
+ * thread, so it runs the same from the sources (tsx, vitest) and from the build.
  */
-const CHECKPOINTER = `
-const { parentPort, workerData } = require('node:worker_threads');
+const WRITER = `
+const { parentPort, receiveMessageOnPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
 const db = new Database(workerData.path);
-parentPort.on('message', () => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
-  parentPort.postMessage('done');
+db.pragma('busy_timeout = ${BUSY_GIVE_UP_MS}');
+db.pragma('synchronous = NORMAL');
+db.pragma('wal_autocheckpoint = 0');
+const insert = db.prepare(
+  'INSERT INTO "LogChunk" ("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at") SELECT ?, ?, ?, ?, ?, ?, ? ' +
+  'WHERE NOT EXISTS (SELECT 1 FROM "LogChunk" WHERE "deployId" = ? AND "lastSeq" >= ? AND "firstSeq" <= ?)');
+const failure = (err) => ({ message: String(err && err.message), code: err && err.code, overlap: err && err.overlap });
+// Nested in writeAll: a savepoint, so a batch that fails is rolled back alone.
+const writeOne = db.transaction((rows) => {
+  for (const r of rows)
+    if (insert.run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[0], r[1], r[2]).changes !== 1) throw Object.assign(new Error('overlap'), { overlap: r });
+});
+const writeAll = db.transaction((batches) =>
+  batches.map(({ id, rows }) => {
+    try {
+      writeOne(rows);
+      return { id };
+    } catch (err) {
+      return { id, error: failure(err) };
+    }
+  }),
+);
+let written = 0;
+parentPort.on('message', (first) => {
+  // The batches that queued up meanwhile go in the same transaction (one commit), each still stored whole or not.
+  const batches = [first];
+  for (let m = receiveMessageOnPort(parentPort); m; m = receiveMessageOnPort(parentPort)) batches.push(m.message);
+  let results;
+  try {
+    results = writeAll.immediate(batches);
+  } catch (err) {
+    results = batches.map(({ id }) => ({ id, error: failure(err) }));
+  }
+  for (const r of results) parentPort.postMessage(r);
+  for (const { rows } of batches) for (const r of rows) written += r[5].length;
+  if (written >= ${CHECKPOINT_CHARS}) {
+    written = 0;
+    try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+  }
 });`;
 
-class Checkpointer {
-  private worker: Worker | undefined;
-  private busy = false;
-  private failed = false;
-
-  constructor(
-    private readonly path: string,
-    /** Called when the thread cannot run: the writer checkpoints itself again. */
-    private readonly onFailure: () => void,
-  ) {}
-
-  /** Starts a checkpoint unless one is under way. */
-  request(): void {
-    if (this.busy || this.failed) return;
-    try {
-      this.worker ??= this.start();
-      this.busy = true;
-      this.worker.postMessage(0);
-    } catch {
-      this.fail();
-    }
-  }
-
-  private start(): Worker {
-    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(CHECKPOINTER, { eval: true, workerData: { driver, path: this.path } });
-    // Never what keeps the bot alive; an interrupted checkpoint is redone by the next one.
-    worker.unref();
-    worker.on('message', () => {
-      this.busy = false;
-    });
-    worker.on('error', () => this.fail());
-    return worker;
-  }
-
-  private fail(): void {
-    this.failed = true;
-    this.busy = false;
-    void this.worker?.terminate();
-    this.worker = undefined;
-    this.onFailure();
-  }
-
-  async close(): Promise<void> {
-    this.failed = true;
-    await this.worker?.terminate();
-    this.worker = undefined;
-  }
-}
+type Row = [deployId: number, firstSeq: number, lastSeq: number, host: string | null, stream: string, text: string, at: string];
 
 /**
- * Writes deploy log chunks straight to SQLite on a connection of its own (not through Prisma: its interactive
- * transactions run on this thread). Each batch is one transaction of a few rows. A worker thread for the writes
- * was tried twice when every line was a row: on two busy cores it used more CPU and memory and was no faster;
- * only checkpoints, which wait for the disk, run on a thread (Checkpointer).
+ * Writes deploy log chunks straight to SQLite (not through Prisma) on a connection of its own, in a thread of its
+ * own (WRITER): the event loop only hands over each batch (a row per output chunk: one string of ~400 lines) and
+ * goes on splitting, masking and publishing while it is written. Storing 500k lines (38 MiB) costs ~250 ms of
+ * CPU in SQLite, a third of what the event loop spent per line; handing the texts over costs a copy of each.
+ * (When every line was a row, a writing thread used more CPU and memory than it saved: each line cost more to
+ * hand over than to write.)
  */
 export class LogLineStore implements LineSink {
-  private readonly db: Database.Database;
-  private insertChunk: Database.Statement | undefined;
+  /** One thread takes the batches off one queue: they are committed in the order handed over. */
+  readonly ordered = true;
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void; chunks: readonly NewChunk[] }>();
   private lastTime = Number.NaN;
   private lastStamp = '';
-  private readonly checkpointer: Checkpointer;
-  private sinceCheckpoint = 0;
+  private closed = false;
 
-  constructor(path: string) {
-    this.db = new Database(path);
-    // Never wait for the lock here: Prisma's interactive transactions run on this same thread, so a blocking
-    // wait could never end. A busy database is retried a little later instead (see insert).
-    this.db.pragma('busy_timeout = 0');
-    // WAL + NORMAL: a commit does not wait for fsync (the file stays consistent; a power cut may lose the last
-    // batches). Per connection, so only log writing trades that durability for throughput.
-    this.db.pragma('synchronous = NORMAL');
-    // This connection's commits never checkpoint (the checkpointer thread does, see CHECKPOINT_CHARS); should
-    // the thread fail, they do again, as SQLite does by default.
-    this.db.pragma('wal_autocheckpoint = 0');
-    this.checkpointer = new Checkpointer(path, () => {
-      if (this.db.open) this.db.pragma('wal_autocheckpoint = 1000');
-    });
-  }
+  constructor(private readonly path: string) {}
 
   insert(lines: readonly StoredLine[]): Promise<void> {
     return this.insertChunks(toChunks(lines));
@@ -365,46 +350,72 @@ export class LogLineStore implements LineSink {
 
   async insertChunks(chunks: readonly NewChunk[]): Promise<void> {
     if (chunks.length === 0) return;
+    if (this.closed) throw new Error('the log line store is closed');
     assertDisjoint(chunks);
-    const started = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        this.write(chunks);
-        for (const c of chunks) this.sinceCheckpoint += c.text.length;
-        if (this.sinceCheckpoint >= CHECKPOINT_CHARS) {
-          this.sinceCheckpoint = 0;
-          this.checkpointer.request();
-        }
-        return;
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if ((code !== 'SQLITE_BUSY' && code !== 'SQLITE_LOCKED') || Date.now() - started > BUSY_GIVE_UP_MS) throw err;
-        await new Promise((r) => setTimeout(r, Math.min(100, 5 * attempt)));
-      }
+    const rows: Row[] = new Array(chunks.length);
+    for (let i = 0; i < chunks.length; i++) {
+      const c = chunks[i] as NewChunk;
+      rows[i] = [c.deployId, c.firstSeq, c.lastSeq, c.host, c.stream, c.text, this.stamp(c.at)];
     }
+    const worker = this.thread();
+    const id = this.nextId++;
+    const done = new Promise<void>((resolve, reject) => this.waiting.set(id, { resolve, reject, chunks }));
+    // Only while a batch is being written does the thread keep the process alive.
+    if (this.waiting.size === 1) worker.ref();
+    worker.postMessage({ id, rows });
+    return done;
   }
 
   async close(): Promise<void> {
-    await this.checkpointer.close();
-    if (this.db.open) this.db.close();
+    this.closed = true;
+    // Batches handed over are written first.
+    await Promise.allSettled(
+      [...this.waiting.values()].map(
+        (w) =>
+          new Promise<void>((r) => {
+            const { resolve, reject } = w;
+            w.resolve = () => {
+              resolve();
+              r();
+            };
+            w.reject = (err) => {
+              reject(err);
+              r();
+            };
+          }),
+      ),
+    );
+    const worker = this.worker;
+    this.worker = undefined;
+    await worker?.terminate();
   }
 
-  private write(chunks: readonly NewChunk[]): void {
-    // Only when no stored chunk holds any of its lines (an index probe on lastSeq; appends find nothing).
-    this.insertChunk ??= this.db.prepare(
-      `INSERT INTO "LogChunk" ("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at") SELECT ?, ?, ?, ?, ?, ?, ?
-       WHERE NOT EXISTS (SELECT 1 FROM "LogChunk" WHERE "deployId" = ? AND "lastSeq" >= ? AND "firstSeq" <= ?)`,
-    );
-    const insert = this.insertChunk;
-    // IMMEDIATE: the write lock from the start, so the check and the insert see the same database.
-    this.db
-      .transaction(() => {
-        for (const c of chunks) {
-          const changed = insert.run(c.deployId, c.firstSeq, c.lastSeq, c.host, c.stream, c.text, this.stamp(c.at), c.deployId, c.firstSeq, c.lastSeq).changes;
-          if (changed !== 1) throw overlap(c);
-        }
-      })
-      .immediate();
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    const worker = new Worker(WRITER, { eval: true, workerData: { driver, path: this.path } });
+    worker.unref();
+    worker.on('message', (m: { id: number; error?: { message: string; code?: string; overlap?: Row } }) => {
+      const w = this.waiting.get(m.id);
+      if (!w) return;
+      this.waiting.delete(m.id);
+      if (this.waiting.size === 0) worker.unref();
+      if (!m.error) return w.resolve();
+      const clash = m.error.overlap;
+      const chunk = clash && w.chunks.find((c) => c.deployId === clash[0] && c.firstSeq === clash[1]);
+      w.reject(chunk ? overlap(chunk) : Object.assign(new Error(m.error.message), { code: m.error.code }));
+    });
+    // The thread died (it could not open the database, or crashed): what it was writing is lost, the next
+    // batch starts a new one.
+    const died = (err: Error) => {
+      if (this.worker === worker) this.worker = undefined;
+      for (const w of this.waiting.values()) w.reject(err);
+      this.waiting.clear();
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => died(new Error(`the log writing thread exited (${code})`)));
+    this.worker = worker;
+    return worker;
   }
 
   /** Prisma's SQLite adapter stores DateTime as ISO 8601 with +00:00: write the same so Prisma reads it back. */

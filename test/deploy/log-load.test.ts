@@ -207,7 +207,7 @@ describe('LogLineStore', () => {
 
   // SQLite's write-ahead log only: PostgreSQL has no checkpoint the bot runs.
   it.runIf(TEST_DB === 'sqlite')(
-    'GIVEN more than 4 MiB of log written on SQLite THEN the write-ahead log is copied into the database file by the checkpoint thread, not by the writing connection',
+    'GIVEN more than 4 MiB of log written on SQLite THEN the writing thread copies the write-ahead log into the database file (its commits alone would not)',
     async () => {
       t = await tempStore();
       const id = await startedDeploy(t);
@@ -229,12 +229,12 @@ describe('LogLineStore', () => {
 
   // SQLite's single write lock only: PostgreSQL writers do not wait for each other here.
   it.runIf(TEST_DB === 'sqlite')(
-    'GIVEN another connection holds the SQLite write lock THEN a batch is retried while the event loop goes on, and is stored once the lock is released',
+    'GIVEN another connection holds the SQLite write lock THEN a batch waits for it in the writing thread while the event loop goes on, and is stored once the lock is released',
     async () => {
       t = await tempStore();
       const id = await startedDeploy(t);
       const sink = await t.lines();
-      // A first batch, so the statement is prepared and the next one goes straight to the lock.
+      // The writing thread is up (it starts with the first batch), so the next batch reaches it at once.
       const text = Array.from({ length: 1000 }, (_, i) => `line ${i}`).join('\n');
       await sink.insertChunks([{ deployId: id, firstSeq: 1, lastSeq: 1000, host: 'h', stream: 'stdout', text, at: new Date() }]);
       // Another connection (the bot's or another process's) in a write transaction.
@@ -251,6 +251,45 @@ describe('LogLineStore', () => {
       other.close();
       await write;
       expect(await t.store.deploys.lineCount(id)).toBe(2000);
+      await sink.close();
+    },
+  );
+
+  // The writing thread's queue: only SQLite's store is `ordered` (a PostgreSQL pool could commit out of order).
+  it.runIf(TEST_DB === 'sqlite')(
+    "GIVEN the writing thread waits for another connection's write lock THEN the log writer goes on handing it batches, and once the lock is released each is stored, in order, and a colliding one alone is refused",
+    async () => {
+      t = await tempStore();
+      const id = await startedDeploy(t);
+      const sink = await t.lines();
+      expect(sink.ordered).toBe(true);
+      const at = new Date();
+      const line = (seq: number): StoredLine => ({ deployId: id, seq, host: 'h', stream: 'stdout', text: `l${seq}`, at });
+      // The thread is up, so what follows reaches it at once.
+      await sink.insert([line(1)]);
+      const other = new Database(sqlitePath(t.url));
+      other.exec('BEGIN IMMEDIATE');
+      const writer = new LogWriter(sink, undefined, { batchLines: 10, highWater: 1_000 });
+      let seq = 1;
+      for (let batch = 0; batch < 3; batch++) {
+        for (let i = 0; i < 10; i++) writer.add(line(++seq));
+        writer.flush();
+      }
+      // A batch that collides with line 1, among the waiting ones: refused alone (its own savepoint).
+      writer.add(line(1));
+      writer.flush();
+      for (let i = 0; i < 10; i++) writer.add(line(++seq));
+      writer.flush();
+      // Handed over on the next turn (flush starts each write in a microtask).
+      await new Promise((r) => setImmediate(r));
+      // Five batches handed over while none could be written.
+      expect(writer.peakInFlight).toBe(5);
+      expect(await t.store.deploys.lineCount(id)).toBe(1);
+      other.exec('COMMIT');
+      other.close();
+      await writer.drain();
+      expect(writer.dropped).toBe(1);
+      expect((await stored(t, id)).map((r) => r.seq)).toEqual(Array.from({ length: seq }, (_, i) => i + 1));
       await sink.close();
     },
   );

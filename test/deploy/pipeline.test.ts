@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageRef, Target } from '../../src/chat/types.js';
 import { ChatBatcher } from '../../src/deploy/chat-batcher.js';
@@ -23,6 +24,25 @@ describe('LineSplitter', () => {
   it('GIVEN a UTF-8 character split between chunks THEN it is decoded whole', () => {
     const bytes = Buffer.from('héllo ✓\n');
     expect(split([bytes.subarray(0, 2), bytes.subarray(2, 9), bytes.subarray(9)])).toEqual(['héllo ✓']);
+  });
+  it('GIVEN ASCII chunks next to chunks that cut a UTF-8 character or hold a broken one THEN the lines are what one decoder makes of all the bytes', () => {
+    const check = Buffer.from('✓'); // 3 bytes
+    const chunks = [
+      Buffer.from('plain\nascii '),
+      // Ends inside ✓; the next chunk, pure ASCII, must still go through the decoder (the character is broken).
+      Buffer.concat([Buffer.from('cut '), check.subarray(0, 2)]),
+      Buffer.from('ascii after\n'),
+      // Ends inside ✓, completed by the next chunk.
+      Buffer.concat([Buffer.from('whole '), check.subarray(0, 1)]),
+      Buffer.concat([check.subarray(1), Buffer.from(' done\n')]),
+      Buffer.from([0x62, 0xff, 0x0a]), // an invalid byte
+      Buffer.from('last'),
+    ];
+    const reference = new StringDecoder('utf8');
+    const text = chunks.map((c) => reference.write(c)).join('') + reference.end();
+    expect(split(chunks)).toEqual(text.split('\n'));
+    expect(text).toContain('cut \ufffdascii after');
+    expect(text).toContain('whole ✓ done');
   });
   it('GIVEN CRLF line ends THEN the CR is dropped', () => {
     expect(split(['a\r\nb\r', '\n'])).toEqual(['a', 'b']);
