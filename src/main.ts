@@ -68,13 +68,22 @@ export async function startShepherd(options: StartOptions = {}): Promise<Shepher
   // start before the bot shows up. On PostgreSQL the IRC connection needs its lease (the database) first.
   let first: FirstChat | undefined;
   let prepared: string[] | undefined;
+  let answering: Promise<AnsweringModule> | undefined;
   if (config.env.IRC_SERVER && databaseKind(config.env.DATABASE_URL) === 'sqlite') {
     prepared = prepareSqlite(sqlitePath(config.env.DATABASE_URL));
-    first = await joinIrcFirst(config.env, logger.child({ adapter: 'irc' }));
+    // What answering needs is loaded while the server answers the registration and the JOIN (the process would
+    // only wait then), so the bot can answer soon after it joined.
+    first = await joinIrcFirst(config.env, logger.child({ adapter: 'irc' }), {
+      whileJoining: () => {
+        answering = import('./start-answer.js');
+        // A join that fails is the error to report; this one (a build that cannot load) then surfaces nowhere.
+        answering.catch(() => {});
+      },
+    });
   }
   try {
     if (first) await options.afterChatJoined?.({ waiting: first.waiting });
-    return await startRest({ env, options, config, masker, mask, logger, first, prepared });
+    return await startRest({ env, options, config, masker, mask, logger, first, prepared, answering: answering ?? import('./start-answer.js') });
   } catch (err) {
     await first?.adapter.stop().catch(() => {});
     throw err;
@@ -92,22 +101,26 @@ interface StartedSoFar {
   first: FirstChat | undefined;
   /** Migrations prepareSqlite applied before IRC joined, when it ran. */
   prepared: string[] | undefined;
+  /** start-answer.js, loading (since the IRC join when IRC joined first). */
+  answering: Promise<AnsweringModule>;
 }
+
+type AnsweringModule = typeof import('./start-answer.js');
 
 /**
  * The rest of the start. First what answering needs (the bot, the commands, the store): on SQLite the store
  * answers through plain SQL before Prisma is loaded (store/db.ts, openEarly), so IRC joined first answers `karma`,
  * `help`, `whoami`, `oncall` while the web server, Prisma and the deployer still load; every other command (and
- * whatever is said after it) waits until the start is done (chat/early-commands.ts). Then the rest, in one import.
+ * whatever is said after it) waits until the start is done (chat/early-commands.ts). Then the rest.
  */
-async function startRest({ env, options, config, masker, mask, logger, first, prepared }: StartedSoFar): Promise<Shepherd> {
+async function startRest({ env, options, config, masker, mask, logger, first, prepared, answering: answeringLoad }: StartedSoFar): Promise<Shepherd> {
   // Chat adapters are loaded only when configured (Bolt alone is a noticeable share of start-up time), and
   // their loading overlaps with loading the rest and opening the database.
   const chatModules = Promise.all([
     config.env.SLACK_BOT_TOKEN ? import('./adapters/slack.js') : null,
     config.env.IRC_SERVER && !first ? import('./adapters/irc.js') : null,
   ]);
-  const answering = await import('./start-answer.js');
+  const answering = await answeringLoad;
   const database = await answering.openEarly(config.env.DATABASE_URL, {
     prepared,
     onConnectionError: (err) => logger.warn({ err: err.message }, 'database connection lost; reconnecting on the next query'),
@@ -201,8 +214,12 @@ async function startRest({ env, options, config, masker, mask, logger, first, pr
 
   try {
     await options.beforeLoadingRest?.();
-    const later = await import('./start-later.js');
+    // Loading runs JavaScript for a while without a break (Prisma's client and its wasm, then Fastify and the
+    // deployer): in two steps with a turn of the event loop between, so a command said meanwhile is read (and an
+    // early one answered) between them rather than after both.
     const opened = await database.load();
+    await new Promise((resolve) => setImmediate(resolve));
+    const later = await import('./start-later.js');
     const events = new later.DeployEvents(mask);
     const lines = later.notifyingLineSink(opened.lines(), notifier);
     lineStore = lines;
