@@ -44,10 +44,11 @@ export interface StartOptions {
    */
   afterChatJoined?: (joined: { waiting: () => number }) => Promise<void> | void;
   /**
-   * Called once the bot answers the early commands (chat/early-commands.ts), before the web server, Prisma and the
-   * deployer load; the start waits for it (tests hold the start there).
+   * Called once the bot answers the early commands (chat/early-commands.ts), before Prisma, the web server and the
+   * deployer load, with how many messages wait for the start and whether Prisma's client got loaded meanwhile;
+   * the start waits for it (tests hold the start there).
    */
-  beforeLoadingRest?: () => Promise<void> | void;
+  beforeLoadingRest?: (loading: { held: () => number; prismaLoaded: () => boolean }) => Promise<void> | void;
 }
 
 /** Reads the configuration, opens and migrates the database, starts every configured adapter. */
@@ -202,7 +203,7 @@ async function startRest({ env, options, config, masker, mask, logger, first, pr
   // not a dead process's lock.
   const gate = answering.earlyGate(bot.registry, started);
   const handlerFor = (adapter: Adapter) => (message: Parameters<Bot['handle']>[1]) =>
-    gate(message, async () => {
+    gate.pass(message, async () => {
       if (accepting) await bot.handle(adapter, message);
     });
   // IRC joined first is started already: it only gets the handler, and answers what waited for it.
@@ -213,7 +214,7 @@ async function startRest({ env, options, config, masker, mask, logger, first, pr
   }
 
   try {
-    await options.beforeLoadingRest?.();
+    await options.beforeLoadingRest?.({ held: gate.held, prismaLoaded: database.loaded });
     // Loading runs JavaScript for a while without a break (Prisma's client and its wasm, then Fastify and the
     // deployer): in two steps with a turn of the event loop between, so a command said meanwhile is read (and an
     // early one answered) between them rather than after both.

@@ -1,10 +1,10 @@
 /**
  * What the bot may answer while the start is still loading the web server, Prisma and the deployer (src/main.ts):
  * commands that need only the store and the configuration, and not the state recovery leaves (locks and deploys
- * of a dead process). Everything else, and everything said after it, waits until the start is done, in order.
+ * of a dead process). Everything else, and everything said after it, waits until the start is done.
  *
  *   const gate = earlyGate(bot.registry, started);   // started: resolves once recovery ran (or the start failed)
- *   first.handleWith((message) => gate(message, () => bot.handle(adapter, message)));
+ *   first.handleWith((message) => gate.pass(message, () => bot.handle(adapter, message)));
  */
 import type { Command } from '../command.js';
 import { parse } from '../parse.js';
@@ -29,26 +29,34 @@ export function isEarly(registry: ReadonlyMap<string, Command>, message: Incomin
 
 /**
  * Runs early commands at once and holds the rest until `started` resolves; once one message is held, the ones
- * after it are held too, so nobody's later command overtakes their earlier one.
+ * after it are held too (a `locks` said after a held `lock` is not answered before it); once the start is done
+ * they are let go in the order they came, and run side by side as commands always do.
  */
-export function earlyGate(
-  registry: ReadonlyMap<string, Command>,
-  started: Promise<void>,
-): (message: IncomingMessage, run: () => Promise<void>) => Promise<void> {
+export function earlyGate(registry: ReadonlyMap<string, Command>, started: Promise<void>): EarlyGate {
   let done = false;
   let held = 0;
   void started.then(() => {
     done = true;
   });
-  return async (message, run) => {
-    if (!done && (held > 0 || !isEarly(registry, message))) {
-      held++;
-      try {
-        await started;
-      } finally {
-        held--;
+  return {
+    async pass(message, run) {
+      if (!done && (held > 0 || !isEarly(registry, message))) {
+        held++;
+        try {
+          await started;
+        } finally {
+          held--;
+        }
       }
-    }
-    await run();
+      await run();
+    },
+    held: () => held,
   };
+}
+
+export interface EarlyGate {
+  /** Runs `run` for `message` now, or once the start is done. */
+  pass(message: IncomingMessage, run: () => Promise<void>): Promise<void>;
+  /** Messages waiting for the start. */
+  held(): number;
 }

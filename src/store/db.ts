@@ -57,6 +57,8 @@ export interface EarlyDatabase {
   applied: string[];
   /** Loads Prisma's client (once) and resolves with the database as openDatabase opens it. */
   load(): Promise<OpenedDatabase>;
+  /** Whether Prisma's client is loaded (always on PostgreSQL). */
+  loaded(): boolean;
   /** Closes what is open: the early connection, or everything once loaded. */
   close(): Promise<void>;
 }
@@ -77,7 +79,7 @@ export async function openEarly(url: string, options: string | OpenOptions = {})
   // Loaded only when used, so a SQLite start does not pay for pg.
   const { openPostgres } = await import('./db-postgresql.js');
   const opened = await openPostgres(url, { ...opts, migrationsDir: opts.migrationsDir ?? MIGRATIONS_DIRS.postgresql });
-  return { ...opened, load: async () => opened, close: () => closeOpened(opened) };
+  return { ...opened, load: async () => opened, loaded: () => true, close: () => closeOpened(opened) };
 }
 
 /**
@@ -126,6 +128,7 @@ function openSqliteEarly(path: string, opts: OpenOptions): EarlyDatabase {
     path,
     applied,
     load,
+    loaded: () => lazy.loaded() !== undefined,
     close: async () => {
       early?.close();
       early = undefined;
