@@ -20,7 +20,7 @@ describe('the database opened early', () => {
     db = undefined;
   });
 
-  it('answers a known user’s karma and writes its audit row without Prisma; a new user loads Prisma and waits for it; reads then see Prisma’s writes', async () => {
+  it('answers a known user’s karma and writes its audit row without Prisma; a new user and a karma change asked for then load Prisma and wait for it; reads then see Prisma’s writes', async () => {
     db = await tempDatabase();
     // alice has talked to the bot before (a previous run of it).
     const before = await openDatabase(db.url);
@@ -41,14 +41,21 @@ describe('the database opened early', () => {
     // SQLite: none of that needed Prisma's client (PostgreSQL opens it at once: its reads go through Prisma).
     expect(early.loaded()).toBe(TEST_DB === 'postgresql');
 
-    // Somebody new: creating them is Prisma's work, so the client loads, and the call waits for it.
-    const bob = await store.users.identify({ provider: 'irc', id: 'bob', handle: 'bob' });
+    // Somebody new (a model call) and a karma change (a transaction) are Prisma's work: asked for together before
+    // it is loaded, the client loads and both run on it.
+    const [bob, liked] = await Promise.all([
+      store.users.identify({ provider: 'irc', id: 'bob', handle: 'bob' }),
+      store.karma.change({ kind: 'like', userId: alice.id, actorId: alice.id, reason: 'paired' }),
+    ]);
     expect(bob).toMatchObject({ name: 'bob', identities: [{ provider: 'irc', externalId: 'bob', handle: 'bob' }] });
+    expect(liked).toEqual({ before: 4, after: 5 });
     expect(early.loaded()).toBe(true);
 
-    // A karma change is Prisma's write; the hand-written reads see it at once (the same connection on SQLite).
-    await store.karma.change({ kind: 'like', userId: bob.id, actorId: alice.id, reason: 'paired' });
-    expect(await store.karma.stars(bob.id)).toBe(5);
-    expect((await store.users.identify({ provider: 'irc', id: 'bob', handle: 'bob' })).karma).toBe(5);
+    // Prisma's writes are seen at once by the hand-written reads (the same connection on SQLite).
+    await store.karma.change({ kind: 'unlike', userId: bob.id, actorId: alice.id });
+    expect(await store.karma.stars(bob.id)).toBe(3);
+    expect(await store.karma.stars(alice.id)).toBe(5);
+    expect((await store.users.identify({ provider: 'irc', id: 'bob', handle: 'bob' })).karma).toBe(3);
+    expect((await store.karma.history(alice.id, 5)).map((e) => [e.kind, e.before, e.after])).toEqual([['like', 4, 5]]);
   });
 });
