@@ -35,7 +35,8 @@ export function lazyClient<T extends object>(load: () => Promise<T>): { client: 
             : (...args: unknown[]) =>
                 ready().then((client) => {
                   const delegate = Reflect.get(client, model) as Record<PropertyKey, (...a: unknown[]) => unknown>;
-                  return delegate[method as string]?.apply(delegate, args);
+                  // A name the client does not have fails as it would on the client itself (a TypeError).
+                  return (delegate[method] as (...a: unknown[]) => unknown).apply(delegate, args);
                 }),
       },
     );
