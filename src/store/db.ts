@@ -95,7 +95,7 @@ function openSqliteEarly(path: string, opts: OpenOptions): EarlyDatabase {
   early.pragma('synchronous = NORMAL');
   let prismaConnection: (() => SqliteConnection | undefined) | undefined;
   let loading: Promise<OpenedDatabase> | undefined;
-  const load = () => {
+  const open = () => {
     loading ??= (async () => {
       const { openSqlitePrisma } = await import('./db-sqlite.js');
       const { prisma, connection } = await openSqlitePrisma(path);
@@ -120,8 +120,10 @@ function openSqliteEarly(path: string, opts: OpenOptions): EarlyDatabase {
     })();
     return loading;
   };
-  const lazy = lazyClient(() => load().then((opened) => opened.prisma));
+  const lazy = lazyClient(() => open().then((opened) => opened.prisma));
   useSqliteConnection(lazy.client, () => prismaConnection?.() ?? early);
+  // Through the stand-in, so that once loaded it hands every call straight to the client.
+  const load = () => lazy.ready().then(open);
   return {
     prisma: lazy.client,
     kind: 'sqlite',

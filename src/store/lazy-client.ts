@@ -7,8 +7,8 @@
  *   await db.user.findMany();  // loads the client (once), then runs the query
  */
 
-/** `load` runs once, at the first call that needs the client (or when the owner asks it to). */
-export function lazyClient<T extends object>(load: () => Promise<T>): { client: T; loaded(): T | undefined } {
+/** `load` runs once, at the first call that needs the client, or at ready() (the owner loading it on purpose). */
+export function lazyClient<T extends object>(load: () => Promise<T>): { client: T; ready(): Promise<T>; loaded(): T | undefined } {
   let real: T | undefined;
   let loading: Promise<T> | undefined;
   const ready = () => {
@@ -57,5 +57,5 @@ export function lazyClient<T extends object>(load: () => Promise<T>): { client: 
       return prop.startsWith('$') ? deferredCall(prop) : deferredModel(prop);
     },
   });
-  return { client, loaded: () => real };
+  return { client, ready, loaded: () => real };
 }
