@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Shepherd, startShepherd } from '../src/main.js';
 import { IrcPerson } from './support/irc-client.js';
@@ -14,6 +15,16 @@ import { type Ngircd, skipWithoutNgircd, startNgircd } from './support/ngircd.js
 import { waitUntil } from './support/wait.js';
 
 const skip = skipWithoutNgircd();
+
+/** The commands of the audit rows in a SQLite file, read on a connection of its own. */
+function auditCommands(path: string): string[] {
+  const db = new Database(path, { readonly: true });
+  try {
+    return (db.prepare('SELECT "command" FROM "AuditEvent" ORDER BY "id"').all() as { command: string }[]).map((r) => r.command);
+  } finally {
+    db.close();
+  }
+}
 
 describe.skipIf(skip)('IRC joins first at start', () => {
   let server: Ngircd;
@@ -82,6 +93,66 @@ describe.skipIf(skip)('IRC joins first at start', () => {
       expect(answer.text).toMatch(/developer/);
       expect(waiting?.()).toBe(0);
       expect(shepherd.adapters.map((a) => a.name)).toEqual(['irc']);
+    } finally {
+      release();
+      await (shepherd ?? (await starting.catch(() => undefined)))?.stop();
+    }
+  });
+
+  it('GIVEN the start held before Prisma, the web server and the deployer load THEN `!karma` is answered and audited without them, and `!lock` waits for the start with what is said after it, both answered once it is done', async () => {
+    // alice has talked to this bot before (somebody new is created through Prisma, which waits for the start).
+    const before = await startShepherd({ env: env('earlybot') });
+    try {
+      const heard = alice.heard.length;
+      alice.say('#deploys', '!whoami');
+      await alice.waitFor(() => alice.heard.slice(heard).find((h) => h.from === 'earlybot'), 30_000, 'the first answer');
+    } finally {
+      await before.stop();
+    }
+
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let loading: { held(): number; prismaLoaded(): boolean } | undefined;
+    const mark = alice.seen.length;
+    const starting = startShepherd({
+      env: env('earlybot'),
+      beforeLoadingRest: (l) => {
+        loading = l;
+        return held;
+      },
+    });
+    let shepherd: Shepherd | undefined;
+    try {
+      await alice.waitFor(() => alice.seen.slice(mark).find((s) => s.type === 'join' && s.nick === 'earlybot'), 30_000, 'the bot to join');
+      await waitUntil('the start to hold before loading the rest', () => loading !== undefined);
+      const heard = alice.heard.length;
+      alice.say('#deploys', '!karma');
+      const karma = await alice.waitFor(() => alice.heard.slice(heard).find((h) => h.from === 'earlybot'), 30_000, 'the answer to !karma');
+      expect(karma.text).toMatch(/you: .*\(4\/5\)/);
+      // The whole answer (its history line too), before the next commands are said.
+      await alice.waitFor(() => alice.heard.slice(heard).find((h) => h.from === 'earlybot' && /no changes yet/.test(h.text)), 30_000, 'the rest of it');
+      const db = join(dir, 'earlybot.db');
+      await waitUntil('the audit row of !karma', () => auditCommands(db).includes('karma'));
+      expect(loading?.prismaLoaded()).toBe(false);
+
+      // A lock needs the state recovery leaves: it waits, and so does the `!karma` said after it.
+      const afterKarma = alice.heard.length;
+      alice.say('#deploys', '!lock staging');
+      await waitUntil('the bot to hold !lock', () => loading?.held() === 1);
+      alice.say('#deploys', '!karma');
+      await waitUntil('the bot to hold !karma behind it', () => loading?.held() === 2);
+      expect(alice.heard.slice(afterKarma).some((h) => h.from === 'earlybot')).toBe(false);
+
+      release();
+      shepherd = await starting;
+      // Both answered now (let go in the order said; they run side by side, as commands always do).
+      const answer = (what: RegExp, name: string) =>
+        alice.waitFor(() => alice.heard.slice(afterKarma).find((h) => h.from === 'earlybot' && what.test(h.text)), 30_000, name);
+      expect((await answer(/staging/, 'the answer to !lock')).text).toMatch(/alice/);
+      await answer(/you: /, 'the answer to the second !karma');
+      expect(loading?.held()).toBe(0);
     } finally {
       release();
       await (shepherd ?? (await starting.catch(() => undefined)))?.stop();

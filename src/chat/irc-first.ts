@@ -20,8 +20,16 @@ export interface FirstChat {
   waiting(): number;
 }
 
+export interface JoinOptions {
+  /**
+   * Called once the connection is under way (the adapter loaded, registration sent): the start loads what it needs
+   * next meanwhile, while the server answers.
+   */
+  whileJoining?: () => void;
+}
+
 /** Loads the IRC adapter, connects and joins IRC_CHANNELS; rejects as IrcAdapter.start does. */
-export async function joinIrcFirst(env: EnvConfig, logger: Logger): Promise<FirstChat> {
+export async function joinIrcFirst(env: EnvConfig, logger: Logger, options: JoinOptions = {}): Promise<FirstChat> {
   const { IrcAdapter } = await import('../adapters/irc.js');
   let handleWith!: (handler: MessageHandler) => void;
   const handler = new Promise<MessageHandler>((resolve) => {
@@ -30,13 +38,15 @@ export async function joinIrcFirst(env: EnvConfig, logger: Logger): Promise<Firs
   let waiting = 0;
   let handed: MessageHandler | undefined;
   const adapter = new IrcAdapter(env, logger);
-  await adapter.start(async (message) => {
+  const joined = adapter.start(async (message) => {
     if (handed) return handed(message);
     waiting++;
     const handle = await handler;
     waiting--;
     return handle(message);
   });
+  options.whileJoining?.();
+  await joined;
   return {
     adapter,
     handleWith: (h) => {

@@ -18,9 +18,7 @@
  *   await scheduler.cancel(r.deploy.id, 'bob');   // 'stopping' | 'dequeued' | 'requested' | ...
  *   await scheduler.shutdown(10_000);             // SIGTERM: no new work, runs stopped, the rest interrupted
  */
-import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Target } from '../adapters/adapter.js';
@@ -38,6 +36,7 @@ import type { KnownUser } from '../store/users.js';
 import { type DeployRunDeps, endDeploy, runDeploy, within } from './deploy-run.js';
 import type { DeployEvents } from './events.js';
 import { HostKeys } from './host-keys.js';
+import { instanceName } from './instance-name.js';
 import { LocalTransport } from './local-transport.js';
 import { type DeployLog, LogWriter } from './log-pipeline.js';
 import type { Masker } from './mask.js';
@@ -47,10 +46,7 @@ import { SshTransport } from './ssh-transport.js';
 import { OWNED_STATES } from './lifecycle.js';
 import type { Transport } from './transport.js';
 
-/** A name for this process in Deploy.ownerId and in notifications: host:pid:random. */
-export function instanceName(): string {
-  return `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-}
+export { instanceName };
 
 /** Points where a test can hold the scheduler to force an interleaving (a race test's seam). */
 export type SeamPoint = 'before-claim' | 'before-cancel-queued';

@@ -5,14 +5,13 @@
  *
  *   const { prisma, lines } = await openDatabase('file:./data/shepherd.db');
  */
-import { PrismaBetterSqlite3 } from '@prisma/adapter-better-sqlite3';
-import type Database from 'better-sqlite3';
-import { PrismaClient } from '../generated/prisma/client.js';
+import Database from 'better-sqlite3';
+import type { PrismaClient } from '../generated/prisma/client.js';
 import { type DatabaseKind, databaseKind, MIGRATIONS_DIRS, sqlitePath } from './db-location.js';
+import { lazyClient } from './lazy-client.js';
 import { type LineSink, LogLineStore } from './log-lines.js';
 import { type SqliteConnection, useSqliteConnection } from './sql.js';
-import { prepareSqlite } from './sqlite-prepare.js';
-import { gateTransactions } from './sqlite-transactions.js';
+import { LOCK_WAIT_MS, prepareSqlite } from './sqlite-prepare.js';
 
 export { type DatabaseKind, databaseKind, dataDir, describeUrl, MIGRATIONS_DIR, MIGRATIONS_DIRS, sqlitePath } from './db-location.js';
 export { DatabaseLockedError, LOCK_WAIT_MS } from './sqlite-prepare.js';
@@ -45,98 +44,115 @@ export interface OpenOptions {
   prepared?: string[];
 }
 
+/**
+ * A database that answers before Prisma's client is loaded: `prisma` takes the hand-written reads and writes of
+ * sql.ts at once, and any Prisma call waits until load() (called by the start, or by the first such call) has
+ * the client.
+ */
+export interface EarlyDatabase {
+  /** The client to hand to the store: sql.ts runs on it at once; Prisma's own calls wait for load(). */
+  prisma: Db;
+  kind: DatabaseKind;
+  path: string;
+  applied: string[];
+  /** Loads Prisma's client (once) and resolves with the database as openDatabase opens it. */
+  load(): Promise<OpenedDatabase>;
+  /** Whether Prisma's client is loaded (always on PostgreSQL). */
+  loaded(): boolean;
+  /** Closes what is open: the early connection, or everything once loaded. */
+  close(): Promise<void>;
+}
+
 export async function openDatabase(url: string, options: string | OpenOptions = {}): Promise<OpenedDatabase> {
+  return (await openEarly(url, options)).load();
+}
+
+/**
+ * Opens the database for the start: on SQLite prepared (prepareSqlite, unless `prepared`) and answering through
+ * sql.ts at once, Prisma loaded by load(); on PostgreSQL opened in full (its hand-written reads go through Prisma).
+ *
+ *   const db = await openEarly(url, { prepared });  const store = createStore(db.prisma, …);  …  await db.load();
+ */
+export async function openEarly(url: string, options: string | OpenOptions = {}): Promise<EarlyDatabase> {
   const opts = typeof options === 'string' ? { migrationsDir: options } : options;
-  if (databaseKind(url) === 'postgresql') {
-    // Loaded only when used, so a SQLite start does not pay for pg.
-    const { openPostgres } = await import('./db-postgresql.js');
-    return openPostgres(url, { ...opts, migrationsDir: opts.migrationsDir ?? MIGRATIONS_DIRS.postgresql });
-  }
-  const path = sqlitePath(url);
-  // The start may have prepared the file already, before loading Prisma (src/main.ts): not twice.
+  if (databaseKind(url) === 'sqlite') return openSqliteEarly(sqlitePath(url), opts);
+  // Loaded only when used, so a SQLite start does not pay for pg.
+  const { openPostgres } = await import('./db-postgresql.js');
+  const opened = await openPostgres(url, { ...opts, migrationsDir: opts.migrationsDir ?? MIGRATIONS_DIRS.postgresql });
+  return { ...opened, load: async () => opened, loaded: () => true, close: () => closeOpened(opened) };
+}
+
+/**
+ * SQLite: prepares the file, opens a plain better-sqlite3 connection for sql.ts (the reply path's reads and the
+ * audit rows), and loads Prisma only in load(). Once Prisma has connected, sql.ts moves to Prisma's own connection
+ * (so its reads see exactly what Prisma sees, and its writes keep out of Prisma's transactions, see executeSql)
+ * and the early connection is closed: until then Prisma has no connection, hence no transaction, in this process.
+ */
+function openSqliteEarly(path: string, opts: OpenOptions): EarlyDatabase {
+  // The start may have prepared the file already, before loading anything else (src/main.ts): not twice.
   const applied = opts.prepared ?? prepareSqlite(path, opts.migrationsDir ?? MIGRATIONS_DIRS.sqlite);
-  const adapter = new StatementCachingSqlite({ url: `file:${path}`, timeout: 5000 });
-  const prisma = new PrismaClient({ adapter });
-  useSqliteConnection(prisma, () => adapter.connection);
-  await prisma.$executeRawUnsafe('PRAGMA busy_timeout = 5000');
-  // In WAL mode NORMAL syncs at checkpoints, not at every commit: still consistent after a crash (a power cut
-  // may lose the last commits), and each small write (a heartbeat, a state change) stops costing an fsync.
-  await prisma.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
+  let early: Database.Database | undefined = new Database(path, { timeout: LOCK_WAIT_MS });
+  early.pragma('synchronous = NORMAL');
+  let prismaConnection: (() => SqliteConnection | undefined) | undefined;
+  let loading: Promise<OpenedDatabase> | undefined;
+  const open = () => {
+    loading ??= (async () => {
+      const { openSqlitePrisma } = await import('./db-sqlite.js');
+      const { prisma, connection } = await openSqlitePrisma(path);
+      prismaConnection = connection;
+      useSqliteConnection(prisma, connection);
+      // Prisma is connected (the PRAGMAs ran): sql.ts uses its connection from here on.
+      early?.close();
+      early = undefined;
+      return {
+        prisma,
+        kind: 'sqlite' as const,
+        path,
+        applied,
+        lines: () => new LogLineStore(path),
+        liveness: () => prisma,
+        ping: () =>
+          prisma.$queryRawUnsafe('SELECT 1').then(
+            () => true,
+            () => false,
+          ),
+      };
+    })();
+    return loading;
+  };
+  const lazy = lazyClient(() => open().then((opened) => opened.prisma));
+  // No transaction is ever begun on the early connection: nothing to wait for there.
+  const earlyConnection = (db: Database.Database): SqliteConnection => ({
+    get open() {
+      return db.open;
+    },
+    inTransaction: false,
+    outsideTransaction: async () => {},
+    prepare: (text) => db.prepare(text),
+  });
+  const earlyWrapped = earlyConnection(early);
+  useSqliteConnection(lazy.client, () => prismaConnection?.() ?? (early ? earlyWrapped : undefined));
+  // Through the stand-in, so that once loaded it hands every call straight to the client.
+  const load = () => lazy.ready().then(open);
   return {
-    prisma,
+    prisma: lazy.client,
     kind: 'sqlite',
     path,
     applied,
-    lines: () => new LogLineStore(path),
-    liveness: () => prisma,
-    ping: () =>
-      prisma.$queryRawUnsafe('SELECT 1').then(
-        () => true,
-        () => false,
-      ),
+    load,
+    loaded: () => lazy.loaded() !== undefined,
+    close: async () => {
+      early?.close();
+      early = undefined;
+      if (loading) await closeOpened(await loading);
+    },
   };
 }
 
-/** Statements kept per connection: more than the distinct queries Shepherd sends (a few dozen shapes). */
-const STATEMENT_CACHE_SIZE = 256;
-
-/**
- * Prisma's better-sqlite3 adapter prepares (compiles) every statement anew for each query, a tenth of a
- * command's time; Prisma sends a few dozen distinct SQL texts, so this keeps the prepared statements by SQL
- * text (least recently used out) and binds each query's arguments at the call. Only the calls the adapter
- * makes (prepare(sql).bind(args) → reader/columns/raw().all()/run(), prepare(sql).run()) are provided.
- */
-class StatementCachingSqlite extends PrismaBetterSqlite3 {
-  /** The connection Prisma uses, with its own prepare(), for the hand-written reads of sql.ts. */
-  connection: SqliteConnection | undefined;
-
-  override async connect() {
-    const adapter = await super.connect();
-    const client = (adapter as unknown as { client?: Database.Database }).client;
-    // An adapter version without a better-sqlite3 `client` simply goes uncached (and sql.ts uses Prisma).
-    if (client && typeof client.prepare === 'function') {
-      const gate = gateTransactions(adapter as unknown as Parameters<typeof gateTransactions>[0], client);
-      const prepare = cacheStatements(client);
-      this.connection = {
-        get open() {
-          return client.open;
-        },
-        get inTransaction() {
-          return gate.open;
-        },
-        outsideTransaction: () => gate.outside(),
-        prepare,
-      };
-    }
-    return adapter;
-  }
-}
-
-/** Wraps db.prepare for Prisma's adapter; returns the connection's own prepare. */
-function cacheStatements(db: Database.Database): (sql: string) => Database.Statement {
-  const prepare = db.prepare.bind(db);
-  const cache = new Map<string, Database.Statement>();
-  const cached = (sql: string) => {
-    let stmt = cache.get(sql);
-    if (stmt) cache.delete(sql);
-    else {
-      stmt = prepare(sql);
-      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-    }
-    cache.set(sql, stmt);
-    return stmt;
-  };
-  const bound = (stmt: Database.Statement, args: unknown[]) => ({
-    reader: stmt.reader,
-    columns: () => stmt.columns(),
-    run: () => stmt.run(args),
-    raw: () => ({ all: () => stmt.raw(true).all(args) }),
-  });
-  db.prepare = ((sql: string) => {
-    const stmt = cached(sql);
-    return { bind: (args: unknown[]) => bound(stmt, args), run: (...args: unknown[]) => stmt.run(...args), reader: stmt.reader };
-  }) as unknown as typeof db.prepare;
-  return prepare;
+async function closeOpened(opened: OpenedDatabase): Promise<void> {
+  const liveness = opened.liveness();
+  if (liveness !== opened.prisma) await liveness.$disconnect();
+  await opened.prisma.$disconnect();
 }
 
 /** A log line writer for DATABASE_URL without opening Prisma (tests, tools); the database must be migrated. */

@@ -3,8 +3,9 @@
  * about 0.3–0.5 ms of JavaScript each (query plan, relation loads as extra statements, result shaping), which was
  * most of a command's time; a joined SELECT through this costs a tenth of that. On SQLite it runs as a prepared
  * better-sqlite3 statement on Prisma's own connection (cached by text; the same connection, so it sees exactly
- * what Prisma's own reads would); elsewhere (PostgreSQL, or a client opened without openDatabase) through
- * Prisma's `$queryRawUnsafe`. Write identifiers double-quoted and keep to SQL both databases read alike.
+ * what Prisma's own reads would), or, while the start has not loaded Prisma yet, on the plain connection the start
+ * opened for it (db.ts, openEarly: Prisma has no connection then, so nothing to disagree with); elsewhere
+ * (PostgreSQL, or a client opened without openDatabase) through Prisma's `$queryRawUnsafe`. Write identifiers double-quoted and keep to SQL both databases read alike.
  * Values come back as the driver gives them: read dates with `dateOf`, counts with `Number`.
  *
  *   const rows = await queryRows<{ id: number }>(db, sql`SELECT "id" FROM "User" WHERE "name" = ${'alice'}`);
@@ -79,8 +80,9 @@ interface SqliteReader {
 const sqliteReaders = new WeakMap<object, () => SqliteReader | undefined>();
 
 /**
- * Lets queryRows run straight on `connection()` (Prisma's better-sqlite3 connection, see db.ts) for this client.
- * `connection` is asked at each query: undefined (not connected yet, closed) falls back to Prisma.
+ * Lets queryRows run straight on `connection()` (Prisma's better-sqlite3 connection, or the start's own until
+ * Prisma is loaded, see db.ts) for this client. `connection` is asked at each query: undefined (not connected yet,
+ * closed) falls back to Prisma.
  */
 export function useSqliteConnection(db: Db, connection: () => SqliteConnection | undefined): void {
   let reader: SqliteReader | undefined;

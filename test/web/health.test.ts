@@ -17,7 +17,7 @@ describe(`health endpoints (${TEST_DB})`, () => {
     web = t = undefined;
   });
 
-  async function serve(chats: { name: string; ready?: boolean; standingBy?: boolean }[]) {
+  async function serve(chats: { name: string; ready?: boolean; standingBy?: boolean }[], starting?: () => boolean) {
     t = await tempStore();
     const store = t.store;
     web = createWebServer({
@@ -28,7 +28,7 @@ describe(`health endpoints (${TEST_DB})`, () => {
       events: new DeployEvents(),
       logger: pino({ level: 'silent' }),
       // A generous timeout: this test is about the answers, not about a slow database.
-      health: { database: () => store.db.$queryRawUnsafe('SELECT 1').then(() => true), chats: () => chats, timeoutMs: 60_000 },
+      health: { database: () => store.db.$queryRawUnsafe('SELECT 1').then(() => true), chats: () => chats, starting, timeoutMs: 60_000 },
     });
     await web.start();
     return web;
@@ -53,6 +53,18 @@ describe(`health endpoints (${TEST_DB})`, () => {
     expect(await down.json()).toEqual({ status: 'not ready', database: 'answering', chat: { irc: 'disconnected' } });
     irc.ready = true;
     expect((await fetch(`${w.url}/readyz`)).status).toBe(200);
+  });
+
+  it('answers 503 while the start is not done (the bot already answers some commands then), and 200 once it is', async () => {
+    let starting = true;
+    const w = await serve([{ name: 'irc', ready: true }], () => starting);
+    const early = await fetch(`${w.url}/readyz`);
+    expect(early.status).toBe(503);
+    expect(await early.json()).toEqual({ status: 'not ready', start: 'starting', database: 'answering', chat: { irc: 'connected' } });
+    starting = false;
+    const ready = await fetch(`${w.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({ status: 'ready', database: 'answering', chat: { irc: 'connected' } });
   });
 
   it('counts IRC standing by (another instance holds the IRC lease) as ready, and says so', async () => {

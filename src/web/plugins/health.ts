@@ -15,6 +15,11 @@ export interface HealthOptions {
    * an instance without the IRC lease: another instance holds the connection) is ready too, shown as such.
    */
   chats?: () => readonly { name: string; ready?: boolean; standingBy?: boolean }[];
+  /**
+   * True while the start is not done (the bot may already answer some commands, src/main.ts): not ready then,
+   * shown as `start: 'starting'`.
+   */
+  starting?: () => boolean;
   /** How long the database may take to answer before it counts as down (default 5 s). */
   timeoutMs?: number;
 }
@@ -37,7 +42,13 @@ export const healthPlugin: FastifyPluginAsync<HealthOptions> = async (app, optio
     const chat = Object.fromEntries(
       (options.chats?.() ?? []).map((c) => [c.name, c.standingBy ? 'standing by' : c.ready === false ? 'disconnected' : 'connected']),
     );
-    const ready = database && Object.values(chat).every((s) => s !== 'disconnected');
-    return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', database: database ? 'answering' : 'not answering', chat });
+    const starting = options.starting?.() === true;
+    const ready = !starting && database && Object.values(chat).every((s) => s !== 'disconnected');
+    return reply.code(ready ? 200 : 503).send({
+      status: ready ? 'ready' : 'not ready',
+      ...(starting ? { start: 'starting' } : {}),
+      database: database ? 'answering' : 'not answering',
+      chat,
+    });
   });
 };
