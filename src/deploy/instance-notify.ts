@@ -10,6 +10,7 @@
 import type { StoredLine } from '../store/deploys.js';
 import type { LineSink, NewChunk } from '../store/log-lines.js';
 import type { Notifier } from '../store/notify.js';
+import { traceLine } from '../web/line-trace.js';
 import type { DeployEvents } from './events.js';
 
 /** Error texts can be long (a failing command's output); a notification stays far below PostgreSQL's 8000 bytes. */
@@ -32,13 +33,19 @@ export function notifyingLineSink(sink: LineSink, notifier: Notifier): LineSink 
       await sink.insert(lines);
       const last = new Map<number, number>();
       for (const l of lines) if ((last.get(l.deployId) ?? 0) < l.seq) last.set(l.deployId, l.seq);
-      if (last.size > 0) void notifier.notify('lines', { d: [...last] });
+      if (last.size === 0) return;
+      const d = [...last];
+      traceLine({ leg: 'stored', d });
+      void notifier.notify('lines', { d });
     },
     async insertChunks(chunks: readonly NewChunk[]): Promise<void> {
       await sink.insertChunks(chunks);
       const last = new Map<number, number>();
       for (const c of chunks) if ((last.get(c.deployId) ?? 0) < c.lastSeq) last.set(c.deployId, c.lastSeq);
-      if (last.size > 0) void notifier.notify('lines', { d: [...last] });
+      if (last.size === 0) return;
+      const d = [...last];
+      traceLine({ leg: 'stored', d });
+      void notifier.notify('lines', { d });
     },
     close: () => sink.close(),
   };

@@ -31,6 +31,7 @@ import type { Logger } from 'pino';
 import type { DeployEvent, DeployEvents } from '../deploy/events.js';
 import type { LogChunkRow, LogReader } from '../store/log-lines.js';
 import type { Notification, Notifier } from '../store/notify.js';
+import { traceLine, tracing } from './line-trace.js';
 import { isActive } from './read-model.js';
 import type { Redactor } from './redact.js';
 
@@ -377,6 +378,7 @@ export class LiveLog {
   private onRemoteLines(n: Notification): void {
     if (n.origin === this.options.notifier?.origin) return;
     const pairs = Array.isArray(n.data.d) ? (n.data.d as [number, number][]) : [];
+    traceLine({ leg: 'notified', d: pairs });
     for (const [deployId, seq] of pairs) {
       const ch = this.channels.get(deployId);
       if (!ch || ch.local) continue;
@@ -446,6 +448,11 @@ export class LiveLog {
     const known = ch.reads.get(after);
     if (known && known.wake === ch.wake) return known.chunks;
     const read = { wake: ch.wake, chunks: this.options.logs.chunks(ch.deployId, after, this.pageSize) };
+    if (tracing())
+      void read.chunks.then(
+        (rows) => traceLine({ leg: 'read', deployId: ch.deployId, after, last: rows.at(-1)?.lastSeq ?? after }),
+        () => {},
+      );
     ch.reads.set(after, read);
     const forget = () => {
       if (ch.reads.get(after) === read) ch.reads.delete(after);
@@ -524,6 +531,7 @@ export class LiveLog {
           if (chunk.lastSeq <= v.last) continue;
           if (chunk.firstSeq > v.last + 1) break; // a hole in the store: the ring may have it
           room = v.write(tail(this.storedBlock(ch, chunk), v.last + 1));
+          traceLine({ leg: 'sent', deployId: ch.deployId, first: v.last + 1, last: chunk.lastSeq });
           sent += chunk.lastSeq - v.last;
           v.last = chunk.lastSeq;
           if (!room) break;
