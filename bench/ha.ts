@@ -16,7 +16,7 @@
  * BENCH_HA_START=sources runs the instances from their sources through tsx instead (as the tests do);
  * BENCH_HA_START=sources,build runs the whole section once each way, one after the other, to compare them.
  *
- *   npm run bench -- ha          # BENCH_HA_DEPLOYS=100 BENCH_HA_HEARTBEAT=3s BENCH_HA_START=build
+ *   npm run bench -- ha          # BENCH_HA_DEPLOYS=100 BENCH_HA_HEARTBEAT=3s BENCH_HA_START=build BENCH_HA_PROFILES=
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -38,6 +38,8 @@ const HEARTBEAT = process.env.BENCH_HA_HEARTBEAT ?? '3s';
 const STARTS = (process.env.BENCH_HA_START ?? 'build').split(',') as ('build' | 'sources')[];
 const APPS = 5;
 const STALL_MS = 60_000;
+/** A folder for CPU profiles of the instances, 10 s slices each (bench/support/line-probe.mjs). */
+const PROFILES = process.env.BENCH_HA_PROFILES;
 const PROBE = pathToFileURL(join(import.meta.dirname, 'support', 'line-probe.mjs')).href;
 const FINAL = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 
@@ -82,7 +84,19 @@ async function once(start: 'build' | 'sources'): Promise<void> {
     });
     const nodeArgs = ['--import', PROBE, ...(start === 'build' ? npmStartArgs() : SOURCE_ARGS)];
     const probeFile = (name: string) => join(dir, `probe-${name}.jsonl`);
-    instances.push(...(await startCluster({ url, config, dir, count: 3, nodeArgs, instanceEnv: (name) => ({ SHEPHERD_LINE_PROBE: probeFile(name) }) })));
+    instances.push(
+      ...(await startCluster({
+        url,
+        config,
+        dir,
+        count: 3,
+        nodeArgs,
+        instanceEnv: (name) => ({
+          SHEPHERD_LINE_PROBE: probeFile(name),
+          ...(PROFILES ? { SHEPHERD_CPU_PROFILE: join(PROFILES, `${start}-${name}`) } : {}),
+        }),
+      })),
+    );
     await db.connect();
     const pidOf = (owner: string | null) => Number(owner?.split(':').at(-2));
     const alive = () => instances.filter((i) => i.child.exitCode === null && i.child.signalCode === null);
@@ -146,7 +160,7 @@ async function once(start: 'build' | 'sources'): Promise<void> {
       if (Date.now() - started > 30 * 60_000) break;
       if (Date.now() - lastChange > STALL_MS) {
         const stuck = rows.filter((r) => !FINAL.includes(r.state));
-        const locks = (await db.query('SELECT "app", "deployId" FROM "Lock" l JOIN "Deploy" d ON d."id" = l."deployId" WHERE d."state" = ANY($1)', [FINAL]))
+        const locks = (await db.query('SELECT l."app", l."deployId" FROM "Lock" l JOIN "Deploy" d ON d."id" = l."deployId" WHERE d."state" = ANY($1)', [FINAL]))
           .rows;
         const held = locks.length ? `; locks still held for ended deploys: ${locks.map((l) => `${l.app} by #${l.deployId}`).join(', ')}` : '';
         console.log(`  STALLED: nothing changed for ${STALL_MS / 1000} s; not ended: ${stuck.map((r) => `#${r.id} ${r.app} ${r.state}`).join(', ')}${held}`);

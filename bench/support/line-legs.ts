@@ -1,7 +1,8 @@
 /**
  * The `ha` benchmark's breakdown of live-line lag: for each line a viewer saw live, where the time went between
  * the host printing it and the viewer parsing it, from the probes' files (bench/support/line-probe.mjs, one per
- * instance) and what the viewer saw (the host's clock in the text, A's receive time `at` in the frame).
+ * instance) and what the viewer saw (the host's clock in the text, A's receive time `at` in the frame). A leg can
+ * be negative: A marks a batch stored when its loop sees the INSERT return, and B may have read it before.
  *
  *   const legs = lineLegs(seen, { A: readProbe('a.jsonl'), B: readProbe('b.jsonl') });
  *   printLegs(legs);
@@ -43,16 +44,16 @@ export function readProbe(file: string): ProbeRecord[] {
 
 export const LEGS = [
   'host print → A got it (ssh, A busy)',
-  'A got it → stored (batch wait, INSERT)',
-  'stored → B woken (NOTIFY, B busy)',
-  'B woken → B read back',
+  'A got it → A saw it stored (batch, INSERT)',
+  'A saw it stored → B woken (NOTIFY, B busy)',
+  'B woken → B read back (0: carried)',
   'B read back → frame written',
   'frame written → parsed (viewer)',
 ] as const;
 
 export interface Legs {
   /** Per line: the six legs in ms (NaN where a probe saw nothing), and the total. */
-  rows: { legs: number[]; total: number }[];
+  rows: { legs: number[]; total: number; carried: boolean }[];
   /** Per instance: the event loop's delay (ms) in each 250 ms window. */
   loop: Map<string, { p99: number[]; max: number[] }>;
 }
@@ -97,10 +98,12 @@ export function lineLegs(seen: readonly SeenLine[], probes: Record<string, Probe
     const tRead = first(at?.read.get(s.deployId) ?? [], (r) => r.leg === 'read' && r.after < s.seq && s.seq <= r.last);
     const tSent = first(at?.sent.get(s.deployId) ?? [], (r) => r.leg === 'sent' && r.first <= s.seq && s.seq <= r.last);
     // Woken by the NOTIFY, or read before it came (the 1 s sweep, or a wake-up for an earlier batch).
-    const tWoken = Number.isNaN(tNotified) ? tRead : Math.min(tNotified, tRead);
-    const marks = [s.printed, s.received, tStored, tWoken, tRead, tSent, s.parsed];
+    const tWoken = Number.isNaN(tNotified) ? tRead : Number.isNaN(tRead) ? tNotified : Math.min(tNotified, tRead);
+    // Carried in the NOTIFY (no read before it was written): its read leg is nil.
+    const carried = !(tRead <= tSent);
+    const marks = [s.printed, s.received, tStored, tWoken, carried ? tWoken : tRead, tSent, s.parsed];
     const legs = LEGS.map((_, i) => (marks[i + 1] as number) - (marks[i] as number));
-    return { legs, total: s.parsed - s.printed };
+    return { legs, total: s.parsed - s.printed, carried };
   });
   return { rows, loop };
 }
@@ -135,6 +138,7 @@ export function printLegs({ rows, loop }: Legs): void {
   ]);
   const unmatched = rows.filter((r) => r.legs.some((x) => Number.isNaN(x))).length;
   printTable(table);
+  console.log(`  ${rows.filter((r) => r.carried).length} of ${rows.length} lines came in their NOTIFY, the others were read back from the database`);
   if (unmatched) console.log(`  (${unmatched} of ${rows.length} lines lack a probe mark: the killed instance's last writes)`);
   const loopRows: string[][] = [['event-loop delay (ms, 250 ms windows)', 'p50 of window p99', 'p99 of window p99', 'max']];
   for (const [name, l] of loop) if (l.p99.length) loopRows.push([name, ms(percentile(l.p99, 50)), ms(percentile(l.p99, 99)), ms(Math.max(...l.max))]);

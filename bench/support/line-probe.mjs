@@ -32,3 +32,22 @@ if (file) {
   }, 250);
   timer.unref();
 }
+
+// SHEPHERD_CPU_PROFILE=/tmp/prof/A: CPU profiles of 10 s each (A-1.cpuprofile, A-2…), so a SIGKILL loses one slice.
+const profile = process.env.SHEPHERD_CPU_PROFILE;
+if (profile) {
+  const { Session } = await import('node:inspector');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  const post = (method) => new Promise((resolve, reject) => session.post(method, (err, res) => (err ? reject(err) : resolve(res))));
+  await post('Profiler.enable');
+  await post('Profiler.start');
+  let n = 0;
+  const slice = setInterval(async () => {
+    const { profile: p } = await post('Profiler.stop');
+    writeFileSync(`${profile}-${++n}.cpuprofile`, JSON.stringify(p));
+    await post('Profiler.start');
+  }, 10_000);
+  slice.unref();
+}

@@ -43,8 +43,9 @@ export class PgNotifier implements Notifier {
 
   async notify(topic: Topic, data: Record<string, unknown>): Promise<void> {
     const payload = JSON.stringify({ o: this.origin, d: data });
-    if (payload.length > MAX_PAYLOAD) {
-      this.logger.warn({ topic, bytes: payload.length }, 'notification too large; dropped (others poll)');
+    // PostgreSQL counts bytes (UTF-8), not characters.
+    if (payload.length > MAX_PAYLOAD / 3 && Buffer.byteLength(payload) > MAX_PAYLOAD) {
+      this.logger.warn({ topic, bytes: Buffer.byteLength(payload) }, 'notification too large; dropped (others poll)');
       return;
     }
     // One query at a time on the connection (pg deprecates overlapping queries on one client), in order.

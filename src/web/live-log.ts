@@ -379,6 +379,8 @@ export class LiveLog {
     if (n.origin === this.options.notifier?.origin) return;
     const pairs = Array.isArray(n.data.d) ? (n.data.d as [number, number][]) : [];
     traceLine({ leg: 'notified', d: pairs });
+    // The stored lines themselves, when the batch was small: live viewers get them without a read.
+    if (Array.isArray(n.data.c)) for (const c of n.data.c as unknown[]) this.onCarried(c);
     for (const [deployId, seq] of pairs) {
       const ch = this.channels.get(deployId);
       if (!ch || ch.local) continue;
@@ -386,6 +388,29 @@ export class LiveLog {
       // Every viewer at the same line reads these lines through one query (see readChunks).
       for (const v of ch.viewers) if (v.last < seq) this.refresh(ch, v);
     }
+  }
+
+  /**
+   * A stored chunk carried by a notification ([deployId, firstSeq, lastSeq, host, stream, at ms, text], see
+   * instance-notify.ts): made a block (shared with catch-up reads of the same chunk) and delivered as this
+   * process's own lines are, through the ring: live viewers at its first line get it now, the others (behind, or
+   * after a lost notification) catch up from the database as before. The ring of a deploy run elsewhere holds
+   * only consecutive lines: a block that does not follow it starts it again.
+   */
+  private onCarried(c: unknown): void {
+    if (!Array.isArray(c) || c.length !== 7) return;
+    const [deployId, firstSeq, lastSeq, host, stream, at, text] = c as unknown[];
+    if (typeof deployId !== 'number' || typeof firstSeq !== 'number' || typeof lastSeq !== 'number' || typeof text !== 'string') return;
+    if (typeof stream !== 'string' || typeof at !== 'number' || (host !== null && typeof host !== 'string')) return;
+    const ch = this.channels.get(deployId);
+    if (!ch || ch.local || lastSeq < firstSeq || text.split('\n').length !== lastSeq - firstSeq + 1) return;
+    const end = ch.ring.at(-1)?.last;
+    if (end !== undefined && firstSeq <= end) return; // already here (a doubled notification)
+    if (end !== undefined && firstSeq !== end + 1) {
+      ch.ring = [];
+      ch.ringLines = 0;
+    }
+    this.deliver(ch, this.storedBlock(ch, { firstSeq, lastSeq, host, stream, text, at: new Date(at) }));
   }
 
   /** Another instance changed the state of a deploy: viewers here catch up, then get the state (and the end). */
@@ -467,6 +492,11 @@ export class LiveLog {
     if (ch.pending.length === 0) return;
     const b = this.block(ch.pendingFirst, ch.pending);
     ch.pending = [];
+    this.deliver(ch, b);
+  }
+
+  /** Keeps block `b` (the lines after the ring's) in the ring and sends it to every live viewer. */
+  private deliver(ch: Channel, b: Block): void {
     ch.ring.push(b);
     ch.ringLines += size(b);
     // Drop the oldest blocks while the rest still holds ringSize lines.
@@ -490,6 +520,7 @@ export class LiveLog {
         continue;
       }
       v.write(tail(b, v.last + 1));
+      if (!ch.local && tracing()) traceLine({ leg: 'sent', deployId: ch.deployId, first: v.last + 1, last: b.last });
       v.last = b.last;
     }
   }

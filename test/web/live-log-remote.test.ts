@@ -40,13 +40,21 @@ function countingReader(logs: LogReader): LogReader & { reads: number } {
   return counted;
 }
 
-/** The bus seen from another process: the same notifications, under another origin, reaching other processes. */
-function otherInstance(bus: LocalNotifier, origin: string): Notifier {
+/**
+ * The bus seen from another process: the same notifications, under another origin, reaching other processes.
+ * `lose(n)` true: the n-th 'lines' notification (from 1) never reaches this instance's listeners.
+ */
+function otherInstance(bus: LocalNotifier, origin: string, lose: (n: number) => boolean = () => false): Notifier {
+  let lines = 0;
   return {
     origin,
     crossProcess: true,
     notify: (topic, data) => bus.notify(topic, data),
-    listen: (topic, fn) => bus.listen(topic, fn),
+    listen: (topic, fn) =>
+      bus.listen(topic, (n) => {
+        if (topic === 'lines' && n.origin !== origin && lose(++lines)) return;
+        fn(n);
+      }),
     onReconnect: () => () => {},
     close: async () => {},
   };
@@ -110,12 +118,18 @@ describe('live log of a deploy another instance runs', () => {
     expect(notifyingLineSink(sink, bus).batchMs).toBeUndefined();
   });
 
-  it('each stored batch is read once for all the viewers at the same line, and every viewer gets every line once', async () => {
+  /**
+   * Instance A runs a deploy through the real log pipeline and notifying sink (`carryBytes`: how much of a batch
+   * its notification may carry); ten viewers follow it on instance B, which `lose`s some notifications. Each
+   * round prints two lines and waits until every viewer has them (except in rounds whose notification is lost:
+   * the next one's brings them). Returns B's reads of stored lines during the rounds, the batches, the viewers.
+   */
+  async function followFromB(options: { carryBytes?: number; lose?: (n: number) => boolean; rounds: number }) {
     const bus = new LocalNotifier('instance-a');
     // Instance A runs the deploy: its own events, the real log pipeline, batches stored and announced.
     const deploy = await seedDeploy(t.store, { state: 'running' });
     const eventsA = new DeployEvents();
-    const writer = new LogWriter(notifyingLineSink(sink, otherInstance(bus, 'instance-a')), logger);
+    const writer = new LogWriter(notifyingLineSink(sink, otherInstance(bus, 'instance-a'), { carryBytes: options.carryBytes }), logger);
     const log = new DeployLog(deploy.id, { events: eventsA, masker: new Masker([]), writer });
     // Instance B only serves viewers: nothing is published on its events; it learns from the notifications.
     const reader = countingReader(t.store.logs);
@@ -124,12 +138,14 @@ describe('live log of a deploy another instance runs', () => {
       logs: reader,
       redactor: new Redactor([]),
       logger,
-      notifier: otherInstance(bus, 'instance-b'),
+      notifier: otherInstance(bus, 'instance-b', options.lose),
       // The poll is the safety net, not what this test is about.
       remotePollMs: 60_000,
       storedState: async (id) => (await t.store.db.deploy.findUnique({ where: { id }, select: { state: true } }))?.state ?? null,
     });
     live.start();
+    server?.closeAllConnections();
+    await new Promise((r) => (server ? server.close(r) : r(undefined)));
     server = createServer((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       live.attach(deploy.id, 0, res, 'running');
@@ -146,27 +162,54 @@ describe('live log of a deploy another instance runs', () => {
     let batches = 0;
     const offBatches = bus.listen('lines', () => batches++);
     const readsBefore = reader.reads;
-    for (let round = 0; round < 20; round++) {
+    for (let round = 0; round < options.rounds; round++) {
       host.onOutput('stdout', Buffer.from(`round ${round} a\nround ${round} b\n`));
       await writer.drain();
+      if (options.lose?.(round + 1)) continue;
       // All viewers at the last stored line before the next batch: each batch finds them level.
       await vi.waitFor(() => expect(viewers.every((v) => v.ids.length === log.lastSeq)).toBe(true), WAIT);
     }
     offBatches();
-    // One read per batch for the ten viewers (not ten, nor a second to find there is no more).
-    expect(batches).toBe(20);
-    expect(reader.reads - readsBefore).toBe(batches);
+    const reads = reader.reads - readsBefore;
 
     host.end();
     await writer.drain();
     await t.store.db.deploy.update({ where: { id: deploy.id }, data: { state: 'succeeded', finishedAt: new Date() } });
     await bus.notify('deploy', { id: deploy.id, state: 'succeeded', error: null });
     await vi.waitFor(() => expect(viewers.every((v) => v.ended)).toBe(true), WAIT);
+    live.stop();
+    return { reads, batches, viewers, lines: log.lastSeq };
+  }
+
+  it('each stored batch announced by seq only is read once for all the viewers at the same line, and every viewer gets every line once', async () => {
+    const { reads, batches, viewers, lines } = await followFromB({ carryBytes: 0, rounds: 20 });
+    // One read per batch for the ten viewers (not ten, nor a second to find there is no more).
+    expect(batches).toBe(20);
+    expect(reads).toBe(batches);
     for (const v of viewers) {
-      expect(v.ids).toEqual(Array.from({ length: log.lastSeq }, (_, i) => i + 1));
+      expect(v.ids).toEqual(Array.from({ length: lines }, (_, i) => i + 1));
       // Each state once, though every batch's wake-up brought the viewer live again.
       expect(v.states).toEqual(['running', 'succeeded']);
     }
-    live.stop();
+  });
+
+  it('small batches travel in their notification: the viewers on B show them without reading the database, every line once', async () => {
+    const { reads, batches, viewers, lines } = await followFromB({ rounds: 20 });
+    expect(batches).toBe(20);
+    expect(reads).toBe(0);
+    for (const v of viewers) {
+      expect(v.ids).toEqual(Array.from({ length: lines }, (_, i) => i + 1));
+      expect(v.states).toEqual(['running', 'succeeded']);
+    }
+  });
+
+  it('a lost notification leaves a hole before the next carried batch: the viewers read the missing lines from the database, none twice', async () => {
+    // The 5th and 6th batches' notifications never arrive; the 7th carries lines 13-14, after the viewers' 8.
+    const { reads, viewers, lines } = await followFromB({ rounds: 20, lose: (n) => n === 5 || n === 6 });
+    expect(reads).toBeGreaterThanOrEqual(1);
+    for (const v of viewers) {
+      expect(v.ids).toEqual(Array.from({ length: lines }, (_, i) => i + 1));
+      expect(v.states).toEqual(['running', 'succeeded']);
+    }
   });
 });
