@@ -97,6 +97,8 @@ interface Channel {
   reads: Map<number, { wake: number; chunks: Promise<LogChunkRow[]> }>;
   /** Counts wake-ups (another instance stored lines or changed the state, a poll): a read begun before one may miss what it announced. */
   wake: number;
+  /** A carried block continued the ring since the last sweep (notifications for this deploy arrive whole). */
+  carried?: boolean;
   viewers: Set<Viewer>;
   /** Last state event seen, for viewers that finish catching up after it. */
   state?: string;
@@ -409,7 +411,7 @@ export class LiveLog {
     if (end !== undefined && firstSeq !== end + 1) {
       ch.ring = [];
       ch.ringLines = 0;
-    }
+    } else if (end !== undefined) ch.carried = true;
     this.deliver(ch, this.storedBlock(ch, { firstSeq, lastSeq, host, stream, text, at: new Date(at) }));
   }
 
@@ -455,8 +457,13 @@ export class LiveLog {
         if (ch.local || ch.ended) continue;
         if (stored && stored !== ch.state) this.remoteState(ch, stored);
         else {
+          // Viewers live at the end of a ring that notifications kept continuing need no read this round: a lost
+          // notification shows as a hole at the next one, or (the deploy falling silent) is read next round.
+          const flowing = ch.carried === true;
+          ch.carried = false;
+          const end = ch.ring.at(-1)?.last;
           ch.wake++;
-          for (const v of ch.viewers) if (!v.catching) this.refresh(ch, v);
+          for (const v of ch.viewers) if (!v.catching && !(flowing && v.live && v.last === end)) this.refresh(ch, v);
         }
       } catch (err) {
         this.options.logger.debug({ err, deployId: ch.deployId }, 'log poll failed; next round');

@@ -124,7 +124,7 @@ describe('live log of a deploy another instance runs', () => {
    * round prints two lines and waits until every viewer has them (except in rounds whose notification is lost:
    * the next one's brings them). Returns B's reads of stored lines during the rounds, the batches, the viewers.
    */
-  async function followFromB(options: { carryBytes?: number; lose?: (n: number) => boolean; rounds: number }) {
+  async function followFromB(options: { carryBytes?: number; lose?: (n: number) => boolean; rounds: number; pollMs?: number }) {
     const bus = new LocalNotifier('instance-a');
     // Instance A runs the deploy: its own events, the real log pipeline, batches stored and announced.
     const deploy = await seedDeploy(t.store, { state: 'running' });
@@ -139,8 +139,8 @@ describe('live log of a deploy another instance runs', () => {
       redactor: new Redactor([]),
       logger,
       notifier: otherInstance(bus, 'instance-b', options.lose),
-      // The poll is the safety net, not what this test is about.
-      remotePollMs: 60_000,
+      // The poll is the safety net, not what these tests are about (unless they say).
+      remotePollMs: options.pollMs ?? 60_000,
       storedState: async (id) => (await t.store.db.deploy.findUnique({ where: { id }, select: { state: true } }))?.state ?? null,
     });
     live.start();
@@ -170,6 +170,8 @@ describe('live log of a deploy another instance runs', () => {
       await vi.waitFor(() => expect(viewers.every((v) => v.ids.length === log.lastSeq)).toBe(true), WAIT);
     }
     offBatches();
+    // A lost last notification: only the poll brings its lines.
+    await vi.waitFor(() => expect(viewers.every((v) => v.ids.length === log.lastSeq)).toBe(true), WAIT);
     const reads = reader.reads - readsBefore;
 
     host.end();
@@ -211,5 +213,15 @@ describe('live log of a deploy another instance runs', () => {
       expect(v.ids).toEqual(Array.from({ length: lines }, (_, i) => i + 1));
       expect(v.states).toEqual(['running', 'succeeded']);
     }
+  });
+
+  it('with a poll every 100 ms, carried lines still reach every viewer once, and a lost last notification’s lines come by the poll', async () => {
+    // A poll every 100 ms through 10 rounds: it leaves the viewers live at the end of the ring, and loses nothing.
+    const flowing = await followFromB({ rounds: 10, pollMs: 100 });
+    for (const v of flowing.viewers) expect(v.ids).toEqual(Array.from({ length: flowing.lines }, (_, i) => i + 1));
+    // The last batch's notification is lost and the deploy falls silent: a poll round reads its lines.
+    const silent = await followFromB({ rounds: 10, pollMs: 100, lose: (n) => n === 10 });
+    expect(silent.reads).toBeGreaterThanOrEqual(1);
+    for (const v of silent.viewers) expect(v.ids).toEqual(Array.from({ length: silent.lines }, (_, i) => i + 1));
   });
 });
