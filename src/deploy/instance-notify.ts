@@ -9,6 +9,7 @@
  */
 import type { StoredLine } from '../store/deploys.js';
 import type { LineSink, NewChunk } from '../store/log-lines.js';
+import type { CommitNotice } from '../store/log-lines-postgresql.js';
 import type { Notifier } from '../store/notify.js';
 import { traceLine } from '../web/line-trace.js';
 import type { DeployEvents } from './events.js';
@@ -40,18 +41,28 @@ export type CarriedChunk = [number, number, number, string | null, string, numbe
  * without reading them back (one query and one wake-up of the database fewer per batch on each instance). With a
  * notifier that reaches other processes, batches are written sooner (CROSS_INSTANCE_BATCH_MS).
  *
+ * On PostgreSQL the statement storing a batch sends the notification itself (notifyOnCommit, default true).
+ *
  *   notifyingLineSink(database.lines(), notifier, { carryBytes: 0 }) // announce by seq only
  */
-export function notifyingLineSink(sink: LineSink, notifier: Notifier, options: { carryBytes?: number } = {}): LineSink {
+export function notifyingLineSink(sink: LineSink, notifier: Notifier, options: { carryBytes?: number; notifyOnCommit?: boolean } = {}): LineSink {
   const carryBytes = notifier.crossProcess ? (options.carryBytes ?? CARRIED_LINES_BYTES) : 0;
-  const announce = (chunks: readonly NewChunk[]) => {
+  const announcement = (chunks: readonly NewChunk[]) => {
     const last = new Map<number, number>();
     for (const c of chunks) if ((last.get(c.deployId) ?? 0) < c.lastSeq) last.set(c.deployId, c.lastSeq);
-    if (last.size === 0) return;
-    const d = [...last];
-    traceLine({ leg: 'stored', d });
-    void notifier.notify('lines', { d, ...carried(chunks, carryBytes) });
+    return last.size === 0 ? null : { d: [...last], ...carried(chunks, carryBytes) };
   };
+  const announce = (chunks: readonly NewChunk[]) => {
+    const data = announcement(chunks);
+    if (!data) return;
+    traceLine({ leg: 'stored', d: data.d });
+    void notifier.notify('lines', data);
+  };
+  // PostgreSQL: the statement that stores a batch sends its notification too (delivered at its commit).
+  const onCommit =
+    options.notifyOnCommit !== false && 'notifiesOnCommit' in sink && 'envelope' in notifier
+      ? { sink: sink as NoticeSink, notifier: notifier as EnvelopeNotifier }
+      : null;
   return {
     batchMs: notifier.crossProcess ? CROSS_INSTANCE_BATCH_MS : sink.batchMs,
     async insert(lines: readonly StoredLine[]): Promise<void> {
@@ -59,8 +70,15 @@ export function notifyingLineSink(sink: LineSink, notifier: Notifier, options: {
       announce(lines.map((l) => ({ deployId: l.deployId, firstSeq: l.seq, lastSeq: l.seq, host: l.host, stream: l.stream, text: l.text, at: l.at })));
     },
     async insertChunks(chunks: readonly NewChunk[]): Promise<void> {
-      await sink.insertChunks(chunks);
-      announce(chunks);
+      const data = onCommit ? announcement(chunks) : null;
+      const notice = data ? onCommit?.notifier.envelope('lines', data) : null;
+      if (!onCommit || !data || !notice) {
+        await sink.insertChunks(chunks);
+        announce(chunks);
+        return;
+      }
+      await onCommit.sink.insertChunks(chunks, notice);
+      traceLine({ leg: 'stored', d: data.d });
     },
     close: () => sink.close(),
   };
@@ -75,6 +93,17 @@ function carried(chunks: readonly NewChunk[], budget: number): { c?: CarriedChun
   const c = chunks.map((k): CarriedChunk => [k.deployId, k.firstSeq, k.lastSeq, k.host, k.stream, k.at.getTime(), k.text]);
   if (chars * 6 <= budget || Buffer.byteLength(JSON.stringify(c)) <= budget) return { c };
   return {};
+}
+
+/** A sink whose insertChunks can send a notification when its batch commits (PgLogLineStore). */
+interface NoticeSink extends LineSink {
+  notifiesOnCommit: true;
+  insertChunks(chunks: readonly NewChunk[], notice?: CommitNotice): Promise<void>;
+}
+
+/** A notifier that hands out its notifications for another connection to send (PgNotifier). */
+interface EnvelopeNotifier extends Notifier {
+  envelope(topic: 'lines', data: Record<string, unknown>): CommitNotice | null;
 }
 
 /** Publishes every state change of this process's deploy events (already masked) as a 'deploy' notification. */

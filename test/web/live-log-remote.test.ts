@@ -14,10 +14,11 @@ import { CROSS_INSTANCE_BATCH_MS, notifyingLineSink } from '../../src/deploy/ins
 import { DeployLog, LogWriter } from '../../src/deploy/log-pipeline.js';
 import { Masker } from '../../src/deploy/mask.js';
 import type { LineSink, LogReader } from '../../src/store/log-lines.js';
-import { LocalNotifier, type Notifier } from '../../src/store/notify.js';
+import { LocalNotifier, type Notifier, type Notification } from '../../src/store/notify.js';
+import { PgNotifier } from '../../src/store/notify-postgresql.js';
 import { LiveLog } from '../../src/web/live-log.js';
 import { Redactor } from '../../src/web/redact.js';
-import { type TempStore, tempStore } from '../support/db.js';
+import { TEST_DB, type TempStore, tempStore } from '../support/db.js';
 import { seedDeploy } from './fixtures.js';
 
 const logger = pino({ level: 'silent' });
@@ -224,4 +225,39 @@ describe('live log of a deploy another instance runs', () => {
     expect(silent.reads).toBeGreaterThanOrEqual(1);
     for (const v of silent.viewers) expect(v.ids).toEqual(Array.from({ length: silent.lines }, (_, i) => i + 1));
   });
+
+  it.skipIf(TEST_DB !== 'postgresql')(
+    'on PostgreSQL the statement storing a batch sends its NOTIFY (carrying the lines) at commit; a batch that overlaps stored lines sends none',
+    async () => {
+      const notifierA = new PgNotifier(t.url, logger, 'pg-a');
+      const notifierB = new PgNotifier(t.url, logger, 'pg-b');
+      await Promise.all([notifierA.start(), notifierB.start()]);
+      const heard: Notification[] = [];
+      const off = notifierB.listen('lines', (n) => heard.push(n));
+      const sent = vi.spyOn(notifierA, 'notify');
+      try {
+        const deploy = await seedDeploy(t.store, { state: 'running' });
+        const lines = notifyingLineSink(sink, notifierA);
+        const at = new Date();
+        await lines.insertChunks([{ deployId: deploy.id, firstSeq: 1, lastSeq: 2, host: 'web-1', stream: 'stdout', text: 'one\ntwo', at }]);
+        await vi.waitFor(() => expect(heard).toHaveLength(1), WAIT);
+        // Sent by the INSERT's statement, not by A's notifier afterwards.
+        expect(sent).not.toHaveBeenCalled();
+        expect(heard[0]).toEqual({
+          origin: 'pg-a',
+          data: { d: [[deploy.id, 2]], c: [[deploy.id, 1, 2, 'web-1', 'stdout', at.getTime(), 'one\ntwo']] },
+        });
+        // Lines 2-3: line 2 is stored already, so nothing is stored and nobody is told.
+        await expect(
+          lines.insertChunks([{ deployId: deploy.id, firstSeq: 2, lastSeq: 3, host: 'web-1', stream: 'stdout', text: 'two\nthree', at }]),
+        ).rejects.toThrow();
+        await lines.insertChunks([{ deployId: deploy.id, firstSeq: 3, lastSeq: 3, host: 'web-1', stream: 'stdout', text: 'three', at }]);
+        await vi.waitFor(() => expect(heard).toHaveLength(2), WAIT);
+        expect(heard[1]?.data.d).toEqual([[deploy.id, 3]]);
+      } finally {
+        off();
+        await Promise.all([notifierA.close(), notifierB.close()]);
+      }
+    },
+  );
 });
