@@ -18,9 +18,11 @@
  * for it) and resumes from where it is on 'drain', from the ring or the store: a slow browser costs one buffer's
  * worth of memory, never a copy of the log, and is never cut off. Event id = seq.
  *
- * A deploy another instance runs publishes nothing here: its viewers catch up again (from the database, by seq)
- * whenever the notifier says that instance stored lines or changed the deploy's state, and on a slow poll that
- * makes good a lost notification (and is all there is between processes on SQLite).
+ * A deploy another instance runs publishes nothing here. When that instance's notification of a stored batch
+ * carries the lines (small batches, see instance-notify.ts), they go through the ring as this process's own lines
+ * do; otherwise its viewers catch up again (from the database, by seq) whenever the notifier says that instance
+ * stored lines or changed the deploy's state, and on a slow poll that makes good a lost notification (and is all
+ * there is between processes on SQLite).
  *
  *   const hub = new LiveLog({ events, logs: store.logs, redactor, logger });
  *   hub.start();
@@ -569,7 +571,7 @@ export class LiveLog {
           if (chunk.lastSeq <= v.last) continue;
           if (chunk.firstSeq > v.last + 1) break; // a hole in the store: the ring may have it
           room = v.write(tail(this.storedBlock(ch, chunk), v.last + 1));
-          traceLine({ leg: 'sent', deployId: ch.deployId, first: v.last + 1, last: chunk.lastSeq });
+          if (tracing()) traceLine({ leg: 'sent', deployId: ch.deployId, first: v.last + 1, last: chunk.lastSeq });
           sent += chunk.lastSeq - v.last;
           v.last = chunk.lastSeq;
           if (!room) break;
