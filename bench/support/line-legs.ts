@@ -2,7 +2,8 @@
  * The `ha` benchmark's breakdown of live-line lag: for each line a viewer saw live, where the time went between
  * the host printing it and the viewer parsing it, from the probes' files (bench/support/line-probe.mjs, one per
  * instance) and what the viewer saw (the host's clock in the text, A's receive time `at` in the frame). A leg can
- * be negative: A marks a batch stored when its loop sees the INSERT return, and B may have read it before.
+ * be negative: A marks a batch stored when its loop sees the INSERT return, and B may have been woken (the NOTIFY
+ * goes out with the commit) or have read it before.
  *
  *   const legs = lineLegs(seen, { A: readProbe('a.jsonl'), B: readProbe('b.jsonl') });
  *   printLegs(legs);
@@ -94,7 +95,8 @@ export function lineLegs(seen: readonly SeenLine[], probes: Record<string, Probe
   const rows = seen.map((s) => {
     const at = byInstance.get(s.viewer);
     const tStored = first(stored.get(s.deployId) ?? [], (r) => r.seq >= s.seq);
-    const tNotified = first(at?.notified.get(s.deployId) ?? [], (r) => r.seq >= s.seq && !(r.t < tStored));
+    // Any notification up to its seq or beyond comes after its batch's commit (A may see that commit later still).
+    const tNotified = first(at?.notified.get(s.deployId) ?? [], (r) => r.seq >= s.seq);
     const tRead = first(at?.read.get(s.deployId) ?? [], (r) => r.leg === 'read' && r.after < s.seq && s.seq <= r.last);
     const tSent = first(at?.sent.get(s.deployId) ?? [], (r) => r.leg === 'sent' && r.first <= s.seq && s.seq <= r.last);
     // Woken by the NOTIFY, or read before it came (the 1 s sweep, or a wake-up for an earlier batch).
