@@ -1,6 +1,8 @@
 /**
  * Writes deploy log chunks (see log-lines.ts: the same cut, the same table) to PostgreSQL on a small pool of its
- * own: a whole batch is one INSERT … SELECT FROM (VALUES one row per chunk), one round trip, one transaction.
+ * own: a whole batch is one INSERT … SELECT FROM (VALUES one row per chunk), one round trip, one transaction, which
+ * can also send the NOTIFY announcing the batch (delivered at its commit: no second round trip, no wait for this
+ * process to see the commit first).
  * Reading goes through LogLines (log-lines.ts), the same for both databases.
  *
  *   const lines = new PgLogLineStore('postgresql://shepherd@127.0.0.1/shepherd');
@@ -15,7 +17,7 @@ import { assertDisjoint, type LineSink, type NewChunk, overlap, toChunks } from 
  * of seven parameters each. Each text travels as a parameter of its own, as the client has it: no array literal
  * to escape on this side and to parse on the server (unnest of a text[] cost more CPU here than the insert).
  */
-function insertStatement(n: number): string {
+function insertStatement(n: number, notice: boolean): string {
   const rows: string[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const p = i * 7;
@@ -25,12 +27,22 @@ function insertStatement(n: number): string {
   ), stored AS (
     SELECT c."firstSeq", c."lastSeq" FROM c JOIN "LogChunk" l
       ON l."deployId" = c."deployId" AND l."lastSeq" >= c."firstSeq" AND l."firstSeq" <= c."lastSeq" LIMIT 1
+  ), ins AS (
+    INSERT INTO "LogChunk" ("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at")
+    SELECT * FROM c WHERE NOT EXISTS (SELECT 1 FROM stored) RETURNING 1
   )
-  INSERT INTO "LogChunk" ("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at")
-  SELECT * FROM c WHERE NOT EXISTS (SELECT 1 FROM stored)`;
+  SELECT n${notice ? `, CASE WHEN n = ${n} THEN pg_notify($${n * 7 + 1}, $${n * 7 + 2}) END` : ''} FROM (SELECT count(*)::int AS n FROM ins) s`;
+}
+
+/** A NOTIFY sent by the statement that stores a batch: delivered when it commits (notify-postgresql.ts envelope). */
+export interface CommitNotice {
+  channel: string;
+  payload: string;
 }
 
 export class PgLogLineStore implements LineSink {
+  /** insertChunks takes a notice to send on commit, in the same round trip (instance-notify.ts). */
+  readonly notifiesOnCommit = true;
   private readonly pool: pg.Pool;
 
   constructor(url: string) {
@@ -46,7 +58,7 @@ export class PgLogLineStore implements LineSink {
     return this.insertChunks(toChunks(lines));
   }
 
-  async insertChunks(chunks: readonly NewChunk[]): Promise<void> {
+  async insertChunks(chunks: readonly NewChunk[], notice?: CommitNotice): Promise<void> {
     if (chunks.length === 0) return;
     assertDisjoint(chunks);
     const n = chunks.length;
@@ -65,8 +77,10 @@ export class PgLogLineStore implements LineSink {
       values[p + 6] = c.at.toISOString();
     }
     // A single statement is its own transaction: the batch is stored whole or not at all.
-    const r = await this.pool.query(insertStatement(n), values);
-    if (r.rowCount !== n) throw overlap(chunks[0] as NewChunk);
+    // The notice only when every chunk was stored: readers must find what it announces (or carries).
+    if (notice) values.push(notice.channel, notice.payload);
+    const r = await this.pool.query<{ n: number }>(insertStatement(n, notice !== undefined), values);
+    if (r.rows[0]?.n !== n) throw overlap(chunks[0] as NewChunk);
   }
 
   async close(): Promise<void> {

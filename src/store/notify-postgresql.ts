@@ -41,17 +41,29 @@ export class PgNotifier implements Notifier {
     if (!client) throw new Error('could not listen for notifications');
   }
 
-  async notify(topic: Topic, data: Record<string, unknown>): Promise<void> {
+  /**
+   * The channel and payload of a notification, for a statement on another connection to send with pg_notify:
+   * PostgreSQL delivers it when that statement's transaction commits (see log-lines-postgresql.ts). null when it
+   * is too large to send.
+   */
+  envelope(topic: Topic, data: Record<string, unknown>): { channel: string; payload: string } | null {
     const payload = JSON.stringify({ o: this.origin, d: data });
-    if (payload.length > MAX_PAYLOAD) {
-      this.logger.warn({ topic, bytes: payload.length }, 'notification too large; dropped (others poll)');
-      return;
+    // PostgreSQL counts bytes (UTF-8), not characters.
+    if (payload.length > MAX_PAYLOAD / 3 && Buffer.byteLength(payload) > MAX_PAYLOAD) {
+      this.logger.warn({ topic, bytes: Buffer.byteLength(payload) }, 'notification too large; dropped (others poll)');
+      return null;
     }
+    return { channel: channel(topic), payload };
+  }
+
+  async notify(topic: Topic, data: Record<string, unknown>): Promise<void> {
+    const envelope = this.envelope(topic, data);
+    if (!envelope) return;
     // One query at a time on the connection (pg deprecates overlapping queries on one client), in order.
     const send = this.sending.then(async () => {
       try {
         const client = this.client ?? (await this.connect());
-        await client?.query('SELECT pg_notify($1, $2)', [channel(topic), payload]);
+        await client?.query('SELECT pg_notify($1, $2)', [envelope.channel, envelope.payload]);
       } catch (err) {
         this.logger.debug({ err, topic }, 'notification not sent; other instances will poll');
       }

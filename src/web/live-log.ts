@@ -18,9 +18,11 @@
  * for it) and resumes from where it is on 'drain', from the ring or the store: a slow browser costs one buffer's
  * worth of memory, never a copy of the log, and is never cut off. Event id = seq.
  *
- * A deploy another instance runs publishes nothing here: its viewers catch up again (from the database, by seq)
- * whenever the notifier says that instance stored lines or changed the deploy's state, and on a slow poll that
- * makes good a lost notification (and is all there is between processes on SQLite).
+ * A deploy another instance runs publishes nothing here. When that instance's notification of a stored batch
+ * carries the lines (small batches, see instance-notify.ts), they go through the ring as this process's own lines
+ * do; otherwise its viewers catch up again (from the database, by seq) whenever the notifier says that instance
+ * stored lines or changed the deploy's state, and on a slow poll that makes good a lost notification (and is all
+ * there is between processes on SQLite).
  *
  *   const hub = new LiveLog({ events, logs: store.logs, redactor, logger });
  *   hub.start();
@@ -31,6 +33,7 @@ import type { Logger } from 'pino';
 import type { DeployEvent, DeployEvents } from '../deploy/events.js';
 import type { LogChunkRow, LogReader } from '../store/log-lines.js';
 import type { Notification, Notifier } from '../store/notify.js';
+import { traceLine, tracing } from './line-trace.js';
 import { isActive } from './read-model.js';
 import type { Redactor } from './redact.js';
 
@@ -96,6 +99,8 @@ interface Channel {
   reads: Map<number, { wake: number; chunks: Promise<LogChunkRow[]> }>;
   /** Counts wake-ups (another instance stored lines or changed the state, a poll): a read begun before one may miss what it announced. */
   wake: number;
+  /** A carried block continued the ring since the last sweep (notifications for this deploy arrive whole). */
+  carried?: boolean;
   viewers: Set<Viewer>;
   /** Last state event seen, for viewers that finish catching up after it. */
   state?: string;
@@ -377,6 +382,9 @@ export class LiveLog {
   private onRemoteLines(n: Notification): void {
     if (n.origin === this.options.notifier?.origin) return;
     const pairs = Array.isArray(n.data.d) ? (n.data.d as [number, number][]) : [];
+    traceLine({ leg: 'notified', d: pairs });
+    // The stored lines themselves, when the batch was small: live viewers get them without a read.
+    if (Array.isArray(n.data.c)) for (const c of n.data.c as unknown[]) this.onCarried(c);
     for (const [deployId, seq] of pairs) {
       const ch = this.channels.get(deployId);
       if (!ch || ch.local) continue;
@@ -384,6 +392,29 @@ export class LiveLog {
       // Every viewer at the same line reads these lines through one query (see readChunks).
       for (const v of ch.viewers) if (v.last < seq) this.refresh(ch, v);
     }
+  }
+
+  /**
+   * A stored chunk carried by a notification ([deployId, firstSeq, lastSeq, host, stream, at ms, text], see
+   * instance-notify.ts): made a block (shared with catch-up reads of the same chunk) and delivered as this
+   * process's own lines are, through the ring: live viewers at its first line get it now, the others (behind, or
+   * after a lost notification) catch up from the database as before. The ring of a deploy run elsewhere holds
+   * only consecutive lines: a block that does not follow it starts it again.
+   */
+  private onCarried(c: unknown): void {
+    if (!Array.isArray(c) || c.length !== 7) return;
+    const [deployId, firstSeq, lastSeq, host, stream, at, text] = c as unknown[];
+    if (typeof deployId !== 'number' || typeof firstSeq !== 'number' || typeof lastSeq !== 'number' || typeof text !== 'string') return;
+    if (typeof stream !== 'string' || typeof at !== 'number' || (host !== null && typeof host !== 'string')) return;
+    const ch = this.channels.get(deployId);
+    if (!ch || ch.local || lastSeq < firstSeq || text.split('\n').length !== lastSeq - firstSeq + 1) return;
+    const end = ch.ring.at(-1)?.last;
+    if (end !== undefined && firstSeq <= end) return; // already here (a doubled notification)
+    if (end !== undefined && firstSeq !== end + 1) {
+      ch.ring = [];
+      ch.ringLines = 0;
+    } else if (end !== undefined) ch.carried = true;
+    this.deliver(ch, this.storedBlock(ch, { firstSeq, lastSeq, host, stream, text, at: new Date(at) }));
   }
 
   /** Another instance changed the state of a deploy: viewers here catch up, then get the state (and the end). */
@@ -428,8 +459,13 @@ export class LiveLog {
         if (ch.local || ch.ended) continue;
         if (stored && stored !== ch.state) this.remoteState(ch, stored);
         else {
+          // Viewers live at the end of a ring that notifications kept continuing need no read this round: a lost
+          // notification shows as a hole at the next one, or (the deploy falling silent) is read next round.
+          const flowing = ch.carried === true;
+          ch.carried = false;
+          const end = ch.ring.at(-1)?.last;
           ch.wake++;
-          for (const v of ch.viewers) if (!v.catching) this.refresh(ch, v);
+          for (const v of ch.viewers) if (!v.catching && !(flowing && v.live && v.last === end)) this.refresh(ch, v);
         }
       } catch (err) {
         this.options.logger.debug({ err, deployId: ch.deployId }, 'log poll failed; next round');
@@ -446,6 +482,11 @@ export class LiveLog {
     const known = ch.reads.get(after);
     if (known && known.wake === ch.wake) return known.chunks;
     const read = { wake: ch.wake, chunks: this.options.logs.chunks(ch.deployId, after, this.pageSize) };
+    if (tracing())
+      void read.chunks.then(
+        (rows) => traceLine({ leg: 'read', deployId: ch.deployId, after, last: rows.at(-1)?.lastSeq ?? after }),
+        () => {},
+      );
     ch.reads.set(after, read);
     const forget = () => {
       if (ch.reads.get(after) === read) ch.reads.delete(after);
@@ -460,6 +501,11 @@ export class LiveLog {
     if (ch.pending.length === 0) return;
     const b = this.block(ch.pendingFirst, ch.pending);
     ch.pending = [];
+    this.deliver(ch, b);
+  }
+
+  /** Keeps block `b` (the lines after the ring's) in the ring and sends it to every live viewer. */
+  private deliver(ch: Channel, b: Block): void {
     ch.ring.push(b);
     ch.ringLines += size(b);
     // Drop the oldest blocks while the rest still holds ringSize lines.
@@ -483,6 +529,7 @@ export class LiveLog {
         continue;
       }
       v.write(tail(b, v.last + 1));
+      if (!ch.local && tracing()) traceLine({ leg: 'sent', deployId: ch.deployId, first: v.last + 1, last: b.last });
       v.last = b.last;
     }
   }
@@ -524,6 +571,7 @@ export class LiveLog {
           if (chunk.lastSeq <= v.last) continue;
           if (chunk.firstSeq > v.last + 1) break; // a hole in the store: the ring may have it
           room = v.write(tail(this.storedBlock(ch, chunk), v.last + 1));
+          if (tracing()) traceLine({ leg: 'sent', deployId: ch.deployId, first: v.last + 1, last: chunk.lastSeq });
           sent += chunk.lastSeq - v.last;
           v.last = chunk.lastSeq;
           if (!room) break;

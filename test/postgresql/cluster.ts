@@ -38,7 +38,18 @@ export interface ClusterOptions {
   /** Names, default A, B, C, … */
   names?: string[];
   env?: Record<string, string>;
+  /**
+   * Node's arguments that start one bot, run in the repository. Default: the sources through tsx
+   * (`--import tsx src/main.ts`), so a test runs the code as it is in the worktree with no build step that
+   * parallel test files would race on. The `ha` benchmark passes `npm start`'s arguments (the compiled build).
+   */
+  nodeArgs?: string[];
+  /** Variables of one instance (by name), besides `env`. */
+  instanceEnv?: (name: string) => Record<string, string>;
 }
+
+/** How the tests start a bot: its sources, compiled at run time by tsx. */
+export const SOURCE_ARGS = ['--import', 'tsx', 'src/main.ts'];
 
 /** Starts `count` bots on one database and waits until each one listens for chat. */
 export async function startCluster(options: ClusterOptions): Promise<Instance[]> {
@@ -49,15 +60,20 @@ export async function startCluster(options: ClusterOptions): Promise<Instance[]>
     const data = join(options.dir, `data-${name}`);
     mkdirSync(data, { recursive: true });
     instances.push(
-      startInstance(name, {
-        SHEPHERD_CONFIG: options.config,
-        DATABASE_URL: options.url,
-        SHEPHERD_DATA_DIR: data,
-        WEB_PORT: String(port),
-        WEB_BASE_URL: `http://127.0.0.1:${port}`,
-        LOG_LEVEL: 'warn',
-        ...options.env,
-      }),
+      startInstance(
+        name,
+        {
+          SHEPHERD_CONFIG: options.config,
+          DATABASE_URL: options.url,
+          SHEPHERD_DATA_DIR: data,
+          WEB_PORT: String(port),
+          WEB_BASE_URL: `http://127.0.0.1:${port}`,
+          LOG_LEVEL: 'warn',
+          ...options.env,
+          ...options.instanceEnv?.(name),
+        },
+        options.nodeArgs ?? SOURCE_ARGS,
+      ),
     );
   }
   // Together they also migrate at once (the migrations take an advisory lock). Ready = /readyz answers 200.
@@ -80,8 +96,8 @@ async function waitReady(instance: Instance, timeoutMs: number): Promise<void> {
   }
 }
 
-function startInstance(name: string, env: Record<string, string>): Instance {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+function startInstance(name: string, env: Record<string, string>, args: string[]): Instance {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   const waiters = new Set<() => void>();
   const onData = (c: Buffer) => {
