@@ -265,23 +265,29 @@ export async function endDeploy(
   validation?: ValidationOutcome,
 ): Promise<boolean> {
   await deps.writer.drain();
-  const won = await deps.store.deploys.finish(deploy.id, state, error, { owner: deps.owner, ...(validation ? { validation } : {}) });
-  if (!won) {
-    deps.logger.warn({ deployId: deploy.id, state }, 'deploy was already ended elsewhere (found stale?): its state is kept');
-    return false;
-  }
   // lock_after_rollback: a rollback means something is wrong; nobody deploys over it until someone unlocks.
   // The automatic rollback of a failed validation window is a rollback too.
   const autoRolledBack = state === 'failed' && validation === 'failed';
   const rolledBack = (state === 'succeeded' && deploy.kind === 'rollback') || autoRolledBack;
   const reason = autoRolledBack ? AUTO_ROLLBACK_LOCK_REASON : rollbackLockReason(deploy.requester.name);
-  if (rolledBack && lockAfterRollback(deps.config, deploy) && (await deps.store.locks.keepAfterDeploy(deploy.id, reason)) > 0) {
+  const keepLock = rolledBack && lockAfterRollback(deps.config, deploy) ? reason : undefined;
+  // The final state and the lock in one write (see Deploys.end): a stop between them must not strand the lock.
+  const { won, keptLock } = await deps.store.deploys.end(deploy.id, state, error, {
+    owner: deps.owner,
+    ...(validation ? { validation } : {}),
+    ...(keepLock ? { keepLock } : {}),
+  });
+  if (!won) {
+    deps.logger.warn({ deployId: deploy.id, state }, 'deploy was already ended elsewhere (found stale?): its state is kept');
+    return false;
+  }
+  if (keptLock) {
     deps.events.publish({
       type: 'note',
       deployId: deploy.id,
       text: `🔒 ${deploy.app}/${deploy.environment} stays locked: ${reason} (\`unlock ${deploy.app}/${deploy.environment}\`)`,
     });
-  } else await deps.store.locks.releaseForDeploy(deploy.id);
+  }
   deps.events.publish({ type: 'state', deployId: deploy.id, state, error });
   const final = await deps.store.deploys.get(deploy.id);
   if (final) deps.events.publish({ type: 'ended', deployId: deploy.id, deploy: final, failedHosts });

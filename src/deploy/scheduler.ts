@@ -186,8 +186,14 @@ export class Scheduler {
     }
   }
 
+  /** Interrupts dead owners' deploys and frees stranded locks; what it returns means "drain the queue now". */
   private async interruptStale(): Promise<FullDeploy[]> {
     const recovered = await this.liveness.interruptStale(this.staleMs, { self: this.instanceId });
+    const freed = await this.liveness.freeStrandedLocks();
+    if (freed > 0) {
+      this.options.logger.warn({ freed }, 'freed locks still held for deploys that had ended');
+      if (recovered.length === 0) await this.drain();
+    }
     for (const d of recovered) {
       this.options.events.publish({ type: 'state', deployId: d.id, state: 'interrupted', error: d.error });
       this.options.events.publish({ type: 'ended', deployId: d.id, deploy: d, failedHosts: [], recovered: true });

@@ -236,12 +236,40 @@ export class Deploys {
     error: string | null,
     options: { owner?: string; now?: Date; validation?: ValidationOutcome } = {},
   ): Promise<boolean> {
+    return (await this.end(id, state, error, options)).won;
+  }
+
+  /**
+   * finish() and the deploy's lock in one transaction: freed, or with `keepLock` turned into a lock by hand with
+   * that reason (lock_after_rollback). One write, so no stop between the two (a SIGKILL, a crash) can leave an
+   * ended deploy holding its environment's lock, which nothing would free and the queue would wait on for ever.
+   * `keptLock`: the lock was kept (false when the deploy held none any more).
+   *
+   *   await deploys.end(12, 'succeeded', null, { owner, keepLock: 'rolled back by alice: unlock when fixed' });
+   */
+  async end(
+    id: number,
+    state: FinalDeployState,
+    error: string | null,
+    options: { owner?: string; now?: Date; validation?: ValidationOutcome; keepLock?: string } = {},
+  ): Promise<{ won: boolean; keptLock: boolean }> {
     const now = options.now ?? new Date();
-    const { count } = await this.db.deploy.updateMany({
-      where: { id, state: { in: fromStates(state) }, ...(options.owner ? { ownerId: options.owner } : {}) },
-      data: { state, error: error && this.mask(error), finishedAt: now, ...(options.validation ? { validation: options.validation } : {}) },
-    });
-    return count === 1;
+    const keepLock = options.keepLock;
+    return retryBusy(() =>
+      this.db.$transaction(async (tx) => {
+        const { count } = await tx.deploy.updateMany({
+          where: { id, state: { in: fromStates(state) }, ...(options.owner ? { ownerId: options.owner } : {}) },
+          data: { state, error: error && this.mask(error), finishedAt: now, ...(options.validation ? { validation: options.validation } : {}) },
+        });
+        if (count !== 1) return { won: false, keptLock: false };
+        if (keepLock !== undefined) {
+          const kept = await tx.lock.updateMany({ where: { deployId: id }, data: { deployId: null, reason: this.mask(keepLock), createdAt: now } });
+          return { won: true, keptLock: kept.count > 0 };
+        }
+        await tx.lock.deleteMany({ where: { deployId: id } });
+        return { won: true, keptLock: false };
+      }),
+    );
   }
 
   /**
@@ -367,6 +395,24 @@ export class Deploys {
       error,
       now,
     );
+  }
+
+  /**
+   * Frees locks still held for deploys that have ended. end() makes the final state and the lock one write, but a
+   * database written by an older version (the state, then the lock, in two writes) can hold such a lock after a
+   * stop between the two, and nothing else would ever free it. Returns how many were freed.
+   */
+  async freeStrandedLocks(): Promise<number> {
+    const held = await queryRows<{ deployId: number }>(this.db, sql`SELECT "deployId" FROM "Lock" WHERE "deployId" IS NOT NULL`);
+    if (held.length === 0) return 0;
+    const ids = held.map((l) => Number(l.deployId));
+    const live = await this.db.deploy.findMany({ where: { id: { in: ids }, state: { in: [...OWNED_STATES] } }, select: { id: true } });
+    const alive = new Set(live.map((d) => d.id));
+    // An ended deploy never runs again: its lock cannot become live between the read and the delete.
+    const stranded = ids.filter((id) => !alive.has(id));
+    if (stranded.length === 0) return 0;
+    const { count } = await this.db.lock.deleteMany({ where: { deployId: { in: stranded } } });
+    return count;
   }
 
   /** This instance gives up its own running deploys (graceful stop): interrupted, hosts cancelled, locks freed. */

@@ -129,23 +129,6 @@ export class Locks {
     );
   }
 
-  /** A deploy's lock is released only by (or for) that deploy. */
-  async releaseForDeploy(deployId: number): Promise<number> {
-    const { count } = await this.db.lock.deleteMany({ where: { deployId } });
-    return count;
-  }
-
-  /**
-   * Turns a deploy's lock into a lock by hand, held by the same person, in one conditional write (no moment
-   * in which a queued deploy could take the environment). 0: the deploy held no lock any more.
-   *
-   *   await locks.keepAfterDeploy(12, 'rolled back by alice: unlock when fixed');
-   */
-  async keepAfterDeploy(deployId: number, reason: string, at: Date = new Date()): Promise<number> {
-    const { count } = await this.db.lock.updateMany({ where: { deployId }, data: { deployId: null, reason, createdAt: at } });
-    return count;
-  }
-
   /** Every lock, by environment then app, with its holder (one joined read: `status` shows them). */
   async list(): Promise<HeldLock[]> {
     const rows = await queryRows<LockRow>(

@@ -67,7 +67,6 @@ describe('the GitHub sink', () => {
 
   async function end(id: number) {
     await t.store.deploys.finish(id, 'succeeded', null, { owner: 'me' });
-    await t.store.locks.releaseForDeploy(id);
     events.publish({ type: 'ended', deployId: id, deploy: (await t.store.deploys.get(id))!, failedHosts: [] });
   }
 
@@ -119,7 +118,6 @@ describe('the GitHub sink', () => {
     await events.flushed();
     gh.failNext(502, 'Server Error', failuresBeforeFinal);
     await t.store.deploys.finish(r.deploy.id, state, state === 'failed' ? 'boom' : null, { owner: 'me' });
-    await t.store.locks.releaseForDeploy(r.deploy.id);
     events.publish({ type: 'ended', deployId: r.deploy.id, deploy: (await t.store.deploys.get(r.deploy.id))!, failedHosts: [] });
     await events.flushed();
     const api = (await (await fetch(`${web.url}/api/deploys/${r.deploy.id}`)).json()) as { githubNotUpdated: boolean };

@@ -103,7 +103,6 @@ describe('races the lifecycle wins every time', () => {
     });
     if (queued.outcome !== 'queued') throw new Error(`expected queued, got ${queued.outcome}`);
     expect(await h.store.deploys.finish(blocker.deploy.id, 'succeeded', null, { owner: 'another-instance' })).toBe(true);
-    await h.store.locks.releaseForDeploy(blocker.deploy.id);
     return queued.deploy.id;
   }
 
@@ -165,12 +164,15 @@ describe('races the lifecycle wins every time', () => {
       // Even without the id she saw, unlock never frees a deploy's lock.
       expect(await h.store.locks.unlock('web', 'staging')).toMatchObject({ ok: false, heldByDeploy: d.deploy.id });
       expect((await h.store.locks.get('web', 'staging'))?.deployId).toBe(d.deploy.id);
-      // The deploy ends; someone locks by hand; a late second release for the deploy leaves that lock alone.
+      // The deploy ends; someone locks by hand; a late second end of the deploy leaves that lock alone.
       expect(await h.store.deploys.finish(d.deploy.id, 'succeeded', null, { owner: 'another-instance' })).toBe(true);
-      expect(await h.store.locks.releaseForDeploy(d.deploy.id)).toBe(1);
+      // Ending it freed its lock in the same write.
+      expect(await h.store.locks.get('web', 'staging')).toBeNull();
       const manual = await h.store.locks.acquire({ app: 'web', environment: 'staging', holderId: alice.id });
-      expect(manual.ok).toBe(true);
-      expect(await h.store.locks.releaseForDeploy(d.deploy.id)).toBe(0);
+      if (!manual.ok) throw new Error('manual lock refused');
+      // A late second end of the same deploy changes nothing and leaves that lock alone.
+      expect(await h.store.deploys.finish(d.deploy.id, 'succeeded', null, { owner: 'another-instance' })).toBe(false);
+      expect((await h.store.locks.get('web', 'staging'))?.id).toBe(manual.lock.id);
       expect((await h.store.locks.unlock('web', 'staging')).ok).toBe(true);
     }
     expect(await h.store.locks.list()).toEqual([]);
@@ -187,6 +189,5 @@ describe('races the lifecycle wins every time', () => {
     expect(await h.chat.say('alice', 'unlock web/staging')).toContain(`held by deploy #${d.deploy.id} — \`cancel ${d.deploy.id}\``);
     expect((await h.store.locks.get('web', 'staging'))?.deployId).toBe(d.deploy.id);
     await h.store.deploys.finish(d.deploy.id, 'succeeded', null, { owner: 'another-instance' });
-    await h.store.locks.releaseForDeploy(d.deploy.id);
   });
 });
