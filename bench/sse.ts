@@ -160,6 +160,7 @@ async function serverRole(): Promise<void> {
       const cpu = process.cpuUsage(cpu0);
       if (idle) printMemory('before the deploy', idle);
       if (atPeak) printMemory('at peak RSS', atPeak);
+      if (process.env.BENCH_SSE_MEM) console.log(`  live log slabs: ${JSON.stringify(web.live.arenaStats())}`);
       send({
         type: 'done',
         cpuMs: (cpu.user + cpu.system) / 1000,
