@@ -343,11 +343,20 @@ async function compiledSelf(): Promise<string> {
   return join(outdir, 'sse.mjs');
 }
 
+/** Node's own options in `npm start` (package.json, e.g. --liftoff-only): the server runs with what the bot runs with. */
+function npmStartNodeOptions(): string[] {
+  const start: string = JSON.parse(readFileSync(join(dirname(SELF), '..', 'package.json'), 'utf8')).scripts.start;
+  const [cmd, ...args] = start.split(/\s+/);
+  if (cmd !== 'node') throw new Error(`npm start is "${start}", not node: update the sse bench`);
+  const script = args.findIndex((a) => !a.startsWith('-'));
+  return script < 0 ? args : args.slice(0, script);
+}
+
 function child(role: string, env: Record<string, string> = {}, compiled?: string): ChildProcess {
   return fork(compiled ?? SELF, [], {
     execArgv: [
-      // As `npm start` runs the bot (see bench/logs.ts): no TurboFan recompiling Prisma's WebAssembly (~40 MiB).
-      ...(role === 'server' ? ['--liftoff-only', ...(process.env.BENCH_SSE_SERVER_ARGS?.split(' ').filter(Boolean) ?? [])] : []),
+      // As `npm start` runs the bot (--liftoff-only: no TurboFan recompiling Prisma's WebAssembly, ~40 MiB).
+      ...(role === 'server' ? [...npmStartNodeOptions(), ...(process.env.BENCH_SSE_SERVER_ARGS?.split(' ').filter(Boolean) ?? [])] : []),
       ...(compiled ? [] : ['--import', 'tsx']),
       ...(process.env.BENCH_SSE_PROF && role === 'server' ? ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'shepherd-sse-prof')}`] : []),
     ],
