@@ -96,11 +96,10 @@ interface Channel {
   pendingFirst: number;
   flushScheduled: boolean;
   /**
-   * Blocks made from stored chunks (key: chunk firstSeq), shared by viewers catching up over the same lines while
-   * anything still refers to them (a socket's unsent data, a viewer reading the same page): weakly, so that the
-   * blocks of a finished catch-up do not stay behind (32 chunks, ~7 MiB, were kept for nobody).
+   * Blocks made from stored chunks (key: chunk firstSeq), shared by viewers catching up over the same lines;
+   * dropped once no viewer of the deploy is catching up (32 chunks, ~7 MiB, stayed behind for nobody).
    */
-  stored: Map<number, WeakRef<Block>>;
+  stored: Map<number, Block>;
   /** Reads of "lines after N" under way (key: N), joined by viewers at the same line since the same wake-up. */
   reads: Map<number, { wake: number; chunks: Promise<LogChunkRow[]> }>;
   /** Counts wake-ups (another instance stored lines or changed the state, a poll): a read begun before one may miss what it announced. */
@@ -361,13 +360,13 @@ export class LiveLog {
 
   /** A stored chunk as a block, made once and kept a while for the other viewers catching up. */
   private storedBlock(ch: Channel, chunk: LogChunkRow): Block {
-    const known = ch.stored.get(chunk.firstSeq)?.deref();
+    const known = ch.stored.get(chunk.firstSeq);
     if (known && known.last === chunk.lastSeq) return known;
     const texts = chunk.text.split('\n');
     const frames = texts.map((text, i) => this.frame({ seq: chunk.firstSeq + i, host: chunk.host, stream: chunk.stream, text, at: chunk.at }));
     const b = this.block(chunk.firstSeq, frames);
     ch.stored.delete(chunk.firstSeq); // re-inserted last: the oldest entries go first
-    ch.stored.set(chunk.firstSeq, new WeakRef(b));
+    ch.stored.set(chunk.firstSeq, b);
     if (ch.stored.size > STORED_BLOCKS) ch.stored.delete(ch.stored.keys().next().value as number);
     return b;
   }
@@ -626,6 +625,9 @@ export class LiveLog {
         // Lines published this turn and not yet in a block reach it with the block (flush starts at its seq).
         v.catching = false;
         v.live = true;
+        // The last viewer behind (catching up, or paused until its socket drains) is live: the blocks of stored
+        // chunks are nobody's any more.
+        if (ch.stored.size > 0 && !someBehind(ch)) ch.stored.clear();
         // Once per state: a viewer of another instance's deploy goes live again after every wake-up.
         if (ch.state && ch.state !== v.stateSent) {
           v.write(`event: state\ndata: ${JSON.stringify({ state: ch.state, error: null })}\n\n`);
@@ -642,6 +644,11 @@ export class LiveLog {
       waited += 25;
     }
   }
+}
+
+function someBehind(ch: Channel): boolean {
+  for (const v of ch.viewers) if (!v.live && !v.closed) return true;
+  return false;
 }
 
 /** Index of the first block whose last line is after `after` (blocks are in seq order). */
