@@ -16,6 +16,8 @@
  *
  *   npm run bench -- sse        # BENCH_SSE_LINES=100000 BENCH_SSE_VIEWERS=50 BENCH_SSE_RATE=10000
  *   BENCH_SSE_DROP_EVERY=0 (no viewer drops), BENCH_SSE_PROF=1 (CPU profile of the server in $TMPDIR/shepherd-sse-prof)
+ *   BENCH_SSE_MEM=1 (the server's memory by kind before the deploy and at peak RSS), BENCH_SSE_HEAPSNAP=0.6 (heap
+ *   snapshot when 60% of the lines are out), BENCH_SSE_SERVER_ARGS="--max-semi-space-size=2" (more node arguments)
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -103,18 +105,48 @@ async function serverRole(): Promise<void> {
   const loop = monitorEventLoopDelay({ resolution: 5 });
   // process.memoryUsage.rss(), not memoryUsage(): the latter walks the heap's spaces (~80 ms of a run's CPU).
   let peakRss = process.memoryUsage.rss();
+  // BENCH_SSE_MEM=1: where the peak is (heap used/total, external, arrayBuffers, V8's spaces), at the sample with the
+  // highest RSS. Off by default: memoryUsage() and the space statistics cost CPU on every sample.
+  const v8 = await import('node:v8');
+  let atPeak: { usage: NodeJS.MemoryUsage; spaces: string } | undefined;
   const sampler = setInterval(() => {
-    peakRss = Math.max(peakRss, process.memoryUsage.rss());
+    const rss = process.memoryUsage.rss();
+    if (rss > peakRss && process.env.BENCH_SSE_MEM) atPeak = memoryNow();
+    peakRss = Math.max(peakRss, rss);
   }, 50);
+  const memoryNow = () => ({
+    usage: process.memoryUsage(),
+    spaces: v8
+      .getHeapSpaceStatistics()
+      .filter((s) => s.space_size > 0)
+      .map((s) => `${s.space_name.replace('_space', '')} ${(s.space_size / 2 ** 20).toFixed(1)}/${(s.space_used_size / 2 ** 20).toFixed(1)}`)
+      .join(', '),
+  });
+  const printMemory = (what: string, at: ReturnType<typeof memoryNow>) => {
+    const m = (b: number) => `${(b / 2 ** 20).toFixed(1)}`;
+    const u = at.usage;
+    console.log(
+      `  server ${what} (MiB): rss ${m(u.rss)}, heap used ${m(u.heapUsed)} of ${m(u.heapTotal)}, external ${m(u.external)}, arrayBuffers ${m(u.arrayBuffers)}`,
+    );
+    console.log(`    V8 spaces (MiB committed/used): ${at.spaces}`);
+  };
   const send = (m: unknown) => process.send?.(m);
 
   process.on('message', async (m: { type: string }) => {
     if (m.type === 'go') {
+      const idle = process.env.BENCH_SSE_MEM ? memoryNow() : undefined;
       const idleRss = process.memoryUsage().rss;
       peakRss = idleRss;
+      // BENCH_SSE_HEAPSNAP=0.6: a heap snapshot when 60% of the lines are out (stops the server for seconds).
+      const snapAt = Number(process.env.BENCH_SSE_HEAPSNAP ?? 0);
+      let snapped: string | undefined;
       const cpu0 = process.cpuUsage();
       loop.enable();
       await pace(LINES, RATE, async (from, count) => {
+        if (snapAt && !snapped && from >= snapAt * LINES) {
+          snapped = v8.writeHeapSnapshot(join(tmpdir(), `shepherd-sse-${process.pid}.heapsnapshot`));
+          console.log(`  heap snapshot at line ${from}: ${snapped}`);
+        }
         // One output chunk per tick and host, as a transport delivers them.
         const chunks: string[][] = [[], []];
         for (let seq = from; seq < from + count; seq++) chunks[seq % 2]!.push(lineText(seq));
@@ -126,6 +158,9 @@ async function serverRole(): Promise<void> {
       events.publish({ type: 'state', deployId: deploy.id, state: 'succeeded' });
       loop.disable();
       const cpu = process.cpuUsage(cpu0);
+      if (idle) printMemory('before the deploy', idle);
+      if (atPeak) printMemory('at peak RSS', atPeak);
+      if (process.env.BENCH_SSE_MEM) console.log(`  live log slabs: ${JSON.stringify(web.live.arenaStats())}`);
       send({
         type: 'done',
         cpuMs: (cpu.user + cpu.system) / 1000,
@@ -308,11 +343,20 @@ async function compiledSelf(): Promise<string> {
   return join(outdir, 'sse.mjs');
 }
 
+/** Node's own options in `npm start` (package.json, e.g. --liftoff-only): the server runs with what the bot runs with. */
+function npmStartNodeOptions(): string[] {
+  const start: string = JSON.parse(readFileSync(join(dirname(SELF), '..', 'package.json'), 'utf8')).scripts.start;
+  const [cmd, ...args] = start.split(/\s+/);
+  if (cmd !== 'node') throw new Error(`npm start is "${start}", not node: update the sse bench`);
+  const script = args.findIndex((a) => !a.startsWith('-'));
+  return script < 0 ? args : args.slice(0, script);
+}
+
 function child(role: string, env: Record<string, string> = {}, compiled?: string): ChildProcess {
   return fork(compiled ?? SELF, [], {
     execArgv: [
-      // As `npm start` runs the bot (see bench/logs.ts): no TurboFan recompiling Prisma's WebAssembly (~40 MiB).
-      ...(role === 'server' ? ['--liftoff-only'] : []),
+      // As `npm start` runs the bot (--liftoff-only: no TurboFan recompiling Prisma's WebAssembly, ~40 MiB).
+      ...(role === 'server' ? [...npmStartNodeOptions(), ...(process.env.BENCH_SSE_SERVER_ARGS?.split(' ').filter(Boolean) ?? [])] : []),
       ...(compiled ? [] : ['--import', 'tsx']),
       ...(process.env.BENCH_SSE_PROF && role === 'server' ? ['--cpu-prof', `--cpu-prof-dir=${join(tmpdir(), 'shepherd-sse-prof')}`] : []),
     ],

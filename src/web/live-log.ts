@@ -5,7 +5,9 @@
  * The hub subscribes to DeployEvents once, for the whole server. The lines a deploy publishes in one turn of the
  * event loop become one block: their SSE frames (masked and serialised once) in one Buffer, with the byte offset
  * of each frame. Every viewer is sent that same Buffer (or the tail of it from its next line, a view, never a
- * copy), so 50 viewers cost 50 socket writes of one buffer, not 50 strings. A ring of recent blocks per deploy
+ * copy), so 50 viewers cost 50 socket writes of one buffer, not 50 strings. The Buffer is cut from a slab that is
+ * written over once no ring holds the block and every socket has flushed it (frame-arena.ts): a deploy's log
+ * costs the ring's worth of memory, not everything it printed until the next major garbage collection. A ring of recent blocks per deploy
  * closes the gap the engine leaves: it publishes a line first and stores it a little later in a batch.
  *
  * A viewer that connects (or reconnects with Last-Event-ID = the last seq it got) is registered, then catches
@@ -33,6 +35,7 @@ import type { Logger } from 'pino';
 import type { DeployEvent, DeployEvents } from '../deploy/events.js';
 import type { LogChunkRow, LogReader } from '../store/log-lines.js';
 import type { Notification, Notifier } from '../store/notify.js';
+import { type ArenaStats, FrameArena, type Slab } from './frame-arena.js';
 import { traceLine, tracing } from './line-trace.js';
 import { isActive } from './read-model.js';
 import type { Redactor } from './redact.js';
@@ -69,6 +72,8 @@ interface Block {
   last: number;
   bytes: Buffer;
   ends: Uint32Array;
+  /** Where live blocks' bytes live (see FrameArena); none for blocks made from stored chunks (own Buffer). */
+  slab?: Slab;
 }
 
 /** The frames of `block` from line `seq` on (first ≤ seq ≤ last): a view of the shared Buffer. */
@@ -93,7 +98,10 @@ interface Channel {
   pending: string[];
   pendingFirst: number;
   flushScheduled: boolean;
-  /** Blocks made from stored chunks (key: chunk firstSeq), shared by viewers catching up over the same lines. */
+  /**
+   * Blocks made from stored chunks (key: chunk firstSeq), shared by viewers catching up over the same lines;
+   * dropped once no viewer of the deploy is catching up (32 chunks, ~7 MiB, stayed behind for nobody).
+   */
   stored: Map<number, Block>;
   /** Reads of "lines after N" under way (key: N), joined by viewers at the same line since the same wake-up. */
   reads: Map<number, { wake: number; chunks: Promise<LogChunkRow[]> }>;
@@ -135,15 +143,23 @@ class Viewer {
     public last: number,
     readonly res: ServerResponse,
     private readonly maxBufferBytes: number,
+    private readonly arena: FrameArena,
     private readonly onClose: (v: Viewer) => void,
   ) {
     res.on('close', () => this.close());
   }
 
-  /** Writes; false when the socket holds more than maxBufferBytes unsent (stop sending until drained). */
-  write(data: Buffer | string): boolean {
+  /**
+   * Writes; false when the socket holds more than maxBufferBytes unsent (stop sending until drained). Bytes of a
+   * slab keep it held until the socket has flushed them (the callback), so it is not written over meanwhile.
+   */
+  write(data: Buffer | string, slab?: Slab): boolean {
     if (this.closed) return false;
-    this.res.write(data);
+    if (slab) {
+      const arena = this.arena;
+      arena.hold(slab);
+      this.res.write(data, () => arena.release(slab));
+    } else this.res.write(data);
     return this.res.writableLength <= this.maxBufferBytes;
   }
 
@@ -194,6 +210,7 @@ export class LiveLog {
   private readonly pageSize: number;
   private readonly maxBufferBytes: number;
   private readonly gapWaitMs: number;
+  private readonly arena = new FrameArena();
 
   constructor(private readonly options: LiveLogOptions) {
     this.ringSize = options.ringSize ?? 20_000;
@@ -240,6 +257,11 @@ export class LiveLog {
     this.channels.clear();
   }
 
+  /** The live blocks' memory: slabs allocated and reused (tests, the benchmark). */
+  arenaStats(): ArenaStats {
+    return this.arena.stats();
+  }
+
   /** Open SSE connections, for tests and the benchmark. */
   viewerCount(): number {
     let n = 0;
@@ -253,7 +275,7 @@ export class LiveLog {
    */
   attach(deployId: number, lastSeq: number, res: ServerResponse, storedState: string): void {
     const ch = this.channel(deployId);
-    const viewer = new Viewer(deployId, lastSeq, res, this.maxBufferBytes, (v) => this.detach(v));
+    const viewer = new Viewer(deployId, lastSeq, res, this.maxBufferBytes, this.arena, (v) => this.detach(v));
     ch.viewers.add(viewer);
     if (!isActive(storedState) && !ch.state) {
       // Over before this server saw it end: nothing more will be published, and no ring needs keeping.
@@ -288,7 +310,19 @@ export class LiveLog {
     if (!ch) return;
     ch.viewers.delete(viewer);
     // Nobody watching a deploy that is over: its ring is only for viewers arriving soon, see onEvent.
-    if (ch.viewers.size === 0 && ch.ended && !ch.dropTimer) this.channels.delete(ch.deployId);
+    if (ch.viewers.size === 0 && ch.ended && !ch.dropTimer) this.dropChannel(ch);
+  }
+
+  private dropChannel(ch: Channel): void {
+    this.dropRing(ch);
+    this.channels.delete(ch.deployId);
+  }
+
+  /** Empties the ring, releasing its blocks' slabs. */
+  private dropRing(ch: Channel): void {
+    for (const b of ch.ring) if (b.slab) this.arena.release(b.slab);
+    ch.ring = [];
+    ch.ringLines = 0;
   }
 
   /** One line's SSE frame, masked again on the way out (defence in depth, see redact.ts). */
@@ -297,7 +331,7 @@ export class LiveLog {
     return `id: ${l.seq}\nevent: line\ndata: ${JSON.stringify(data)}\n\n`;
   }
 
-  /** The frames in one Buffer, written in place (no joined string to collect afterwards). */
+  /** The frames in one Buffer of its own, written in place (no joined string to collect afterwards). */
   private block(first: number, frames: readonly string[]): Block {
     const ends = new Uint32Array(frames.length);
     let at = 0;
@@ -308,6 +342,27 @@ export class LiveLog {
     return { first, last: first + frames.length - 1, bytes, ends };
   }
 
+  /**
+   * Live frames as blocks cut from the arena's slabs, each held once for the ring. A burst bigger than a slab
+   * becomes several blocks, so that its memory is reused too (a loaded server makes blocks of thousands of lines).
+   */
+  private liveBlocks(first: number, frames: readonly string[]): Block[] {
+    const lengths = frames.map((f) => Buffer.byteLength(f));
+    const blocks: Block[] = [];
+    for (let i = 0; i < frames.length; ) {
+      let total = lengths[i] as number;
+      let j = i + 1;
+      for (; j < frames.length && total + (lengths[j] as number) <= this.arena.slabBytes; j++) total += lengths[j] as number;
+      const { slab, bytes } = this.arena.alloc(total);
+      const ends = new Uint32Array(j - i);
+      let at = 0;
+      for (let k = i; k < j; k++) ends[k - i] = at += bytes.write(frames[k] as string, at);
+      blocks.push({ first: first + i, last: first + j - 1, bytes, ends, slab });
+      i = j;
+    }
+    return blocks;
+  }
+
   /** A stored chunk as a block, made once and kept a while for the other viewers catching up. */
   private storedBlock(ch: Channel, chunk: LogChunkRow): Block {
     const known = ch.stored.get(chunk.firstSeq);
@@ -315,6 +370,7 @@ export class LiveLog {
     const texts = chunk.text.split('\n');
     const frames = texts.map((text, i) => this.frame({ seq: chunk.firstSeq + i, host: chunk.host, stream: chunk.stream, text, at: chunk.at }));
     const b = this.block(chunk.firstSeq, frames);
+    ch.stored.delete(chunk.firstSeq); // re-inserted last: the oldest entries go first
     ch.stored.set(chunk.firstSeq, b);
     if (ch.stored.size > STORED_BLOCKS) ch.stored.delete(ch.stored.keys().next().value as number);
     return b;
@@ -368,10 +424,9 @@ export class LiveLog {
     if (c.dropTimer) clearTimeout(c.dropTimer);
     c.dropTimer = setTimeout(() => {
       c.dropTimer = undefined;
-      if (c.viewers.size === 0) this.channels.delete(c.deployId);
+      if (c.viewers.size === 0) this.dropChannel(c);
       else {
-        c.ring = [];
-        c.ringLines = 0;
+        this.dropRing(c);
         c.stored.clear();
       }
     }, this.keepAfterEndMs);
@@ -414,7 +469,7 @@ export class LiveLog {
       ch.ring = [];
       ch.ringLines = 0;
     } else if (end !== undefined) ch.carried = true;
-    this.deliver(ch, this.storedBlock(ch, { firstSeq, lastSeq, host, stream, text, at: new Date(at) }));
+    this.deliver(ch, [this.storedBlock(ch, { firstSeq, lastSeq, host, stream, text, at: new Date(at) })]);
   }
 
   /** Another instance changed the state of a deploy: viewers here catch up, then get the state (and the end). */
@@ -499,23 +554,23 @@ export class LiveLog {
   private flush(ch: Channel): void {
     ch.flushScheduled = false;
     if (ch.pending.length === 0) return;
-    const b = this.block(ch.pendingFirst, ch.pending);
+    const blocks = this.liveBlocks(ch.pendingFirst, ch.pending);
     ch.pending = [];
-    this.deliver(ch, b);
+    this.deliver(ch, blocks);
   }
 
-  /** Keeps block `b` (the lines after the ring's) in the ring and sends it to every live viewer. */
-  private deliver(ch: Channel, b: Block): void {
-    ch.ring.push(b);
-    ch.ringLines += size(b);
-    // Drop the oldest blocks while the rest still holds ringSize lines.
-    for (let oldest = ch.ring[0] as Block; ch.ring.length > 1 && ch.ringLines - size(oldest) >= this.ringSize; oldest = ch.ring[0] as Block) {
-      ch.ring.shift();
-      ch.ringLines -= size(oldest);
+  /** Keeps `blocks` (consecutive, the lines after the ring's) in the ring and sends them to every live viewer. */
+  private deliver(ch: Channel, blocks: readonly Block[]): void {
+    if (blocks.length === 0) return;
+    for (const b of blocks) {
+      ch.ring.push(b);
+      ch.ringLines += size(b);
     }
+    const first = blocks[0] as Block;
+    const last = blocks[blocks.length - 1] as Block;
     for (const v of ch.viewers) {
-      if (!v.live || b.last <= v.last) continue;
-      if (b.first > v.last + 1) {
+      if (!v.live || last.last <= v.last) continue;
+      if (first.first > v.last + 1) {
         // A hole: something was published out of order. Catch up again rather than skip lines.
         v.live = false;
         this.startCatchUp(ch, v);
@@ -523,14 +578,24 @@ export class LiveLog {
       }
       if (v.backlogged()) {
         // Back-pressure: its socket still holds what it was sent before; nothing more until that drains, then it
-        // resumes from v.last (from the ring). One big block alone never pauses a viewer that keeps up.
+        // resumes from v.last (from the ring). One big burst alone never pauses a viewer that keeps up.
         v.live = false;
         void v.drained().then(() => this.startCatchUp(ch, v));
         continue;
       }
-      v.write(tail(b, v.last + 1));
-      if (!ch.local && tracing()) traceLine({ leg: 'sent', deployId: ch.deployId, first: v.last + 1, last: b.last });
-      v.last = b.last;
+      for (const b of blocks) {
+        if (b.last <= v.last) continue;
+        v.write(tail(b, v.last + 1), b.slab);
+        if (!ch.local && tracing()) traceLine({ leg: 'sent', deployId: ch.deployId, first: v.last + 1, last: b.last });
+        v.last = b.last;
+      }
+    }
+    // Drop the oldest blocks while the rest still holds ringSize lines; only now, after the writes above, so that a
+    // block leaves the ring (and its slab may be reused) only once the sockets writing it hold it themselves.
+    for (let oldest = ch.ring[0] as Block; ch.ring.length > 1 && ch.ringLines - size(oldest) >= this.ringSize; oldest = ch.ring[0] as Block) {
+      ch.ring.shift();
+      ch.ringLines -= size(oldest);
+      if (oldest.slab) this.arena.release(oldest.slab);
     }
   }
 
@@ -598,7 +663,7 @@ export class LiveLog {
         for (let k = j; k < ch.ring.length; k++) {
           const b = ch.ring[k] as Block;
           if (b.last <= v.last) continue;
-          v.write(tail(b, Math.max(b.first, v.last + 1)));
+          v.write(tail(b, Math.max(b.first, v.last + 1)), b.slab);
           v.last = b.last;
         }
         if (v.again) {
@@ -609,6 +674,9 @@ export class LiveLog {
         // Lines published this turn and not yet in a block reach it with the block (flush starts at its seq).
         v.catching = false;
         v.live = true;
+        // The last viewer behind (catching up, or paused until its socket drains) is live: the blocks of stored
+        // chunks are nobody's any more.
+        if (ch.stored.size > 0 && !someBehind(ch)) ch.stored.clear();
         // Once per state: a viewer of another instance's deploy goes live again after every wake-up.
         if (ch.state && ch.state !== v.stateSent) {
           v.write(`event: state\ndata: ${JSON.stringify({ state: ch.state, error: null })}\n\n`);
@@ -625,6 +693,11 @@ export class LiveLog {
       waited += 25;
     }
   }
+}
+
+function someBehind(ch: Channel): boolean {
+  for (const v of ch.viewers) if (!v.live && !v.closed) return true;
+  return false;
 }
 
 /** Index of the first block whose last line is after `after` (blocks are in seq order). */

@@ -39,6 +39,8 @@ function countingReader(logs: LogReader): LogReader & { reads: number } {
 /** An SSE client that can stop reading (its socket fills up) and that counts line ids in order. */
 function viewer(url: string) {
   const ids: number[] = [];
+  /** Each line event's text, in arrival order. */
+  const texts: string[] = [];
   let res: IncomingMessage | undefined;
   let rest = '';
   let ended = false;
@@ -55,7 +57,10 @@ function viewer(url: string) {
       rest = all.slice(cut);
       for (const frame of all.slice(0, cut).split('\n\n')) {
         const id = /^id: (\d+)$/m.exec(frame);
-        if (id && /^event: line$/m.test(frame)) ids.push(Number(id[1]));
+        if (id && /^event: line$/m.test(frame)) {
+          ids.push(Number(id[1]));
+          texts.push((JSON.parse(/^data: (.*)$/m.exec(frame)?.[1] ?? 'null') as { text: string }).text);
+        }
         if (/^event: end$/m.test(frame)) ended = true;
       }
     });
@@ -63,6 +68,7 @@ function viewer(url: string) {
   req.end();
   return {
     ids,
+    texts,
     get ended() {
       return ended;
     },
@@ -102,10 +108,10 @@ describe('live log back-pressure', () => {
     await t?.close();
   });
 
-  function start(maxBufferBytes: number) {
+  function start(maxBufferBytes: number, ringSize = 100_000) {
     events = new DeployEvents();
     reader = countingReader(t.store.logs);
-    live = new LiveLog({ events, logs: reader, redactor: new Redactor([]), logger, maxBufferBytes, ringSize: 100_000 });
+    live = new LiveLog({ events, logs: reader, redactor: new Redactor([]), logger, maxBufferBytes, ringSize });
     live.start();
     attach = (res, deployId) => live.attach(deployId, 0, res, 'running');
   }
@@ -159,5 +165,44 @@ describe('live log back-pressure', () => {
     await vi.waitFor(() => expect(v.ended).toBe(true), WAIT);
     expect(v.ids).toEqual(Array.from({ length: run.seq }, (_, i) => i + 1));
     expect(reader.reads).toBe(readsWhenLive);
+  });
+
+  it('bytes a paused viewer was not sent yet are never written over, though the ring moves on and its memory is reused', async () => {
+    // A ring of 1,000 lines: blocks leave it (and their slabs are reused) while the paused viewer's socket holds them.
+    start(64 * 1024, 1_000);
+    const deploy = await seedDeploy(t.store, { state: 'running' });
+    const run = new SimulatedRun(t.store, events, deploy.id);
+    /** Different bytes for every line: a frame written over shows up as a wrong text. */
+    const unique = (i: number) => `line ${i} ${String(i * 7919).repeat(30)}`;
+    run.line('web-1', unique(1));
+    const reading = viewer(`${url}/${deploy.id}`);
+    await vi.waitFor(() => expect(reading.ids).toEqual([1]), WAIT);
+    const paused = viewer(`${url}/${deploy.id}`);
+    await vi.waitFor(() => expect(paused.ids).toEqual([1]), WAIT);
+    const pausedResponse = lastResponse;
+
+    paused.pause();
+    const round = async () => {
+      for (let i = 0; i < 500; i++) run.line('web-1', unique(run.seq + 1));
+      await run.flush(); // stored, so the paused viewer can catch up from the database later
+      await new Promise((r) => setImmediate(r));
+    };
+    for (let n = 0; (pausedResponse?.writableLength ?? 0) <= 64 * 1024; n++) {
+      expect(n).toBeLessThan(1_000);
+      await round();
+    }
+    // The ring turns over many times while the other viewer reads along: slabs are freed and cut again.
+    for (let n = 0; n < 20; n++) await round();
+    await vi.waitFor(() => expect(reading.ids.length).toBe(run.seq), WAIT);
+    expect(live.arenaStats().reused).toBeGreaterThan(0);
+
+    paused.resume();
+    await vi.waitFor(() => expect(paused.ids.length).toBe(run.seq), WAIT);
+    await run.state('succeeded');
+    await vi.waitFor(() => expect(paused.ended && reading.ended).toBe(true), WAIT);
+    const expected = Array.from({ length: run.seq }, (_, i) => unique(i + 1));
+    expect(paused.texts).toEqual(expected);
+    expect(reading.texts).toEqual(expected);
+    expect(live.arenaStats().unbalanced).toBe(0);
   });
 });
