@@ -7,6 +7,7 @@
  *   const sha = await gh.resolveRef('acme/web', 'main'); // '3f786850e387550fdab836ed7e6dc881de23001b' or null
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import Bottleneck from 'bottleneck/light.js';
 import { Octokit, RequestError } from 'octokit';
 import type { Logger } from 'pino';
 import { z } from 'zod';
@@ -189,6 +190,12 @@ export interface GitHubOptions {
   maxRateLimitWaitSeconds?: number;
   /** Masks deployment descriptions (default: the rules without configured values). */
   mask?: MaskText;
+  /**
+   * Time between two writes (POST, PATCH, PUT, DELETE) of this client. Default: Octokit's throttling, 1 s between
+   * writes of every client in the process, as GitHub asks of integrations (secondary rate limits). A test against
+   * a local GitHub passes 0; a deploy makes three writes, so the default costs a test 3 s per deploy.
+   */
+  writeSpacingMs?: number;
 }
 
 /** What one bounded question saw: the deadline's signal and the last HTTP status, to say why it gave up. */
@@ -243,7 +250,12 @@ export function createGitHub(options: GitHubOptions): GitHub {
     log,
     request: { fetch: watchingFetch },
     retry: { retries: options.retries ?? 3, retryAfterBaseValue: options.retryBaseMs ?? 1000 },
-    throttle: { onRateLimit: onLimit('rate limit'), onSecondaryRateLimit: onLimit('secondary rate limit') },
+    throttle: {
+      onRateLimit: onLimit('rate limit'),
+      onSecondaryRateLimit: onLimit('secondary rate limit'),
+      // A limiter of its own only when asked for other spacing: by default Octokit's, shared by every client.
+      ...(options.writeSpacingMs !== undefined ? { write: new Bottleneck.Group({ maxConcurrent: 1, minTime: options.writeSpacingMs }) } : {}),
+    },
   });
   // Every request of a bounded call shares its deadline's signal; only GET and HEAD may be retried, because
   // repeating a POST that GitHub carried out before failing would do it twice. (Hooks share one options object

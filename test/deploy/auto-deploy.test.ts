@@ -48,7 +48,10 @@ describe.skipIf(skipWithoutSshd())('auto_deploy: green main deploys to staging f
         app: { repo: 'acme/web', auto_deploy: { branch: 'main', to: 'staging', when: 'green' } },
       }),
     );
-    h = await deployHarness(JSON.stringify(yaml), { github: createGitHub({ token: gh.token, baseUrl: gh.url, retries: 0 }), secrets: [gh.token] });
+    h = await deployHarness(JSON.stringify(yaml), {
+      github: createGitHub({ token: gh.token, baseUrl: gh.url, writeSpacingMs: 0, retries: 0 }),
+      secrets: [gh.token],
+    });
     const logger = pino({ level: 'silent' });
     auto = new AutoDeployer({
       config: h.config,

@@ -104,7 +104,7 @@ describe('Deploy.commitAt: when the deployed commit was made', () => {
     gh = await startFakeGitHub();
     await gh.repo('acme/web').importGit(repo.work);
     h = await deployHarness(localApp(repo.bare, join(dir, 'github'), { repo: 'acme/web' }), {
-      github: createGitHub({ token: gh.token, baseUrl: gh.url, retries: 0 }),
+      github: createGitHub({ token: gh.token, baseUrl: gh.url, writeSpacingMs: 0, retries: 0 }),
       secrets: [gh.token],
     });
     const d = await deploy(h);

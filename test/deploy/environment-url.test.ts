@@ -29,7 +29,7 @@ describe.skipIf(skipWithoutSshd())('environment URLs', () => {
         env: { url: 'https://staging.example.com' },
         app: { repo: 'acme/web' },
       }),
-      { github: createGitHub({ token: gh.token, baseUrl: gh.url, retries: 0 }), secrets: [gh.token] },
+      { github: createGitHub({ token: gh.token, baseUrl: gh.url, writeSpacingMs: 0, retries: 0 }), secrets: [gh.token] },
     );
   });
   afterAll(async () => {

@@ -40,7 +40,7 @@ describe('the GitHub sink', () => {
     );
     const config = loadConfig({ SHEPHERD_CONFIG: file, ...t.env, WEB_BASE_URL: 'http://viewer.test' });
     // Octokit spaces writes 1 s apart: the deadline leaves room for that, and a hang still ends in 2.5 s.
-    const github = createGitHub({ token: gh.token, baseUrl: gh.url, retries: 0, timeoutMs: 2500 });
+    const github = createGitHub({ token: gh.token, baseUrl: gh.url, writeSpacingMs: 0, retries: 0, timeoutMs: 2500 });
     const revisions = new Revisions(github, join(t.dir, 'git'));
     new GitHubSink({ config, store: t.store, events, revisions, logger: pino({ level: 'silent' }), webBaseUrl: 'http://viewer.test', retryMs: 5 }).start();
     web = createWebServer({ host: '127.0.0.1', port: 0, store: t.store, events, logger: pino({ level: 'silent' }) });

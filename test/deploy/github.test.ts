@@ -28,7 +28,7 @@ describe.skipIf(skipWithoutSshd())('deploys with GitHub: refs, CI, compare, depl
         env: { require_green_ci: true },
         app: { repo: 'acme/web' },
       }),
-      { github: createGitHub({ token: gh.token, baseUrl: gh.url, retries: 0 }), secrets: [gh.token] },
+      { github: createGitHub({ token: gh.token, baseUrl: gh.url, writeSpacingMs: 0, retries: 0 }), secrets: [gh.token] },
     );
   });
   afterAll(async () => {

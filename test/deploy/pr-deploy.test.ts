@@ -31,7 +31,7 @@ describe.skipIf(skipWithoutSshd())('deploy <app>/#<PR>: pull request deploys thr
           },
         },
       }),
-      { github: createGitHub({ token: gh.token, baseUrl: gh.url, retries: 0 }), secrets: [gh.token] },
+      { github: createGitHub({ token: gh.token, baseUrl: gh.url, writeSpacingMs: 0, retries: 0 }), secrets: [gh.token] },
     );
   });
   afterAll(async () => {

@@ -81,7 +81,15 @@ describe('an ended deploy holds no lock', () => {
   it('GIVEN a lock stranded on an ended deploy (as an older version left it) THEN the stale sweep frees it and the queued deploy starts', async () => {
     const blocker = await startedElsewhere();
     const user = await h.store.users.identify({ provider: 'irc', id: 'carol', handle: 'carol' });
-    const queued = await h.deployer.request({ app: 'web', environment: 'staging', ref: 'main', sha, requester: { id: user.id }, provider: 'irc', room: { room: '#d' } });
+    const queued = await h.deployer.request({
+      app: 'web',
+      environment: 'staging',
+      ref: 'main',
+      sha,
+      requester: { id: user.id },
+      provider: 'irc',
+      room: { room: '#d' },
+    });
     if (queued.outcome !== 'queued') throw new Error(`expected queued, got ${queued.outcome}`);
     // The old two writes, cut after the first: the deploy ended, its lock still held.
     await h.store.db.deploy.update({ where: { id: blocker }, data: { state: 'succeeded', finishedAt: new Date() } });

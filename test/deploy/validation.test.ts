@@ -58,7 +58,7 @@ describe.skipIf(skipWithoutSshd())('validation window over real sshd', () => {
         },
         app: { keep_releases: 5, ...(github ? { repo: 'acme/web' } : {}) },
       }),
-      github ? { github: createGitHub({ token: github.token, baseUrl: github.url, retries: 0 }), secrets: [github.token] } : {},
+      github ? { github: createGitHub({ token: github.token, baseUrl: github.url, writeSpacingMs: 0, retries: 0 }), secrets: [github.token] } : {},
     );
     return h;
   }

@@ -82,7 +82,7 @@ describe('deploy and rollback × every gate', () => {
           },
         },
       }),
-      { github: createGitHub({ token: gh.token, baseUrl: gh.url, retries: 0 }) },
+      { github: createGitHub({ token: gh.token, baseUrl: gh.url, writeSpacingMs: 0, retries: 0 }) },
     );
   });
   afterAll(async () => {
@@ -364,7 +364,7 @@ describe('approvals × every entry point (the approvals gate decides, the deploy
           },
         },
       }),
-      { github: createGitHub({ token: gh.token, baseUrl: gh.url, retries: 0 }) },
+      { github: createGitHub({ token: gh.token, baseUrl: gh.url, writeSpacingMs: 0, retries: 0 }) },
     );
     auto = new AutoDeployer({
       config: h.config,
