@@ -52,8 +52,7 @@ export function notifyingLineSink(sink: LineSink, notifier: Notifier, options: {
     for (const c of chunks) if ((last.get(c.deployId) ?? 0) < c.lastSeq) last.set(c.deployId, c.lastSeq);
     return last.size === 0 ? null : { d: [...last], ...carried(chunks, carryBytes) };
   };
-  const announce = (chunks: readonly NewChunk[]) => {
-    const data = announcement(chunks);
+  const announce = (data: ReturnType<typeof announcement>) => {
     if (!data) return;
     traceLine({ leg: 'stored', d: data.d });
     void notifier.notify('lines', data);
@@ -69,14 +68,17 @@ export function notifyingLineSink(sink: LineSink, notifier: Notifier, options: {
     ordered: sink.ordered,
     async insert(lines: readonly StoredLine[]): Promise<void> {
       await sink.insert(lines);
-      announce(lines.map((l) => ({ deployId: l.deployId, firstSeq: l.seq, lastSeq: l.seq, host: l.host, stream: l.stream, text: l.text, at: l.at })));
+      announce(
+        announcement(lines.map((l) => ({ deployId: l.deployId, firstSeq: l.seq, lastSeq: l.seq, host: l.host, stream: l.stream, text: l.text, at: l.at }))),
+      );
     },
     async insertChunks(chunks: readonly NewChunk[]): Promise<void> {
       const data = onCommit ? announcement(chunks) : null;
       const notice = data ? onCommit?.notifier.envelope('lines', data) : null;
       if (!onCommit || !data || !notice) {
         await sink.insertChunks(chunks);
-        announce(chunks);
+        // Announced after the commit instead (the announcement is made once: it may have been made above).
+        announce(onCommit ? data : announcement(chunks));
         return;
       }
       await onCommit.sink.insertChunks(chunks, notice);
