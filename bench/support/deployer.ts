@@ -69,6 +69,9 @@ export async function startBenchDeployer(yaml: string, kind: DatabaseKind = 'sql
     logger: pino({ level: 'silent' }),
   });
   const user = await store.users.identify({ provider: 'shell', id: 'bench', handle: 'bench' });
+  // What a running bot has done a second after its start (Scheduler.start() → prepare()): the SSH client loaded.
+  // The benches measure deploys on a bot that is up, not the first second of a process.
+  await deployer.prepare();
   return {
     deployer,
     store,

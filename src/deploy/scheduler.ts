@@ -42,7 +42,7 @@ import { type DeployLog, LogWriter } from './log-pipeline.js';
 import type { Masker } from './mask.js';
 import { type Plan, planDeploy } from './plan.js';
 import { Revisions } from './source.js';
-import { SshTransport } from './ssh-transport.js';
+import { loadNodeSsh, SshTransport } from './ssh-transport.js';
 import { OWNED_STATES } from './lifecycle.js';
 import type { Transport } from './transport.js';
 
@@ -116,6 +116,9 @@ interface Active {
   validating: boolean;
 }
 
+/** How long after start() the modules deploys need are loaded (prepare()): past the start's own busy moment. */
+const PREPARE_AFTER_MS = 1000;
+
 export class Scheduler {
   readonly revisions: Revisions;
   readonly writer: LogWriter;
@@ -140,6 +143,15 @@ export class Scheduler {
     this.heartbeatMs = options.heartbeatMs ?? options.config.heartbeat_interval ?? 10_000;
   }
 
+  /**
+   * Loads ahead what a deploy of the configured apps needs (the SSH client when an app deploys over SSH), so the
+   * first deploy after a start does not wait for it: start() does this a moment after the bot is up. Never throws
+   * (a module that fails to load fails the deploy that needs it, with its reason).
+   */
+  async prepare(): Promise<void> {
+    if (Object.values(this.options.config.apps).some((app) => app.transport !== 'local')) await loadNodeSsh().catch(() => undefined);
+  }
+
   private get deploys() {
     return this.options.store.deploys;
   }
@@ -160,6 +172,7 @@ export class Scheduler {
    */
   start(): void {
     if (this.timer || this.stopped) return;
+    setTimeout(() => void this.prepare(), PREPARE_AFTER_MS).unref();
     this.timer = setInterval(() => {
       void this.beat();
       void this.recoverRound();

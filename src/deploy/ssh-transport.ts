@@ -34,12 +34,23 @@ export interface SshOptions {
   onNotice?: ((host: PlannedHost, text: string) => void) | undefined;
 }
 
+let nodeSsh: Promise<typeof import('node-ssh')> | undefined;
+
+/**
+ * node-ssh (and ssh2 under it) loaded once: not at start (ssh2 is a sizeable share of start-up time), but by the
+ * first SSH deploy or, earlier, by Scheduler.prepare() once the bot is up (~120 ms the first deploy then does
+ * not wait for).
+ */
+export function loadNodeSsh(): Promise<typeof import('node-ssh')> {
+  nodeSsh ??= import('node-ssh');
+  return nodeSsh;
+}
+
 export class SshTransport implements Transport {
   constructor(private readonly options: SshOptions = {}) {}
 
   async connect(host: PlannedHost, connectTimeoutMs: number): Promise<Session> {
-    // Loaded on the first SSH deploy, not at start: ssh2 is a sizeable share of start-up time.
-    const { NodeSSH } = await import('node-ssh');
+    const { NodeSSH } = await loadNodeSsh();
     const ssh = new NodeSSH();
     const username = host.user ?? this.options.user ?? safeUser();
     const auth: Record<string, string> = {};

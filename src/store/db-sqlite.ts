@@ -10,7 +10,11 @@ import type Database from 'better-sqlite3';
 import { PrismaClient } from '../generated/prisma/client.js';
 import type { Db } from './db.js';
 import type { SqliteConnection } from './sql.js';
+import { CHECKPOINT_MAX_CHARS } from './log-lines.js';
 import { gateTransactions } from './sqlite-transactions.js';
+
+/** Twice the log writer's CHECKPOINT_MAX_CHARS in 4 KiB pages: a safety net that bounds the write-ahead log. */
+export const SQLITE_WAL_AUTOCHECKPOINT_PAGES = Math.ceil((2 * CHECKPOINT_MAX_CHARS) / 4096);
 
 /** Opens the client and its connection (PRAGMAs set); the file must be prepared (prepareSqlite). */
 export async function openSqlitePrisma(path: string): Promise<{ prisma: Db; connection: () => SqliteConnection | undefined }> {
@@ -20,6 +24,10 @@ export async function openSqlitePrisma(path: string): Promise<{ prisma: Db; conn
   // In WAL mode NORMAL syncs at checkpoints, not at every commit: still consistent after a crash (a power cut
   // may lose the last commits), and each small write (a heartbeat, a state change) stops costing an fsync.
   await prisma.$executeRawUnsafe('PRAGMA synchronous = NORMAL');
+  // A commit on this connection checkpoints once the write-ahead log passes this many pages; a deploy's log burst
+  // leaves up to CHECKPOINT_MAX_CHARS in it for the log writer's thread to checkpoint when idle, and with SQLite's
+  // default (1000 pages) the deploy's own next commit would copy it all here, on the event loop.
+  await prisma.$executeRawUnsafe(`PRAGMA wal_autocheckpoint = ${SQLITE_WAL_AUTOCHECKPOINT_PAGES}`);
   return { prisma, connection: () => adapter.connection };
 }
 

@@ -265,16 +265,23 @@ export class LogLines implements LogReader {
   }
 }
 
-/** Characters written after which the writing thread runs a checkpoint: about SQLite's own 1000 pages. */
-const CHECKPOINT_CHARS = 4 * 1024 * 1024;
+/**
+ * When the writing thread copies the write-ahead log into the database file (a PASSIVE checkpoint: never waits
+ * for, nor blocks, other writers or readers, but fsyncs twice: ~250 ms for 38 MiB, mostly waiting for the disk).
+ * Not while batches keep coming: a checkpoint in the middle of a burst held every batch behind it (the output
+ * of a 500k-line deploy was paused ~600 ms for it). It runs once the thread has had nothing to write for
+ * CHECKPOINT_IDLE_MS, or at once after CHECKPOINT_MAX_CHARS were written since the last (a longer burst: the
+ * write-ahead log stays bounded). Prisma's connection leaves checkpoints to this thread while the log is below
+ * twice that (SQLITE_WAL_AUTOCHECKPOINT_PAGES in db-sqlite.ts).
+ */
+export const CHECKPOINT_IDLE_MS = 200;
+export const CHECKPOINT_MAX_CHARS = 64 * 1024 * 1024;
 
 /**
  * The writing thread: a connection of its own; the batches waiting for it in one IMMEDIATE transaction, each
  * batch in a savepoint of its own (stored whole or not at all), each chunk stored only when no stored chunk holds
  * any of its lines (an index probe on lastSeq; appends find nothing). It may wait for the write lock (busy_timeout): Prisma's transactions on the main thread go on
- * meanwhile. Its commits never checkpoint; after answering a batch, once ~4 MiB were written since the last one,
- * it copies the write-ahead log into the database file (PRAGMA wal_checkpoint(PASSIVE): never waits for, nor
- * blocks, other writers or readers; mostly waiting for the disk, two fsyncs). Plain JavaScript evaluated in the
+ * meanwhile. Its commits never checkpoint; it checkpoints when idle (above). Plain JavaScript evaluated in the
  * thread, so it runs the same from the sources (tsx, vitest) and from the build.
  */
 const WRITER = `
@@ -291,7 +298,7 @@ const failure = (err) => ({ message: String(err && err.message), code: err && er
 // Nested in writeAll: a savepoint, so a batch that fails is rolled back alone.
 const writeOne = db.transaction((rows) => {
   for (const r of rows)
-    if (insert.run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[0], r[1], r[2]).changes !== 1) throw Object.assign(new Error('overlap'), { overlap: r });
+    if (insert.run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[0], r[1], r[2]).changes !== 1) throw Object.assign(new Error('overlap'), { overlap: [r[0], r[1]] });
 });
 const writeAll = db.transaction((batches) =>
   batches.map(({ id, rows }) => {
@@ -304,7 +311,15 @@ const writeAll = db.transaction((batches) =>
   }),
 );
 let written = 0;
+let idle;
+const checkpoint = () => {
+  idle = undefined;
+  written = 0;
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
+};
 parentPort.on('message', (first) => {
+  if (idle !== undefined) clearTimeout(idle);
+  idle = undefined;
   // The batches that queued up meanwhile go in the same transaction (one commit), each still stored whole or not.
   const batches = [first];
   for (let m = receiveMessageOnPort(parentPort); m; m = receiveMessageOnPort(parentPort)) batches.push(m.message);
@@ -314,12 +329,10 @@ parentPort.on('message', (first) => {
   } catch (err) {
     results = batches.map(({ id }) => ({ id, error: failure(err) }));
   }
-  for (const r of results) parentPort.postMessage(r);
   for (const { rows } of batches) for (const r of rows) written += r[5].length;
-  if (written >= ${CHECKPOINT_CHARS}) {
-    written = 0;
-    try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {}
-  }
+  for (const r of results) parentPort.postMessage(r);
+  if (written >= workerData.checkpointMaxChars) checkpoint();
+  else if (written > 0) idle = setTimeout(checkpoint, workerData.checkpointIdleMs);
 });`;
 
 type Row = [deployId: number, firstSeq: number, lastSeq: number, host: string | null, stream: string, text: string, at: string];
@@ -342,7 +355,10 @@ export class LogLineStore implements LineSink {
   private lastStamp = '';
   private closed = false;
 
-  constructor(private readonly path: string) {}
+  constructor(
+    private readonly path: string,
+    private readonly options: { checkpointIdleMs?: number; checkpointMaxChars?: number } = {},
+  ) {}
 
   insert(lines: readonly StoredLine[]): Promise<void> {
     return this.insertChunks(toChunks(lines));
@@ -393,9 +409,17 @@ export class LogLineStore implements LineSink {
   private thread(): Worker {
     if (this.worker) return this.worker;
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(WRITER, { eval: true, workerData: { driver, path: this.path } });
+    const worker = new Worker(WRITER, {
+      eval: true,
+      workerData: {
+        driver,
+        path: this.path,
+        checkpointIdleMs: this.options.checkpointIdleMs ?? CHECKPOINT_IDLE_MS,
+        checkpointMaxChars: this.options.checkpointMaxChars ?? CHECKPOINT_MAX_CHARS,
+      },
+    });
     worker.unref();
-    worker.on('message', (m: { id: number; error?: { message: string; code?: string; overlap?: Row } }) => {
+    worker.on('message', (m: { id: number; error?: { message: string; code?: string; overlap?: [deployId: number, firstSeq: number] } }) => {
       const w = this.waiting.get(m.id);
       if (!w) return;
       this.waiting.delete(m.id);

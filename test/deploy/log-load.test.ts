@@ -16,7 +16,8 @@ import { DeployLog, LogWriter } from '../../src/deploy/log-pipeline.js';
 import { Masker } from '../../src/deploy/mask.js';
 import { sqlitePath } from '../../src/store/db.js';
 import type { StoredLine } from '../../src/store/deploys.js';
-import type { LineSink, NewChunk } from '../../src/store/log-lines.js';
+import { SQLITE_WAL_AUTOCHECKPOINT_PAGES } from '../../src/store/db-sqlite.js';
+import { CHECKPOINT_MAX_CHARS, type LineSink, LogLineStore, type NewChunk } from '../../src/store/log-lines.js';
 import { startedDeploy, TEST_DB, type TempStore, tempStore } from '../support/db.js';
 import { skipWithoutSshd, startSshd } from '../support/sshd.js';
 
@@ -205,25 +206,62 @@ describe('LogLineStore', () => {
     await sink.close();
   });
 
-  // SQLite's write-ahead log only: PostgreSQL has no checkpoint the bot runs.
+  // The writing thread's checkpoints (SQLite's write-ahead log only; PostgreSQL has no checkpoint the bot runs): the
+  // database file grows only when one copies the log in.
+  const burst = async (sink: LineSink, id: number, batches: number) => {
+    const text = Array.from({ length: 1000 }, (_, i) => `line ${i} ${'x'.repeat(200)}`).join('\n');
+    const at = new Date();
+    for (let n = 0; n < batches; n++)
+      await sink.insertChunks([{ deployId: id, firstSeq: n * 1000 + 1, lastSeq: n * 1000 + 1000, host: 'h', stream: 'stdout', text, at }]);
+  };
+  const fileBefore = async (store: TempStore) => {
+    // Whatever Prisma's connection wrote is in the file first; from here only a checkpoint grows it.
+    await store.store.db.$executeRawUnsafe('PRAGMA wal_checkpoint(TRUNCATE)');
+    return statSync(sqlitePath(store.url)).size;
+  };
+
   it.runIf(TEST_DB === 'sqlite')(
-    'GIVEN more than 4 MiB of log written on SQLite THEN the writing thread copies the write-ahead log into the database file (its commits alone would not)',
+    'GIVEN a burst of log batches on SQLite THEN the writing thread does not checkpoint while they come, and does once it is idle',
     async () => {
       t = await tempStore();
       const id = await startedDeploy(t);
+      const before = await fileBefore(t);
+      // Idle only after 3 s: the burst (each batch awaited) never leaves it that long.
       const path = sqlitePath(t.url);
-      // Whatever Prisma's connection wrote is in the file first; from here only a checkpoint grows it.
-      await t.store.db.$executeRawUnsafe('PRAGMA wal_checkpoint(TRUNCATE)');
-      const before = statSync(path).size;
-      const sink = await t.lines();
-      const text = Array.from({ length: 1000 }, (_, i) => `line ${i} ${'x'.repeat(200)}`).join('\n');
-      const at = new Date();
-      for (let n = 0; n < 25; n++)
-        await sink.insertChunks([{ deployId: id, firstSeq: n * 1000 + 1, lastSeq: n * 1000 + 1000, host: 'h', stream: 'stdout', text, at }]);
-      // 25 × 206 KiB written: the writer's own commits never checkpoint (wal_autocheckpoint = 0).
-      await vi.waitFor(() => expect(statSync(path).size - before).toBeGreaterThan(4 * 1024 * 1024), { timeout: 15_000, interval: 50 });
+      const sink = new LogLineStore(path, { checkpointIdleMs: 3000 });
+      await burst(sink, id, 25);
       expect(await t.store.deploys.lineCount(id)).toBe(25_000);
+      // 25 × 206 KiB committed, in the write-ahead log only (a checkpoint every 4 MiB would have copied 4 of them in).
+      expect(statSync(path).size).toBe(before);
+      // Nothing more comes: the idle checkpoint copies it in.
+      await vi.waitFor(() => expect(statSync(path).size - before).toBeGreaterThan(5 * 1024 * 1024), { timeout: 15_000, interval: 50 });
       await sink.close();
+    },
+  );
+
+  it.runIf(TEST_DB === 'sqlite')(
+    'GIVEN a burst longer than the checkpoint bound on SQLite THEN the writing thread checkpoints during it (the write-ahead log stays bounded)',
+    async () => {
+      t = await tempStore();
+      const id = await startedDeploy(t);
+      const before = await fileBefore(t);
+      // Never idle within the test; a checkpoint after every 1 MiB written.
+      const path = sqlitePath(t.url);
+      const sink = new LogLineStore(path, { checkpointIdleMs: 600_000, checkpointMaxChars: 1024 * 1024 });
+      await burst(sink, id, 10);
+      await vi.waitFor(() => expect(statSync(path).size - before).toBeGreaterThan(1024 * 1024), { timeout: 15_000, interval: 50 });
+      expect(await t.store.deploys.lineCount(id)).toBe(10_000);
+      await sink.close();
+    },
+  );
+
+  it.runIf(TEST_DB === 'sqlite')(
+    "GIVEN the bot's own SQLite connection THEN its commits leave the log writer's checkpoints to it (they would copy a burst on the event loop)",
+    async () => {
+      t = await tempStore();
+      const [row] = await t.store.db.$queryRawUnsafe<{ wal_autocheckpoint: number | bigint }[]>('PRAGMA wal_autocheckpoint');
+      expect(Number(row?.wal_autocheckpoint)).toBe(SQLITE_WAL_AUTOCHECKPOINT_PAGES);
+      expect(SQLITE_WAL_AUTOCHECKPOINT_PAGES * 4096).toBeGreaterThan(CHECKPOINT_MAX_CHARS);
     },
   );
 
