@@ -25,6 +25,12 @@ import type { StoredLine } from './deploys.js';
 export const CHUNK_MAX_LINES = 1000;
 /** Most characters in one chunk (lines can be 8 KiB each). */
 export const CHUNK_MAX_CHARS = 256 * 1024;
+/**
+ * Most characters of a chunk batchChunks() joins from smaller ones: enough to turn a host's many small outputs
+ * (a line each) into few rows; larger chunks are stored as they came, since their joined text is a rope that V8
+ * copies again whole when the batch goes to SQLite's writing thread.
+ */
+export const CHUNK_JOIN_CHARS = 16 * 1024;
 /** How long a batch keeps retrying while another connection holds the SQLite write lock. */
 const BUSY_GIVE_UP_MS = 30_000;
 
@@ -128,7 +134,7 @@ export function toChunks(lines: readonly StoredLine[]): NewChunk[] {
 /**
  * The log writer's queue as chunks to store: runs of single lines cut by toChunks(), chunks kept as they are,
  * and a chunk that continues the one before it (same deploy, host, stream and time, the next seq) joined to it
- * while both fit in one (CHUNK_MAX_LINES, CHUNK_MAX_CHARS).
+ * while the joined one stays small (CHUNK_MAX_LINES, CHUNK_JOIN_CHARS).
  *   batchChunks([line1, line2, chunk3to400]) // one chunk 1..400 when all three share host, stream and time
  */
 export function batchChunks(items: readonly (StoredLine | NewChunk)[]): NewChunk[] {
@@ -156,7 +162,7 @@ export function batchChunks(items: readonly (StoredLine | NewChunk)[]): NewChunk
         last.stream === c.stream &&
         last.at.getTime() === c.at.getTime() &&
         c.lastSeq - last.firstSeq < CHUNK_MAX_LINES &&
-        last.text.length + 1 + c.text.length <= CHUNK_MAX_CHARS
+        last.text.length + 1 + c.text.length <= CHUNK_JOIN_CHARS
       )
         out[out.length - 1] = { ...last, lastSeq: c.lastSeq, text: `${last.text}\n${c.text}` };
       else out.push(c);

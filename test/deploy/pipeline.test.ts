@@ -78,6 +78,23 @@ describe('LineSplitter.take: the lines of a chunk with the text they came from',
   });
 });
 
+describe('LineSplitter.take on bytes: the ASCII path cuts the same lines as the general one', () => {
+  // Lines of every kind the general path handles: plain, empty, CRLF, over the cap (20), UTF-8.
+  const text = ['plain one', '', 'crlf\r', 'x'.repeat(30), 'héllo ✓', 'after', 'a bit longer tail'].join('\n');
+  const all = Buffer.from(text);
+
+  it('GIVEN the same output cut at every place THEN bytes and decoded text give the same batches (lines, source, verbatim)', () => {
+    for (let a = 0; a <= all.length; a++)
+      for (const b of [a, Math.min(all.length, a + 7), Math.min(all.length, a + 23), all.length]) {
+        const bytes = new LineSplitter(undefined, 20);
+        const texts = new LineSplitter(undefined, 20);
+        const decoder = new StringDecoder('utf8');
+        for (const chunk of [all.subarray(0, a), all.subarray(a, b), all.subarray(b)]) expect(bytes.take(chunk)).toEqual(texts.take(decoder.write(chunk)));
+        expect(bytes.takeEnd()).toEqual(texts.takeEnd());
+      }
+  });
+});
+
 describe('Masker.clean: one test for all the lines of a chunk', () => {
   const m = new Masker(['s3cr3t-value']);
   it('GIVEN build output without anything a rule needs THEN it is clean', () => {
