@@ -64,6 +64,8 @@ export async function runDeploy(deps: DeployRunDeps, input: DeployRunInput): Pro
     return;
   }
   const log = new DeployLog(deploy.id, { events, masker: deps.masker, writer: deps.writer });
+  // The log store gets ready (SQLite's writing thread starts) while the hosts connect.
+  deps.writer.warm();
   const notes = [...input.notes];
 
   // A rollback goes to the release before the live one as it is now, not as it was when asked: a deploy that

@@ -85,6 +85,7 @@ export function notifyingLineSink(sink: LineSink, notifier: Notifier, options: {
       traceLine({ leg: 'stored', d: data.d });
     },
     close: () => sink.close(),
+    warm: () => sink.warm?.(),
   };
 }
 

@@ -69,6 +69,11 @@ export class LogWriter {
     this.highWater = options.highWater ?? 10_000;
   }
 
+  /** A deploy is starting: the sink gets ready for its first lines (LineSink.warm). */
+  warm(): void {
+    this.sink.warm?.();
+  }
+
   add(line: StoredLine): void {
     this.pending.push(line);
     this.added(1);

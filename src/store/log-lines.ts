@@ -63,6 +63,12 @@ export interface LineSink {
   insertChunks(chunks: readonly NewChunk[]): Promise<void>;
   close(): Promise<void>;
   /**
+   * Gets ready for a first batch soon (a deploy started), so that batch does not wait for it: SQLite's writing
+   * thread takes ~100-200 ms to start and open its connection, while a deploy's first output comes after the SSH
+   * handshake. Optional (nothing to get ready on PostgreSQL).
+   */
+  warm?(): void;
+  /**
    * Longest a line should wait for its batch, when someone reads the database for it as it happens (another
    * instance's live viewers); the log writer's own interval otherwise.
    */
@@ -386,6 +392,10 @@ export class LogLineStore implements LineSink {
     if (this.waiting.size === 1) worker.ref();
     worker.postMessage({ id, rows });
     return done;
+  }
+
+  warm(): void {
+    if (!this.closed) this.thread();
   }
 
   async close(): Promise<void> {

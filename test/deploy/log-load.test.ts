@@ -23,13 +23,21 @@ import { skipWithoutSshd, startSshd } from '../support/sshd.js';
 
 /** A LogLineStore behind a database that takes 1 ms per 100 lines: about 100k lines/s, far below a host's rate. */
 class SlowSink implements LineSink {
+  /** 'warm' and 'insert', in the order the sink was asked. */
+  readonly calls: string[] = [];
   constructor(private readonly inner: LineSink) {}
+  warm(): void {
+    this.calls.push('warm');
+    this.inner.warm?.();
+  }
   async insert(lines: readonly StoredLine[]): Promise<void> {
+    this.calls.push('insert');
     // Not a wait in the test: this delay IS the slow database the test is about (writes that take time).
     await new Promise((r) => setTimeout(r, 5 + lines.length / 100));
     await this.inner.insert(lines);
   }
   async insertChunks(chunks: readonly NewChunk[]): Promise<void> {
+    this.calls.push('insert');
     const lines = chunks.reduce((n, c) => n + c.lastSeq - c.firstSeq + 1, 0);
     await new Promise((r) => setTimeout(r, 5 + lines / 100));
     await this.inner.insertChunks(chunks);
@@ -140,6 +148,9 @@ describe('a store slower than the host', () => {
         // The writer's default high-water mark is 10,000 lines; one ssh2 data packet (32 KiB) holds at most ~860
         // of these 38-byte lines. Unpaused, most of the 60,000 would have queued.
         expect(deployer.writer.peakQueued).toBeLessThanOrEqual(10_000 + 2 * 1000);
+        // The store was told to get ready when the deploy started, before its first lines (SQLite: its thread starts).
+        expect(sink.calls[0]).toBe('warm');
+        expect(sink.calls.filter((c) => c === 'warm')).toHaveLength(1);
         const rows = await stored(t, r.deploy.id);
         expect(rows.map((x) => x.seq)).toEqual(rows.map((_, i) => i + 1));
         const stdout = rows.filter((x) => x.stream === 'stdout').map((x) => x.text);
@@ -203,6 +214,20 @@ describe('LogLineStore', () => {
     // PostgreSQL text cannot hold NUL: the PostgreSQL writer stores U+FFFD in its place.
     const expected = TEST_DB === 'postgresql' ? TRICKY.map((s) => s.replaceAll('\u0000', '\ufffd')) : TRICKY;
     expect(asRun.filter((_, i) => valid(TRICKY[i] as string))).toEqual(expected.filter(valid));
+    await sink.close();
+  });
+
+  it('GIVEN a store told to get ready (warm) THEN it closes without a batch, and a batch after it is stored', async () => {
+    t = await tempStore();
+    const id = await startedDeploy(t);
+    const idle = await t.lines();
+    idle.warm?.();
+    await idle.close();
+    const sink = await t.lines();
+    sink.warm?.();
+    sink.warm?.();
+    await sink.insertChunks([{ deployId: id, firstSeq: 1, lastSeq: 2, host: 'h', stream: 'stdout', text: 'one\ntwo', at: new Date() }]);
+    expect((await stored(t, id)).map((r) => r.text)).toEqual(['one', 'two']);
     await sink.close();
   });
 
