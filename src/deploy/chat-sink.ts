@@ -131,26 +131,28 @@ export class ChatSink {
         } else this.track(this.finished(event.deploy, event.failedHosts));
         return;
       case 'line':
-        this.keepLine(event);
+        this.keepLines(event.line.deployId, event.line.host, [event.line.text]);
+        return;
+      case 'lines':
+        this.keepLines(event.lines.deployId, event.lines.host, event.lines.texts);
         return;
       default:
         return;
     }
   }
 
-  private keepLine(event: Extract<DeployEvent, { type: 'line' }>): void {
-    {
-      const t = this.tracked.get(event.line.deployId);
-      if (!t || event.line.host === null) return;
-      let lines = t.lastLines.get(event.line.host);
-      if (!lines) {
-        lines = [];
-        t.lastLines.set(event.line.host, lines);
-      }
-      // Trimmed once per LAST_LINES lines, not shifted at every line: a host may print 100k lines a second.
-      lines.push(event.line.text);
-      if (lines.length >= 2 * LAST_LINES) lines.splice(0, lines.length - LAST_LINES);
+  /** A host's last lines, for the failure message. */
+  private keepLines(deployId: number, host: string | null, texts: readonly string[]): void {
+    const t = this.tracked.get(deployId);
+    if (!t || host === null) return;
+    let lines = t.lastLines.get(host);
+    if (!lines) {
+      lines = [];
+      t.lastLines.set(host, lines);
     }
+    // Trimmed once per LAST_LINES lines, not shifted at every line: a host may print 100k lines a second.
+    for (let i = Math.max(0, texts.length - LAST_LINES); i < texts.length; i++) lines.push(texts[i] as string);
+    if (lines.length >= 2 * LAST_LINES) lines.splice(0, lines.length - LAST_LINES);
   }
 
   stop(): void {

@@ -2,7 +2,7 @@
  * The one in-process stream every deploy publishes to. The log store, the chat sink and the web viewer
  * subscribe; the deploy engine never knows who listens.
  *
- *   const off = events.subscribe((e) => { if (e.type === 'line') console.log(e.line.text); });
+ *   const off = events.subscribe((e) => { for (const l of linesOf(e)) console.log(l.text); });
  *   events.publish({ type: 'state', deployId: 3, state: 'running' });
  */
 import { type MaskText, maskPatterns } from './mask.js';
@@ -26,6 +26,31 @@ export interface LogLineEvent {
   at: Date;
 }
 
+/**
+ * Consecutive lines of one host and stream printed at one time (an output chunk's lines, none of which needed
+ * masking), numbered firstSeq, firstSeq + 1, …: one event for all of them, since a deploy can print hundreds of
+ * thousands of lines and each event is an allocation and a call per listener.
+ */
+export interface LogLinesEvent {
+  deployId: number;
+  firstSeq: number;
+  host: string | null;
+  stream: LogStream;
+  texts: readonly string[];
+  at: Date;
+}
+
+/**
+ * The lines an event carries, one by one: a 'line' event's line, each line of a 'lines' event, none for others.
+ *   events.subscribe((e) => { for (const l of linesOf(e)) console.log(l.seq, l.text); });
+ */
+export function linesOf(event: DeployEvent): LogLineEvent[] {
+  if (event.type === 'line') return [event.line];
+  if (event.type !== 'lines') return [];
+  const { deployId, firstSeq, host, stream, texts, at } = event.lines;
+  return texts.map((text, i) => ({ deployId, seq: firstSeq + i, host, stream, text, at }));
+}
+
 /** What a start message needs beyond the deploy row. */
 export interface StartedInfo {
   hostCount: number;
@@ -36,6 +61,7 @@ export interface StartedInfo {
 
 export type DeployEvent =
   | { type: 'line'; line: LogLineEvent }
+  | { type: 'lines'; lines: LogLinesEvent }
   | { type: 'state'; deployId: number; state: DeployState; error?: string | null }
   | { type: 'host'; deployId: number; host: string; state: HostState; error?: string | null }
   /** A run began (after the commit list was looked up, boundedly). */

@@ -220,7 +220,7 @@ export class DeployLog {
    * The lines one output chunk completed, all stamped with its time. When the chunk holds nothing the masker
    * could hide (one scan of the whole text) its lines skip masking; when besides no line was changed (no CR,
    * none capped) and they fit in one stored chunk, the writer gets the chunk's own text instead of the lines to
-   * join again. Every line is still numbered and published one by one (viewers, chat).
+   * join again; its lines are published as one event (numbered firstSeq…).
    */
   private lines(host: string, stream: LogStream, maskKey: string, split: SplitLines, at: Date): void {
     const { lines, source } = split;
@@ -228,7 +228,8 @@ export class DeployLog {
     const clean = this.deps.masker.clean(source, maskKey);
     if (clean && split.verbatim && lines.length <= CHUNK_MAX_LINES && source.length <= CHUNK_MAX_CHARS) {
       const firstSeq = this.seq + 1;
-      for (const text of lines) this.deps.events.publish({ type: 'line', line: { deployId: this.deployId, seq: ++this.seq, host, stream, text, at } });
+      this.seq += lines.length;
+      this.deps.events.publish({ type: 'lines', lines: { deployId: this.deployId, firstSeq, host, stream, texts: lines, at } });
       this.deps.writer.addChunk({ deployId: this.deployId, firstSeq, lastSeq: this.seq, host, stream, text: source, at });
       return;
     }

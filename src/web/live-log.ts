@@ -326,6 +326,19 @@ export class LiveLog {
   }
 
   /** One line's SSE frame, masked again on the way out (defence in depth, see redact.ts). */
+  /** The channel whose pending frames line `seq` continues (what is pending is sent first if it does not), flushed next turn. */
+  private pendingFrom(deployId: number, seq: number): Channel {
+    const ch = this.channel(deployId);
+    ch.local = true;
+    if (ch.pending.length > 0 && seq !== ch.pendingFirst + ch.pending.length) this.flush(ch);
+    if (ch.pending.length === 0) ch.pendingFirst = seq;
+    if (!ch.flushScheduled) {
+      ch.flushScheduled = true;
+      setImmediate(() => this.flush(ch));
+    }
+    return ch;
+  }
+
   private frame(l: LineLike): string {
     const data = { seq: l.seq, host: l.host, stream: l.stream, text: this.options.redactor.line(l.text), at: l.at };
     return `id: ${l.seq}\nevent: line\ndata: ${JSON.stringify(data)}\n\n`;
@@ -378,15 +391,14 @@ export class LiveLog {
 
   private onEvent(event: DeployEvent): void {
     if (event.type === 'line') {
-      const ch = this.channel(event.line.deployId);
-      ch.local = true;
-      if (ch.pending.length > 0 && event.line.seq !== ch.pendingFirst + ch.pending.length) this.flush(ch);
-      if (ch.pending.length === 0) ch.pendingFirst = event.line.seq;
+      const ch = this.pendingFrom(event.line.deployId, event.line.seq);
       ch.pending.push(this.frame(event.line));
-      if (!ch.flushScheduled) {
-        ch.flushScheduled = true;
-        setImmediate(() => this.flush(ch));
-      }
+      return;
+    }
+    if (event.type === 'lines') {
+      const { deployId, firstSeq, host, stream, texts, at } = event.lines;
+      const ch = this.pendingFrom(deployId, firstSeq);
+      for (let i = 0; i < texts.length; i++) ch.pending.push(this.frame({ seq: firstSeq + i, host, stream, text: texts[i] as string, at }));
       return;
     }
     const ch = this.channels.get(event.deployId);
