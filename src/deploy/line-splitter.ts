@@ -14,6 +14,12 @@ import { isAscii } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 
 export const MAX_LINE_CHARS = 8192;
+
+/**
+ * Where takeAscii() puts a held line and a chunk's lines side by side before making one string of them: one for
+ * every splitter (used and done with within one call), grown to the largest chunk seen.
+ */
+let scratch = Buffer.alloc(0);
 export const TRUNCATED = ' … [line truncated]';
 
 /** The lines one chunk completed. */
@@ -28,8 +34,6 @@ export interface SplitLines {
 export class LineSplitter {
   private readonly decoder = new StringDecoder('utf8');
   private partial = '';
-  /** Where takeAscii() puts the held line and a chunk's lines side by side (reused: grows to the largest chunk). */
-  private scratch = Buffer.alloc(0);
   /** Inside an over-long line: drop everything until its newline. */
   private skipping = false;
 
@@ -67,10 +71,10 @@ export class LineSplitter {
     if (held.length === 0) source = chunk.toString('latin1', 0, end);
     else {
       const size = held.length + end;
-      if (this.scratch.length < size) this.scratch = Buffer.allocUnsafe(Math.max(size, 2 * this.scratch.length));
-      this.scratch.write(held, 0, 'latin1');
-      chunk.copy(this.scratch, held.length, 0, end);
-      source = this.scratch.toString('latin1', 0, size);
+      if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, 2 * scratch.length));
+      scratch.write(held, 0, 'latin1');
+      chunk.copy(scratch, held.length, 0, end);
+      source = scratch.toString('latin1', 0, size);
     }
     const lines = source.split('\n');
     for (const line of lines) if (line.length > this.maxChars || line.charCodeAt(line.length - 1) === 13) return this.feed(chunk.toString('latin1'));
