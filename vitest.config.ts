@@ -29,6 +29,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // One module graph per worker, not per file: each file re-importing the bot (Prisma, Fastify, Bolt) cost
+    // ~1 s of import and a fresh fork, over 160 files. Tests open their own databases, servers and bots, and
+    // nothing they share leaks between files (no vi.mock, fake timers or process.env writes in test/).
+    isolate: false,
     // Integration tests start real servers (ngircd, sshd, Chromium); two cores, so keep it to two files at once.
     maxWorkers: 2,
     projects: [

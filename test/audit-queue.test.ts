@@ -36,7 +36,7 @@ describe('audit rows of commands', () => {
     const held = gate();
     t.bot.audit.hold = held.shut;
     const answered = t.chat.say('alice', 'karma');
-    await vi.waitFor(() => expect(t?.chat.sent.map((s) => s.text).join('\n')).toMatch(/\(4\/5\)/));
+    await vi.waitFor(() => expect(t?.chat.sent.map((s) => s.text).join('\n')).toMatch(/\(4\/5\)/), { timeout: 10_000 });
     expect(await rowsFor(t, 'karma')).toBe(0);
     held.open();
     await answered;
@@ -50,7 +50,7 @@ describe('audit rows of commands', () => {
     const held = gate();
     t.bot.audit.hold = held.shut;
     const all = Promise.all(['karma', 'whoami', 'nonsense'].map((text, i) => t?.chat.say(`user${i}`, text)));
-    await vi.waitFor(() => expect(t?.chat.sent).toHaveLength(3));
+    await vi.waitFor(() => expect(t?.chat.sent).toHaveLength(3), { timeout: 10_000 });
     held.open();
     await all;
     const rows = await t.store.db.auditEvent.findMany({ where: { kind: 'command' }, orderBy: { id: 'asc' } });
@@ -66,7 +66,7 @@ describe('audit rows of commands', () => {
     const held = gate();
     t.bot.audit.hold = held.shut;
     void t.chat.say('alice', 'karma');
-    await vi.waitFor(() => expect(t?.chat.sent).toHaveLength(1));
+    await vi.waitFor(() => expect(t?.chat.sent).toHaveLength(1), { timeout: 10_000 });
     let stopped = false;
     const stopping = t.bot.stop().then(() => {
       stopped = true;

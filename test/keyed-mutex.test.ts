@@ -33,7 +33,7 @@ describe('KeyedMutex', () => {
     await expect(a).rejects.toThrow('boom');
     expect(await b).toBe(2);
     expect(order).toEqual(['a start', 'b']);
-    await vi.waitFor(() => expect(mutex.size).toBe(0));
+    await vi.waitFor(() => expect(mutex.size).toBe(0), { timeout: 10_000 });
   });
 
   it('GIVEN runs on different keys THEN they do not wait for each other', async () => {
@@ -43,6 +43,6 @@ describe('KeyedMutex', () => {
     expect(await mutex.run('two', async () => 'free')).toBe('free');
     held.open();
     await slow;
-    await vi.waitFor(() => expect(mutex.size).toBe(0));
+    await vi.waitFor(() => expect(mutex.size).toBe(0), { timeout: 10_000 });
   });
 });

@@ -48,7 +48,8 @@ describe('iam github with GITHUB_CLIENT_ID (device flow)', () => {
 
   const user = (handle: string) => t.store.db.user.findFirstOrThrow({ where: { identities: { some: { handle } } } });
   const codeIn = (reply: string) => /enter the code ([A-Z0-9]{4}-[A-Z0-9]{4})/.exec(reply)?.[1] as string;
-  const told = async (pattern: RegExp) => vi.waitFor(() => expect(t.chat.sent.map((s) => s.text).find((x) => pattern.test(x))).toBeDefined());
+  const told = async (pattern: RegExp) =>
+    vi.waitFor(() => expect(t.chat.sent.map((s) => s.text).find((x) => pattern.test(x))).toBeDefined(), { timeout: 10_000 });
 
   it('shows the code at once; roles apply only after GitHub confirms the login', async () => {
     const reply = await t.chat.say('alice', 'iam github RM-Login');

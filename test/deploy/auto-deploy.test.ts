@@ -153,7 +153,7 @@ describe.skipIf(skipWithoutSshd())('auto_deploy: green main deploys to staging f
       workflow_run: { head_branch: 'main', head_sha: a, conclusion: 'success' },
       repository: { full_name: 'acme/web' },
     });
-    await vi.waitFor(async () => expect((await deploys()).at(-1)).toMatchObject({ sha: a, state: 'running' }));
+    await vi.waitFor(async () => expect((await deploys()).at(-1)).toMatchObject({ sha: a, state: 'running' }), { timeout: 10_000 });
     const b = repo.commit('queued one');
     await sync();
     green(b);

@@ -34,6 +34,8 @@ describe('cancel across instances', () => {
           },
         },
       }),
+      // A beats only when the test says (tick below): B's second cancel must come before A's heartbeat acts.
+      { heartbeatMs: 3_600_000 },
     );
   });
   afterAll(async () => {
@@ -61,6 +63,8 @@ describe('cancel across instances', () => {
       expect(await other.cancel(1, 'bob')).toBe('requested');
       expect(await other.cancel(1, 'bob')).toBe('already-stopping');
       expect((await h.store.deploys.get(1))?.cancelRequestedBy).toBe('bob');
+      // A's next heartbeat picks the request up.
+      await h.deployer.tick();
       await h.deployer.idle();
       const d = await h.store.deploys.get(1);
       expect(d).toMatchObject({ state: 'cancelled', error: 'cancelled by bob' });

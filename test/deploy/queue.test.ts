@@ -1,6 +1,6 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { type Sshd, skipWithoutSshd, startSshd } from '../support/sshd.js';
 import { type DeployHarness, deployHarness, makeRepo, sshApp, type TestRepo } from './harness.js';
 
@@ -36,6 +36,11 @@ describe.skipIf(skipWithoutSshd())('one deploy per environment: lock, queue, man
 
   it('GIVEN 20 deploys asked at once THEN one runs, the others queue behind the one before them, and they run one at a time in order', async () => {
     const users = Array.from({ length: 20 }, (_, i) => `dev${i + 1}`);
+    // The first deploy holds on the host until the queue is checked: on a slow database the 19 requests can
+    // take longer than a whole deploy.
+    const hold = join(sshd.hosts[0]!.root, 'hold');
+    writeFileSync(hold, '');
+    onTestFinished(() => rmSync(hold, { force: true }));
     await Promise.all(users.map((u) => h.chat.say(u, 'deploy web/main to staging')));
     const deploys = (await h.store.deploys.recent({ limit: 50 })).reverse();
     expect(deploys).toHaveLength(20);
@@ -47,6 +52,7 @@ describe.skipIf(skipWithoutSshd())('one deploy per environment: lock, queue, man
       const reply = queued.find((r) => r.startsWith(`⏳ #${d.id} `));
       expect(reply).toMatch(new RegExp(`queued behind #${d.id - 1} by dev\\d+`));
     }
+    rmSync(hold);
     await h.deployer.idle();
 
     const done = (await h.store.deploys.recent({ limit: 50 })).reverse();

@@ -419,7 +419,9 @@ describe('approvals × every entry point (the approvals gate decides, the deploy
     await auto.idle();
     const waiting = await latest();
     expect(waiting).toMatchObject({ state: 'awaiting_approval', sha: sha[1], approvalsNeeded: 1 });
-    await vi.waitFor(() => expect(h.texts().some((t) => t.startsWith(`⏳ #${waiting.id} web/main`) && t.includes(`approve deploy ${waiting.id}`))).toBe(true));
+    await vi.waitFor(() => expect(h.texts().some((t) => t.startsWith(`⏳ #${waiting.id} web/main`) && t.includes(`approve deploy ${waiting.id}`))).toBe(true), {
+      timeout: 10_000,
+    });
     await approveAndRun(waiting.id, 'boss');
   }, 120_000);
 

@@ -33,8 +33,9 @@ describe('status <rev>', () => {
     expect(shipReplies).toMatch(/🚀 deploying push\/[\d-]+ to staging: deploy #1/);
     // Told from the deploy's finished event, after `push ship` has returned.
     expect(shipReplies).not.toMatch(/your picks are live/);
-    await vi.waitFor(() =>
-      expect(t.chat.sent.map((s) => s.text).join('\n')).toMatch(/🎉 @alice: your picks are live in staging \(deploy #1 of push 1 .* succeeded\)/),
+    await vi.waitFor(
+      () => expect(t.chat.sent.map((s) => s.text).join('\n')).toMatch(/🎉 @alice: your picks are live in staging \(deploy #1 of push 1 .* succeeded\)/),
+      { timeout: 10_000 },
     );
     const deploy = await t.store.db.deploy.findUniqueOrThrow({ where: { id: 1 } });
     const push = await t.store.db.push.findUniqueOrThrow({ where: { id: 1 } });

@@ -120,7 +120,7 @@ describe('POST /github/webhook', () => {
   it('GIVEN a new delivery THEN 202 and it is handled; the same delivery again → 200, handled once', async () => {
     const first = await post(event(), { delivery: 'f0f0-1' });
     expect(first.status).toBe(202);
-    await vi.waitFor(() => expect(seen).toHaveLength(1));
+    await vi.waitFor(() => expect(seen).toHaveLength(1), { timeout: 10_000 });
     expect(seen[0]).toMatchObject({ name: 'check_suite', delivery: 'f0f0-1', repository: 'acme/web' });
     const again = await post(event(), { delivery: 'f0f0-1' });
     expect(again).toEqual({ status: 200, body: { ok: true, note: 'delivery f0f0-1 was handled already' } });
@@ -132,7 +132,7 @@ describe('POST /github/webhook', () => {
     const form = new URLSearchParams({ payload: event() }).toString();
     const r = await post(form, { type: 'application/x-www-form-urlencoded', delivery: 'form-1' });
     expect(r.status).toBe(202);
-    await vi.waitFor(() => expect(seen.map((e) => e.delivery)).toContain('form-1'));
+    await vi.waitFor(() => expect(seen.map((e) => e.delivery)).toContain('form-1'), { timeout: 10_000 });
   });
 
   it('GIVEN WEB_AUTH THEN the other routes still ask for it', async () => {
