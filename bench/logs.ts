@@ -62,6 +62,9 @@ interface ShepherdFigures {
   cpuMs: number;
   /** The same for the main thread alone (the event loop every line goes through; 10 ms resolution). */
   mainCpuMs: number;
+  /** ms from the request to the host's first published line, and to its last (the rest: storing the tail, ending). */
+  firstLineMs: number;
+  lastLineMs: number;
 }
 
 function memory(): Record<string, number> {
@@ -112,6 +115,16 @@ async function shepherdRole(target: Target): Promise<void> {
   const cpu = process.cpuUsage();
   const mainCpu = mainThreadCpuMs();
   const started = performance.now();
+  // When the first and the last of the host's lines were published (split, masked, numbered): the deploy's time
+  // is start → first line (connect, release) + first → last (the output) + last → stored and ended.
+  let firstLineAt = 0;
+  let lastLineAt = 0;
+  const offLines = bench.events.subscribe((e) => {
+    if (e.type !== 'lines' && e.type !== 'line') return;
+    if ((e.type === 'lines' ? e.lines.stream : e.line.stream) === 'system') return;
+    lastLineAt = performance.now();
+    firstLineAt ||= lastLineAt;
+  });
   const r = await bench.deployer.request({
     app: 'logs',
     environment: 'bench',
@@ -124,6 +137,7 @@ async function shepherdRole(target: Target): Promise<void> {
   if (r.outcome !== 'started') throw new Error(`deploy did not start: ${r.outcome}`);
   await bench.deployer.waitFor(r.deploy.id);
   const elapsed = performance.now() - started;
+  offLines();
   const used = process.cpuUsage(cpu);
   const mainCpuMs = mainThreadCpuMs() - mainCpu;
   clearInterval(sampler);
@@ -148,6 +162,8 @@ async function shepherdRole(target: Target): Promise<void> {
     pausedMs: bench.deployer.writer.pausedMs,
     cpuMs: (used.user + used.system) / 1000,
     mainCpuMs,
+    firstLineMs: firstLineAt - started,
+    lastLineMs: lastLineAt - started,
   };
   await bench.close();
   process.send?.(figures);
@@ -358,6 +374,9 @@ export const logs: BenchSection = {
         console.log(`  ${Math.round(ours.stored / seconds).toLocaleString('en')} lines/s stored; ${(size / 1024 / 1024).toFixed(1)} MiB of output`);
         console.log(
           `  shepherd CPU time during the deploy: ${ms(ours.cpuMs)} ms (user + system, all threads), main thread ${ms(ours.mainCpuMs)} ms; 1-line deploy: ${ms(one.cpuMs)} ms, main thread ${ms(one.mainCpuMs)} ms`,
+        );
+        console.log(
+          `  shepherd timeline: first line published at ${ms(ours.firstLineMs)} ms, last at ${ms(ours.lastLineMs)} ms, all stored and ended at ${ms(ours.ms)} ms`,
         );
         console.log(
           `  shepherd RSS: ${ours.idleRssMiB.toFixed(0)} MiB before, peak ${ours.peakRssMiB.toFixed(0)} MiB (whole process, VmHWM): the deploy's own increment ${(ours.peakRssMiB - ours.idleRssMiB).toFixed(0)} MiB (1-line deploy: ${(one.peakRssMiB - one.idleRssMiB).toFixed(0)} MiB)`,
