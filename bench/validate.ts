@@ -49,10 +49,33 @@ async function startHealth(sshd: Sshd, port: number): Promise<Health> {
       res.end(live);
     });
     server.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve) => server.listen(port, host.host, resolve));
     health.servers.push(server);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host.host, resolve);
+      });
+    } catch (err) {
+      for (const s of health.servers) s.close();
+      throw err;
+    }
   }
   return health;
+}
+
+/**
+ * The health servers on one port free on every host address: a port free on the first address can be taken on
+ * another (a run once died here with EADDRINUSE on 127.0.0.8), so a port that fails anywhere is given up for another.
+ */
+async function startHealthAnywhere(sshd: Sshd): Promise<{ port: number; health: Health }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort('127.0.0.2');
+    try {
+      return { port, health: await startHealth(sshd, port) };
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt === 10) throw err;
+    }
+  }
 }
 
 function onAll(sshd: Sshd, releaseId: string): boolean {
@@ -83,8 +106,7 @@ export const validate: BenchSection = {
     const missing = sshdUnavailable();
     if (missing) throw new Error(missing);
     const sshd = await startSshd({ hosts: HOSTS });
-    const port = await freePort('127.0.0.2');
-    const health = await startHealth(sshd, port);
+    const { port, health } = await startHealthAnywhere(sshd);
     const work = mkdtempSync(join(tmpdir(), 'shepherd-validate-'));
     const bench = await startBenchDeployer(
       JSON.stringify({
