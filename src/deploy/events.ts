@@ -2,7 +2,7 @@
  * The one in-process stream every deploy publishes to. The log store, the chat sink and the web viewer
  * subscribe; the deploy engine never knows who listens.
  *
- *   const off = events.subscribe((e) => { for (const l of linesOf(e)) console.log(l.text); });
+ *   const off = events.subscribe((e) => { for (const l of eventLines(e)) console.log(l.text); });
  *   events.publish({ type: 'state', deployId: 3, state: 'running' });
  */
 import { type MaskText, maskPatterns } from './mask.js';
@@ -42,9 +42,9 @@ export interface LogLinesEvent {
 
 /**
  * The lines an event carries, one by one: a 'line' event's line, each line of a 'lines' event, none for others.
- *   events.subscribe((e) => { for (const l of linesOf(e)) console.log(l.seq, l.text); });
+ *   events.subscribe((e) => { for (const l of eventLines(e)) console.log(l.seq, l.text); });
  */
-export function linesOf(event: DeployEvent): LogLineEvent[] {
+export function eventLines(event: DeployEvent): LogLineEvent[] {
   if (event.type === 'line') return [event.line];
   if (event.type !== 'lines') return [];
   const { deployId, firstSeq, host, stream, texts, at } = event.lines;

@@ -2,7 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageRef, Target } from '../../src/chat/types.js';
 import { ChatBatcher } from '../../src/deploy/chat-batcher.js';
-import { DeployEvents, type LogLineEvent, linesOf } from '../../src/deploy/events.js';
+import { DeployEvents, type LogLineEvent, eventLines } from '../../src/deploy/events.js';
 import { LineSplitter, TRUNCATED } from '../../src/deploy/line-splitter.js';
 import { DeployLog, LogWriter } from '../../src/deploy/log-pipeline.js';
 import { Masker, MASK } from '../../src/deploy/mask.js';
@@ -202,7 +202,7 @@ describe('DeployLog → LogWriter → LogLineStore', () => {
     const id = await startedDeploy(t);
     const events = new DeployEvents();
     const published: LogLineEvent[] = [];
-    events.subscribe((e) => published.push(...linesOf(e)));
+    events.subscribe((e) => published.push(...eventLines(e)));
     const sink = await t.lines();
     const writer = new LogWriter(sink, undefined, { intervalMs: 10, batchLines: 3 });
     const log = new DeployLog(id, { events, masker: new Masker(['s3cr3t-value']), writer });
@@ -251,7 +251,7 @@ describe('DeployLog → LogWriter → LogLineStore', () => {
       const id = await startedDeploy(t);
       const events = new DeployEvents();
       const published: string[] = [];
-      events.subscribe((e) => published.push(...linesOf(e).map((l) => l.text)));
+      events.subscribe((e) => published.push(...eventLines(e).map((l) => l.text)));
       const writer = new LogWriter(sink, undefined, { intervalMs: 10, batchLines: 50 });
       const out = new DeployLog(id, { events, masker: new Masker([secret]), writer }).host('web-1');
       for (let o = 0; o < bytes.length; o += size) out.onOutput('stdout', bytes.subarray(o, o + size));

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeployEvents, linesOf } from '../../src/deploy/events.js';
+import { DeployEvents, eventLines } from '../../src/deploy/events.js';
 import { DeployLog, LogWriter } from '../../src/deploy/log-pipeline.js';
 import { MASK, Masker } from '../../src/deploy/mask.js';
 import { MIGRATIONS_DIRS, openDatabase } from '../../src/store/db.js';
@@ -53,7 +53,7 @@ describe(`the log store round-trips ${LINES.toLocaleString('en')} lines (${TEST_
     const events = new DeployEvents();
     published = [];
     events.subscribe((e) => {
-      published.push(...linesOf(e));
+      published.push(...eventLines(e));
     });
     const sink = await t.lines();
     const writer = new LogWriter(sink);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linesOf } from '../../src/deploy/events.js';
+import { eventLines } from '../../src/deploy/events.js';
 import { createWebServer, type WebServer } from '../../src/web/server.js';
 import { type DeployHarness, deployHarness, makeRepo, type TestRepo } from '../deploy/harness.js';
 import { openSse, type SseEvent } from './sse-client.js';
@@ -67,7 +67,7 @@ describe('the viewer on a real local deploy', () => {
   it('streams the whole log once across a reconnect, and no secret reaches any output', async () => {
     const firstLine = new Promise<number>((resolve) => {
       const off = h.events.subscribe((e) => {
-        const [line] = linesOf(e);
+        const [line] = eventLines(e);
         if (line) {
           off();
           resolve(line.deployId);
