@@ -114,17 +114,18 @@ export async function runHost(deps: HostRunDeps, { deploy, row, plan, transport,
     }
     // Last chance to stop before anything users see changes.
     if (signal.aborted) return cancelled('cancelled');
-    const switched = await releases.switchTo(deploy.releaseId);
+    // A deploy removes old releases in the same command (one round trip); a rollback keeps them all.
+    const { switched, pruned } =
+      deploy.kind === 'deploy'
+        ? await releases.switchAndPrune(deploy.releaseId, plan.keepReleases, [deploy.releaseId, outcome.previous])
+        : { switched: await releases.switchTo(deploy.releaseId), pruned: null };
     if (!switched.ok) {
       outcome.reason = `could not switch current (${switched.reason})`;
       return outcome;
     }
     outcome.switched = true;
     log.system(host, `current → releases/${deploy.releaseId}`);
-    if (deploy.kind === 'deploy') {
-      const pruned = await releases.prune(plan.keepReleases, [deploy.releaseId, outcome.previous]);
-      if (!pruned.ok) log.system(host, `could not remove old releases: ${pruned.reason}`);
-    }
+    if (pruned && !pruned.ok) log.system(host, `could not remove old releases: ${pruned.reason}`);
     outcome.state = 'succeeded';
     return outcome;
   } catch (err) {

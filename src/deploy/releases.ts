@@ -6,7 +6,7 @@
  *
  *   const host = new HostReleases(session, '/srv/web', log.host('web-1'));
  *   const { previous } = await host.prepare('20261122101530-7');
- *   await host.switchTo('20261122101530-7');
+ *   await host.switchAndPrune('20261122101530-7', 5, [previous]); // current → the new release, 5 kept
  */
 import { quote, quotePath } from './shell-quote.js';
 import { describeResult, type RunResult, type Session } from './transport.js';
@@ -101,18 +101,55 @@ export class HostReleases {
   }
 
   /**
-   * Removes the oldest releases so `keep` remain, never the ones in `protect` (the live one and the one a
-   * failed deploy would go back to). Only names Shepherd gave (RELEASE_ID) are considered.
+   * switchTo(), then, when it switched, removes the oldest releases so `keep` remain, never the ones in `protect`
+   * (the live one and the one a failed deploy would go back to) nor any name Shepherd did not give (RELEASE_ID).
+   * One command, so one round trip to the host instead of two; a marker line on stderr between the two parts says
+   * the switch was done, whatever the removal then did.
    */
-  async prune(keep: number, protect: (string | null)[]): Promise<CommandOutcome> {
-    const keepSet = protect.filter((p): p is string => Boolean(p) && RELEASE_ID.test(p as string));
-    const cases = keepSet.length ? `${keepSet.map((p) => quote(p)).join('|')}) ;; ` : '';
-    const script = [
-      `cd ${quotePath(this.root)}/releases`,
-      `ls -1 | grep -E '^[0-9]{14}-[0-9]+$' | sort -r | tail -n +${keep + 1} | while IFS= read -r d; do case "$d" in ${cases}*) rm -rf -- "$d" ;; esac; done`,
-    ].join(' && ');
-    return this.capture(script);
+  async switchAndPrune(releaseId: string, keep: number, protect: (string | null)[]): Promise<{ switched: Outcome; pruned: Outcome | null }> {
+    const tmp = quote(`current.tmp-${releaseId}`);
+    const r = await this.capture(
+      `cd ${quotePath(this.root)} && test -d releases/${quote(releaseId)} && ln -sfn releases/${quote(releaseId)} ${tmp} && mv -T ${tmp} current && ` +
+        `echo ${SWITCHED} >&2 && cd releases && ${pruneScript(keep, protect)}`,
+    );
+    const marker = r.stderr.indexOf(`${SWITCHED}\n`);
+    if (marker < 0) return { switched: { ok: false, reason: r.reason }, pruned: null };
+    const pruneErr = r.stderr.slice(marker + SWITCHED.length + 1);
+    const pruned = r.ok
+      ? { ok: true, reason: 'ok' }
+      : { ok: false, reason: `${describeResult(r.result, this.timeoutMs)}${pruneErr.trim() ? `: ${lastLine(pruneErr)}` : ''}` };
+    return { switched: { ok: true, reason: 'ok' }, pruned };
   }
+}
+
+/** Whether a command did what it was for, and if not why ('exit code 2: mv: …'). */
+export interface Outcome {
+  ok: boolean;
+  reason: string;
+}
+
+/** What switchAndPrune()'s command prints on stderr once `current` points to the new release. */
+const SWITCHED = '__shepherd_switched';
+
+/**
+ * Shell (run in releases/) that removes all but the newest `keep` releases, never those in `protect`. Plain sh:
+ * a glob lists the names in order (ids start with their UTC time), `case` keeps Shepherd's names (RELEASE_ID)
+ * only, and nothing is started but `rm` for what goes (a pipeline of ls, grep, sort and tail cost ~30 ms a deploy).
+ */
+export function pruneScript(keep: number, protect: (string | null)[]): string {
+  const kept = protect.filter((p): p is string => Boolean(p) && RELEASE_ID.test(p as string));
+  const cases = kept.length ? `${kept.map((p) => quote(p)).join('|')}) ;; ` : '';
+  const stamp = '[0-9]'.repeat(14);
+  // ours NAME: true for <14 digits>-<digits>, as RELEASE_ID.
+  const ours = `ours() { case "$1" in ${stamp}-[0-9]*) case "\${1#*-}" in *[!0-9]*) return 1 ;; esac ;; *) return 1 ;; esac; }`;
+  // One compound command, so `a && <this>` runs none of it when `a` fails.
+  const body = [
+    ours,
+    'n=0; for d in *; do if ours "$d"; then n=$((n + 1)); fi; done',
+    `f=0; for d in *; do if ours "$d"; then n=$((n - 1)); if [ "$n" -ge ${keep} ]; then case "$d" in ${cases}*) rm -rf -- "$d" || f=1 ;; esac; fi; fi; done`,
+    'exit $f',
+  ];
+  return `{ ${body.join('; ')}; }`;
 }
 
 /** 'releases/20261122101530-7' or '/srv/web/releases/…/' → '20261122101530-7'. */
