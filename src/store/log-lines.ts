@@ -20,6 +20,7 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type { Db } from './db.js';
 import type { StoredLine } from './deploys.js';
+import { type RingMark, TextRing } from './text-ring.js';
 
 /** Most lines in one chunk: a page read never decodes much more than it returns. */
 export const CHUNK_MAX_LINES = 1000;
@@ -299,18 +300,22 @@ export const CHECKPOINT_MAX_CHARS = 64 * 1024 * 1024;
 const WRITER = `
 const { parentPort, receiveMessageOnPort, workerData } = require('node:worker_threads');
 const Database = require(workerData.driver);
+const ring = Buffer.from(workerData.ring);
 const db = new Database(workerData.path);
 db.pragma('busy_timeout = ${BUSY_GIVE_UP_MS}');
 db.pragma('synchronous = NORMAL');
 db.pragma('wal_autocheckpoint = 0');
 const insert = db.prepare(
-  'INSERT INTO "LogChunk" ("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at") SELECT ?, ?, ?, ?, ?, ?, ? ' +
+  'INSERT INTO "LogChunk" ("deployId", "firstSeq", "lastSeq", "host", "stream", "text", "at") SELECT ?, ?, ?, ?, ?, CAST(? AS TEXT), ? ' +
   'WHERE NOT EXISTS (SELECT 1 FROM "LogChunk" WHERE "deployId" = ? AND "lastSeq" >= ? AND "firstSeq" <= ?)');
 const failure = (err) => ({ message: String(err && err.message), code: err && err.code, overlap: err && err.overlap });
+// A row's text: the string, or (null) its UTF-8 bytes in the shared ring at offset r[7], r[8] long, bound as a
+// blob that CAST makes text again without a copy through a JavaScript string.
+const text = (r) => (r[5] === null ? ring.subarray(r[7], r[7] + r[8]) : r[5]);
 // Nested in writeAll: a savepoint, so a batch that fails is rolled back alone.
 const writeOne = db.transaction((rows) => {
   for (const r of rows)
-    if (insert.run(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[0], r[1], r[2]).changes !== 1) throw Object.assign(new Error('overlap'), { overlap: [r[0], r[1]] });
+    if (insert.run(r[0], r[1], r[2], r[3], r[4], text(r), r[6], r[0], r[1], r[2]).changes !== 1) throw Object.assign(new Error('overlap'), { overlap: [r[0], r[1]] });
 });
 const writeAll = db.transaction((batches) =>
   batches.map(({ id, rows }) => {
@@ -341,13 +346,20 @@ parentPort.on('message', (first) => {
   } catch (err) {
     results = batches.map(({ id }) => ({ id, error: failure(err) }));
   }
-  for (const { rows } of batches) for (const r of rows) written += r[5].length;
+  for (const { rows } of batches) for (const r of rows) written += r[5] === null ? r[8] : r[5].length;
   for (const r of results) parentPort.postMessage(r);
   if (written >= workerData.checkpointMaxChars) checkpoint();
   else if (written > 0) idle = setTimeout(checkpoint, workerData.checkpointIdleMs);
 });`;
 
-type Row = [deployId: number, firstSeq: number, lastSeq: number, host: string | null, stream: string, text: string, at: string];
+/** A chunk as the writing thread takes it: its text, or null and where its bytes are in the ring (offset, length). */
+type Row = [deployId: number, firstSeq: number, lastSeq: number, host: string | null, stream: string, text: string | null, at: string, offset: number, length: number];
+
+/**
+ * Bytes of shared memory the log texts go through to the writing thread (TextRing): what a few batches in flight
+ * take (10k lines of 80 characters: 800 KB). A text that finds no room goes as a string in the message.
+ */
+export const RING_BYTES = 4 * 1024 * 1024;
 
 /**
  * Writes deploy log chunks straight to SQLite (not through Prisma) on a connection of its own, in a thread of its
@@ -362,7 +374,8 @@ export class LogLineStore implements LineSink {
   readonly ordered = true;
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void; chunks: readonly NewChunk[] }>();
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void; chunks: readonly NewChunk[]; mark: RingMark }>();
+  private readonly ring = new TextRing(RING_BYTES);
   private lastTime = Number.NaN;
   private lastStamp = '';
   private closed = false;
@@ -380,14 +393,16 @@ export class LogLineStore implements LineSink {
     if (chunks.length === 0) return;
     if (this.closed) throw new Error('the log line store is closed');
     assertDisjoint(chunks);
+    const worker = this.thread();
     const rows: Row[] = new Array(chunks.length);
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i] as NewChunk;
-      rows[i] = [c.deployId, c.firstSeq, c.lastSeq, c.host, c.stream, c.text, this.stamp(c.at)];
+      const slice = this.ring.put(c.text);
+      rows[i] = [c.deployId, c.firstSeq, c.lastSeq, c.host, c.stream, slice ? null : c.text, this.stamp(c.at), slice?.offset ?? 0, slice?.length ?? 0];
     }
-    const worker = this.thread();
     const id = this.nextId++;
-    const done = new Promise<void>((resolve, reject) => this.waiting.set(id, { resolve, reject, chunks }));
+    const mark = this.ring.mark();
+    const done = new Promise<void>((resolve, reject) => this.waiting.set(id, { resolve, reject, chunks, mark }));
     // Only while a batch is being written does the thread keep the process alive.
     if (this.waiting.size === 1) worker.ref();
     worker.postMessage({ id, rows });
@@ -430,6 +445,7 @@ export class LogLineStore implements LineSink {
       workerData: {
         driver,
         path: this.path,
+        ring: this.ring.shared,
         checkpointIdleMs: this.options.checkpointIdleMs ?? CHECKPOINT_IDLE_MS,
         checkpointMaxChars: this.options.checkpointMaxChars ?? CHECKPOINT_MAX_CHARS,
       },
@@ -439,6 +455,8 @@ export class LogLineStore implements LineSink {
       const w = this.waiting.get(m.id);
       if (!w) return;
       this.waiting.delete(m.id);
+      // Stored or not, the thread is done with the batch's texts (batches are answered in order).
+      this.ring.release(w.mark);
       if (this.waiting.size === 0) worker.unref();
       if (!m.error) return w.resolve();
       const clash = m.error.overlap;
@@ -448,9 +466,12 @@ export class LogLineStore implements LineSink {
     // The thread died (it could not open the database, or crashed): what it was writing is lost, the next
     // batch starts a new one.
     const died = (err: Error) => {
-      if (this.worker === worker) this.worker = undefined;
+      // Once: 'error' is followed by 'exit', and by then a new thread may be writing new batches.
+      if (this.worker !== worker) return;
+      this.worker = undefined;
       for (const w of this.waiting.values()) w.reject(err);
       this.waiting.clear();
+      this.ring.reset();
     };
     worker.on('error', died);
     worker.on('exit', (code) => died(new Error(`the log writing thread exited (${code})`)));
