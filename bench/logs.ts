@@ -2,6 +2,7 @@
  * Benchmark section `logs`: one host (a real sshd on loopback) prints BENCH_LOGS_LINES lines (500k) in one step.
  * Shepherd: the whole pipeline — ssh2 → LineSplitter → Masker → DeployEvents → LogWriter batches in SQLite —
  * timed from the deploy request until every line is stored (the deploy only ends after its lines are written),
+ * on a bot that has deployed once since its start (that first deploy, of one line, is timed and reported apart),
  * in a child process of its own so its peak RSS (VmHWM) is its own. Baseline: `ssh host cmd > file` with
  * OpenSSH. Also counted: the chat messages the deploy posted (the log stays out of chat). The same deploy printing
  * one line gives the fixed cost (connect, release directory, bookkeeping) apart from the per-line cost, and an
@@ -26,7 +27,7 @@ import { createStore } from '../src/store/index.js';
 import { LogLineStore } from '../src/store/log-lines.js';
 import { sshdUnavailable, startSshd } from '../test/support/sshd.js';
 import { benchDatabase, postgresEnv, postgresMissing } from './support/database.js';
-import { startBenchDeployer } from './support/deployer.js';
+import { type BenchDeployer, startBenchDeployer } from './support/deployer.js';
 import { type BenchSection, figure, ms, printTable, ratio, verdict } from './support/section.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -62,6 +63,8 @@ interface ShepherdFigures {
   cpuMs: number;
   /** The same for the main thread alone (the event loop every line goes through; 10 ms resolution). */
   mainCpuMs: number;
+  /** The bot's first deploy after its start (1 line, before the measured one): ms. */
+  firstDeployMs: number;
   /** ms from the request to the host's first published line, and to its last (the rest: storing the tail, ending). */
   firstLineMs: number;
   lastLineMs: number;
@@ -87,7 +90,16 @@ function vm(field: 'VmRSS' | 'VmHWM'): number {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-/** Child process: runs one deploy whose step prints LINES lines, reports figures over IPC. */
+/** Deploys `app` to its environment and waits for the end; throws unless it succeeded. */
+async function deployOnce(bench: BenchDeployer, app: string): Promise<void> {
+  const r = await bench.deployer.request({ app, environment: 'bench', ref: 'main', sha: 'b'.repeat(40), requester: bench.user, provider: 'shell', room: { room: 'bench' } });
+  if (r.outcome !== 'started') throw new Error(`${app} deploy did not start: ${r.outcome}`);
+  await bench.deployer.waitFor(r.deploy.id);
+  const d = await bench.store.deploys.get(r.deploy.id);
+  if (d?.state !== 'succeeded') throw new Error(`${app} deploy ${d?.state}: ${d?.error}`);
+}
+
+/** Child process: runs one deploy whose step prints LINES lines (after a 1-line one), reports figures over IPC. */
 async function shepherdRole(target: Target): Promise<void> {
   const bench = await startBenchDeployer(
     JSON.stringify({
@@ -99,10 +111,23 @@ async function shepherdRole(target: Target): Promise<void> {
           steps: [command(target.lines)],
           environments: { bench: { hosts: [target.entry] } },
         },
+        // The same host and deploy, printing one line: what the bot deployed before the measured deploy.
+        warmup: {
+          repo_url: '/nonexistent',
+          deploy_to: target.deployTo,
+          ssh: { user: 'root', private_key_path: target.key },
+          steps: [command(1)],
+          environments: { bench: { hosts: [target.entry] } },
+        },
       },
     }),
     target.database,
   );
+  // A bot that is up has deployed before: the first deploy after a start also compiles each of its database
+  // queries (Prisma's query compiler) and loads the modules only a deploy needs. Timed, and reported apart.
+  const firstStarted = performance.now();
+  await deployOnce(bench, 'warmup');
+  const firstDeployMs = performance.now() - firstStarted;
   const idle = vm('VmRSS');
   const idleMem = memory();
   const peakMem = memory();
@@ -112,6 +137,7 @@ async function shepherdRole(target: Target): Promise<void> {
   const sampler = setInterval(() => {
     for (const [k, v] of Object.entries(memory())) peakMem[k] = Math.max(peakMem[k] ?? 0, v);
   }, 50);
+  const messagesBefore = bench.messages();
   const cpu = process.cpuUsage();
   const mainCpu = mainThreadCpuMs();
   const started = performance.now();
@@ -151,8 +177,9 @@ async function shepherdRole(target: Target): Promise<void> {
   const figures: ShepherdFigures = {
     ms: elapsed,
     stored,
-    messages: bench.messages(),
-    minGapMs: bench.minGapMs(),
+    messages: bench.messages() - messagesBefore,
+    minGapMs: bench.minGapMs(started),
+    firstDeployMs,
     idleRssMiB: idle,
     peakRssMiB: vm('VmHWM'),
     idleMem,
@@ -377,6 +404,9 @@ export const logs: BenchSection = {
         );
         console.log(
           `  shepherd timeline: first line published at ${ms(ours.firstLineMs)} ms, last at ${ms(ours.lastLineMs)} ms, all stored and ended at ${ms(ours.ms)} ms`,
+        );
+        console.log(
+          `  measured on a bot that has deployed once since its start; that first deploy (1 line) took ${ms(ours.firstDeployMs)} ms (${ms(one.firstDeployMs)} ms in the 1-line run): it also compiles each database query and loads the deploy's modules`,
         );
         console.log(
           `  shepherd RSS: ${ours.idleRssMiB.toFixed(0)} MiB before, peak ${ours.peakRssMiB.toFixed(0)} MiB (whole process, VmHWM): the deploy's own increment ${(ours.peakRssMiB - ours.idleRssMiB).toFixed(0)} MiB (1-line deploy: ${(one.peakRssMiB - one.idleRssMiB).toFixed(0)} MiB)`,

@@ -27,8 +27,8 @@ export interface BenchDeployer {
   user: KnownUser;
   /** Chat messages the deploys posted. */
   messages(): number;
-  /** Shortest time between two chat messages (ms; Infinity with fewer than two). */
-  minGapMs(): number;
+  /** Shortest time between two chat messages sent at or after `since` (performance.now(); ms; Infinity with fewer than two). */
+  minGapMs(since?: number): number;
   close(): Promise<void>;
 }
 
@@ -78,7 +78,10 @@ export async function startBenchDeployer(yaml: string, kind: DatabaseKind = 'sql
     events,
     user,
     messages: () => messages,
-    minGapMs: () => Math.min(...sentAt.slice(1).map((t, i) => t - (sentAt[i] as number))),
+    minGapMs: (since = 0) => {
+      const times = sentAt.filter((t) => t >= since);
+      return Math.min(...times.slice(1).map((t, i) => t - (times[i] as number)));
+    },
     async close() {
       await deployer.idle();
       await deployer.stop();

@@ -77,13 +77,20 @@ export async function tempStore(karmaInitial = 4, mask?: MaskText): Promise<Temp
   const db = await tempDatabase();
   const { prisma } = await openDatabase(db.url);
   const store = createStore(prisma, { karmaInitial, ...(mask ? { mask } : {}) });
+  // Closed with the store: SQLite's writing threads and PostgreSQL pools would outlive the test file otherwise.
+  const sinks: LineSink[] = [];
   return {
     store,
     dir: db.dir,
     url: db.url,
     env: db.env,
-    lines: () => openLineSink(db.url),
+    lines: async () => {
+      const sink = await openLineSink(db.url);
+      sinks.push(sink);
+      return sink;
+    },
     async close() {
+      await Promise.allSettled(sinks.map((s) => s.close()));
       await prisma.$disconnect();
       await db.drop();
     },
