@@ -92,7 +92,15 @@ function vm(field: 'VmRSS' | 'VmHWM'): number {
 
 /** Deploys `app` to its environment and waits for the end; throws unless it succeeded. */
 async function deployOnce(bench: BenchDeployer, app: string): Promise<void> {
-  const r = await bench.deployer.request({ app, environment: 'bench', ref: 'main', sha: 'b'.repeat(40), requester: bench.user, provider: 'shell', room: { room: 'bench' } });
+  const r = await bench.deployer.request({
+    app,
+    environment: 'bench',
+    ref: 'main',
+    sha: 'b'.repeat(40),
+    requester: bench.user,
+    provider: 'shell',
+    room: { room: 'bench' },
+  });
   if (r.outcome !== 'started') throw new Error(`${app} deploy did not start: ${r.outcome}`);
   await bench.deployer.waitFor(r.deploy.id);
   const d = await bench.store.deploys.get(r.deploy.id);
