@@ -8,7 +8,8 @@
  * copy), so 50 viewers cost 50 socket writes of one buffer, not 50 strings. The Buffer is cut from a slab that is
  * written over once no ring holds the block and every socket has flushed it (frame-arena.ts): a deploy's log
  * costs the ring's worth of memory, not everything it printed until the next major garbage collection. A ring of recent blocks per deploy
- * closes the gap the engine leaves: it publishes a line first and stores it a little later in a batch.
+ * closes the gap the engine leaves: it publishes a line first and stores it a little later in a batch. While
+ * nobody watches a deploy, its blocks keep the lines as published and are framed only when a viewer needs them.
  *
  * A viewer that connects (or reconnects with Last-Event-ID = the last seq it got) is registered, then catches
  * up: stored chunks after its seq (LogReader.chunks; each chunk made into a block once and shared by the viewers
@@ -66,18 +67,36 @@ export interface LiveLogOptions {
   storedState?: (deployId: number) => Promise<string | null>;
 }
 
-/** Frames of consecutive lines first..last in one Buffer; ends[i] = byte offset where frame first+i ends. */
+/**
+ * Frames of consecutive lines first..last in one Buffer; ends[i] = byte offset where frame first+i ends. A block
+ * published while nobody watched the deploy keeps its lines as published (`raw`) and is framed the first time a
+ * viewer needs it (framed()): most deploys' lines are never watched live, and framing every line (masking it
+ * again, JSON, bytes) cost more than the rest of the log's way to the database.
+ */
 interface Block {
   first: number;
   last: number;
-  bytes: Buffer;
-  ends: Uint32Array;
-  /** Where live blocks' bytes live (see FrameArena); none for blocks made from stored chunks (own Buffer). */
+  bytes?: Buffer;
+  ends?: Uint32Array;
+  raw?: Segment[];
+  /** Where live blocks' bytes live (see FrameArena); none for blocks made from stored chunks or raw ones (own Buffer). */
   slab?: Slab;
 }
 
+/** A framed block. */
+type Framed = Block & { bytes: Buffer; ends: Uint32Array };
+
+/** Lines as a deploy published them: firstSeq, firstSeq + 1, … of one host and stream. */
+interface Segment {
+  firstSeq: number;
+  host: string | null;
+  stream: string;
+  texts: readonly string[];
+  at: Date;
+}
+
 /** The frames of `block` from line `seq` on (first ≤ seq ≤ last): a view of the shared Buffer. */
-function tail(block: Block, seq: number): Buffer {
+function tail(block: Framed, seq: number): Buffer {
   return seq <= block.first ? block.bytes : block.bytes.subarray(block.ends[seq - block.first - 1] as number);
 }
 
@@ -94,15 +113,16 @@ interface Channel {
   /** Recent live blocks, in seq order, about ringSize lines in all. */
   ring: Block[];
   ringLines: number;
-  /** Frames published this turn, made into one block at the end of it. */
-  pending: string[];
+  /** Lines published this turn (pendingLines of them from pendingFirst), made into one block at the end of it. */
+  pending: Segment[];
   pendingFirst: number;
+  pendingLines: number;
   flushScheduled: boolean;
   /**
    * Blocks made from stored chunks (key: chunk firstSeq), shared by viewers catching up over the same lines;
    * dropped once no viewer of the deploy is catching up (32 chunks, ~7 MiB, stayed behind for nobody).
    */
-  stored: Map<number, Block>;
+  stored: Map<number, Framed>;
   /** Reads of "lines after N" under way (key: N), joined by viewers at the same line since the same wake-up. */
   reads: Map<number, { wake: number; chunks: Promise<LogChunkRow[]> }>;
   /** Counts wake-ups (another instance stored lines or changed the state, a poll): a read begun before one may miss what it announced. */
@@ -294,6 +314,7 @@ export class LiveLog {
         ringLines: 0,
         pending: [],
         pendingFirst: 0,
+        pendingLines: 0,
         flushScheduled: false,
         stored: new Map(),
         reads: new Map(),
@@ -330,7 +351,7 @@ export class LiveLog {
   private pendingFrom(deployId: number, seq: number): Channel {
     const ch = this.channel(deployId);
     ch.local = true;
-    if (ch.pending.length > 0 && seq !== ch.pendingFirst + ch.pending.length) this.flush(ch);
+    if (ch.pending.length > 0 && seq !== ch.pendingFirst + ch.pendingLines) this.flush(ch);
     if (ch.pending.length === 0) ch.pendingFirst = seq;
     if (!ch.flushScheduled) {
       ch.flushScheduled = true;
@@ -345,7 +366,7 @@ export class LiveLog {
   }
 
   /** The frames in one Buffer of its own, written in place (no joined string to collect afterwards). */
-  private block(first: number, frames: readonly string[]): Block {
+  private block(first: number, frames: readonly string[]): Framed {
     const ends = new Uint32Array(frames.length);
     let at = 0;
     for (let i = 0; i < frames.length; i++) ends[i] = at += Buffer.byteLength(frames[i] as string);
@@ -377,7 +398,7 @@ export class LiveLog {
   }
 
   /** A stored chunk as a block, made once and kept a while for the other viewers catching up. */
-  private storedBlock(ch: Channel, chunk: LogChunkRow): Block {
+  private storedBlock(ch: Channel, chunk: LogChunkRow): Framed {
     const known = ch.stored.get(chunk.firstSeq);
     if (known && known.last === chunk.lastSeq) return known;
     const texts = chunk.text.split('\n');
@@ -391,14 +412,18 @@ export class LiveLog {
 
   private onEvent(event: DeployEvent): void {
     if (event.type === 'line') {
-      const ch = this.pendingFrom(event.line.deployId, event.line.seq);
-      ch.pending.push(this.frame(event.line));
+      const { deployId, seq, host, stream, text, at } = event.line;
+      const ch = this.pendingFrom(deployId, seq);
+      ch.pending.push({ firstSeq: seq, host, stream, texts: [text], at });
+      ch.pendingLines++;
       return;
     }
     if (event.type === 'lines') {
       const { deployId, firstSeq, host, stream, texts, at } = event.lines;
+      if (texts.length === 0) return;
       const ch = this.pendingFrom(deployId, firstSeq);
-      for (let i = 0; i < texts.length; i++) ch.pending.push(this.frame({ seq: firstSeq + i, host, stream, text: texts[i] as string, at }));
+      ch.pending.push({ firstSeq, host, stream, texts, at });
+      ch.pendingLines += texts.length;
       return;
     }
     const ch = this.channels.get(event.deployId);
@@ -562,13 +587,38 @@ export class LiveLog {
     return read.chunks;
   }
 
-  /** Makes this turn's lines one block, keeps it in the ring and sends it to every live viewer. */
+  /**
+   * Makes this turn's lines one block, keeps it in the ring and sends it to every live viewer. With no viewer of
+   * the deploy, the block keeps the lines unframed until one comes (framed()).
+   */
   private flush(ch: Channel): void {
     ch.flushScheduled = false;
     if (ch.pending.length === 0) return;
-    const blocks = this.liveBlocks(ch.pendingFirst, ch.pending);
+    const first = ch.pendingFirst;
+    const segments = ch.pending;
+    const last = first + ch.pendingLines - 1;
     ch.pending = [];
-    this.deliver(ch, blocks);
+    ch.pendingLines = 0;
+    this.deliver(ch, ch.viewers.size > 0 ? this.liveBlocks(first, this.frames(segments)) : [{ first, last, raw: segments }]);
+  }
+
+  /** The SSE frames of published lines. */
+  private frames(segments: readonly Segment[]): string[] {
+    const out: string[] = [];
+    for (const { firstSeq, host, stream, texts, at } of segments)
+      for (let i = 0; i < texts.length; i++) out.push(this.frame({ seq: firstSeq + i, host, stream, text: texts[i] as string, at }));
+    return out;
+  }
+
+  /** `b`, framed: a raw block (published while nobody watched) gets its frames now, in a Buffer of its own. */
+  private framed(b: Block): Framed {
+    if (!b.bytes || !b.ends) {
+      const made = this.block(b.first, this.frames(b.raw ?? []));
+      b.bytes = made.bytes;
+      b.ends = made.ends;
+      b.raw = undefined;
+    }
+    return b as Framed;
   }
 
   /** Keeps `blocks` (consecutive, the lines after the ring's) in the ring and sends them to every live viewer. */
@@ -597,7 +647,7 @@ export class LiveLog {
       }
       for (const b of blocks) {
         if (b.last <= v.last) continue;
-        v.write(tail(b, v.last + 1), b.slab);
+        v.write(tail(this.framed(b), v.last + 1), b.slab);
         if (!ch.local && tracing()) traceLine({ leg: 'sent', deployId: ch.deployId, first: v.last + 1, last: b.last });
         v.last = b.last;
       }
@@ -675,7 +725,7 @@ export class LiveLog {
         for (let k = j; k < ch.ring.length; k++) {
           const b = ch.ring[k] as Block;
           if (b.last <= v.last) continue;
-          v.write(tail(b, Math.max(b.first, v.last + 1)), b.slab);
+          v.write(tail(this.framed(b), Math.max(b.first, v.last + 1)), b.slab);
           v.last = b.last;
         }
         if (v.again) {
