@@ -1,6 +1,7 @@
 /**
- * The real Deployer as main.ts wires it (store, log line writer on a connection of its own, deploy sinks), on
- * a fresh benchmark database (SQLite by default, or PostgreSQL), with chat messages counted instead of sent.
+ * The real Deployer as main.ts wires it (store, log line writer on a connection of its own, deploy sinks, the web
+ * viewer's live log listening to every deploy's lines, with nobody watching), on a fresh benchmark database (SQLite
+ * by default, or PostgreSQL), with chat messages counted instead of sent.
  *
  *   const bench = await startBenchDeployer(yamlText, 'postgresql');
  *   const r = await bench.deployer.request({ ... }); await bench.deployer.waitFor(r.deploy.id); await bench.close();
@@ -17,6 +18,8 @@ import { startDeploySinks } from '../../src/deploy/sinks.js';
 import { type DatabaseKind, openDatabase } from '../../src/store/db.js';
 import { createStore, type Store } from '../../src/store/index.js';
 import type { KnownUser } from '../../src/store/users.js';
+import { LiveLog } from '../../src/web/live-log.js';
+import { Redactor } from '../../src/web/redact.js';
 import { benchDatabase } from './database.js';
 
 export interface BenchDeployer {
@@ -68,6 +71,9 @@ export async function startBenchDeployer(yaml: string, kind: DatabaseKind = 'sql
     },
     logger: pino({ level: 'silent' }),
   });
+  // `npm start` always runs the web viewer, whose live log takes every line a deploy publishes.
+  const live = new LiveLog({ events, logs: store.logs, redactor: new Redactor([]), logger: pino({ level: 'silent' }) });
+  live.start();
   const user = await store.users.identify({ provider: 'shell', id: 'bench', handle: 'bench' });
   // What a running bot has done a second after its start (Scheduler.start() → prepare()): the SSH client loaded.
   // The benches measure deploys on a bot that is up, not the first second of a process.
@@ -83,6 +89,7 @@ export async function startBenchDeployer(yaml: string, kind: DatabaseKind = 'sql
       return Math.min(...times.slice(1).map((t, i) => t - (times[i] as number)));
     },
     async close() {
+      live.stop();
       await deployer.idle();
       await deployer.stop();
       await lines.close();
