@@ -27,7 +27,7 @@ import {
 } from '../format.js';
 import type { ChatBatcher } from './chat-batcher.js';
 import { deployCard } from './deploy-card.js';
-import type { DeployEvent, DeployEvents } from './events.js';
+import { type DeployEvent, type DeployEvents, lastLines } from './events.js';
 
 /** How the sink reaches people: mention a user on a network (main.ts asks the right adapter). */
 export interface Mentioner {
@@ -134,7 +134,7 @@ export class ChatSink {
         this.keepLines(event.line.deployId, event.line.host, [event.line.text]);
         return;
       case 'lines':
-        this.keepLines(event.lines.deployId, event.lines.host, event.lines.texts);
+        this.keepLines(event.lines.deployId, event.lines.host, lastLines(event.lines, LAST_LINES));
         return;
       default:
         return;

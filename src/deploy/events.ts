@@ -29,15 +29,62 @@ export interface LogLineEvent {
 /**
  * Consecutive lines of one host and stream printed at one time (an output chunk's lines, none of which needed
  * masking), numbered firstSeq, firstSeq + 1, …: one event for all of them, since a deploy can print hundreds of
- * thousands of lines and each event is an allocation and a call per listener.
+ * thousands of lines and each event is an allocation and a call per listener. `text` is the lines joined by '\n';
+ * `texts` cuts it into lines the first time a listener asks (most never do: nobody watches most deploys live).
  */
 export interface LogLinesEvent {
   deployId: number;
   firstSeq: number;
+  /** How many lines (texts.length). */
+  count: number;
   host: string | null;
   stream: LogStream;
-  texts: readonly string[];
+  text: string;
+  readonly texts: readonly string[];
   at: Date;
+}
+
+/** A LogLinesEvent whose texts are cut from `text` when first asked for (or given, when already cut). */
+export function linesEvent(fields: Omit<LogLinesEvent, 'texts'>, texts?: readonly string[]): LogLinesEvent {
+  return new LinesBatch(fields, texts);
+}
+
+/** A class, not an object literal with a getter: every event then has one shape (a literal's cost 2× the pipeline). */
+class LinesBatch implements LogLinesEvent {
+  readonly deployId: number;
+  readonly firstSeq: number;
+  readonly count: number;
+  readonly host: string | null;
+  readonly stream: LogStream;
+  readonly text: string;
+  readonly at: Date;
+  private cut: readonly string[] | undefined;
+
+  constructor(fields: Omit<LogLinesEvent, 'texts'>, texts?: readonly string[]) {
+    this.deployId = fields.deployId;
+    this.firstSeq = fields.firstSeq;
+    this.count = fields.count;
+    this.host = fields.host;
+    this.stream = fields.stream;
+    this.text = fields.text;
+    this.at = fields.at;
+    this.cut = texts;
+  }
+
+  get texts(): readonly string[] {
+    this.cut ??= this.text.split('\n');
+    return this.cut;
+  }
+}
+
+/** The last `n` lines of a 'lines' event (all of them if it has no more), without cutting the others. */
+export function lastLines(lines: LogLinesEvent, n: number): string[] {
+  if (n <= 0 || lines.count === 0) return [];
+  if (n >= lines.count) return [...lines.texts];
+  // At least n newlines in text (count - 1 ≥ n): each step finds the one before.
+  let start = lines.text.length;
+  for (let i = 0; i < n; i++) start = lines.text.lastIndexOf('\n', start - 1);
+  return lines.text.slice(start + 1).split('\n');
 }
 
 /**

@@ -8,7 +8,8 @@
  *
  * take() gives the lines one chunk completes as a batch instead (what the deploy log uses): with them the text
  * they were cut from, so a caller can test the whole chunk once (masking) and, when no line was changed, store
- * that text as it is instead of joining the lines again.
+ * that text as it is instead of joining the lines again (an ASCII chunk's lines are then never cut at all unless
+ * someone asks for them).
  */
 import { isAscii } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
@@ -24,11 +25,15 @@ export const TRUNCATED = ' … [line truncated]';
 
 /** The lines one chunk completed. */
 export interface SplitLines {
+  /** How many lines (lines.length, without cutting them when they are not cut yet). */
+  count: number;
   lines: string[];
   /** The text the lines were cut from (the held partial line included): every character of every line is in it. */
   source: string;
   /** Whether `source` is exactly the lines joined by '\n' (no CR dropped, no line capped or skipped). */
   verbatim: boolean;
+  /** `source` is known to be ASCII. */
+  ascii?: boolean;
 }
 
 export class LineSplitter {
@@ -58,7 +63,8 @@ export class LineSplitter {
 
   /**
    * An ASCII chunk whose lines are all plain (no CR, none over the cap): the held partial line and the chunk up to
-   * its last newline become one flat string, made once from the bytes, and the lines are cut from it. Joining the
+   * its last newline become one flat string, made once from the bytes, and its lines are counted (cut only when
+   * asked: AsciiLines). Joining the
    * held line to the chunk's text as strings made a rope that V8 flattened (copied whole again) where it needed
    * the text in one piece: the log writer's hand-over to its thread, the event loop's largest cost for a 500k-line
    * deploy. Any other chunk takes the general path.
@@ -76,10 +82,19 @@ export class LineSplitter {
       chunk.copy(scratch, held.length, 0, end);
       source = scratch.toString('latin1', 0, size);
     }
-    const lines = source.split('\n');
-    for (const line of lines) if (line.length > this.maxChars || line.charCodeAt(line.length - 1) === 13) return this.feed(chunk.toString('latin1'));
+    // Counted, and checked for lines over the cap, without cutting them: most are never needed one by one (see
+    // AsciiLines). A CR anywhere takes the general path, which drops the ones that end lines.
+    if (source.includes('\r')) return this.feed(chunk.toString('latin1'));
+    let count = 1;
+    let from = 0;
+    for (let nl = source.indexOf('\n'); nl >= 0; nl = source.indexOf('\n', from)) {
+      if (nl - from > this.maxChars) return this.feed(chunk.toString('latin1'));
+      from = nl + 1;
+      count++;
+    }
+    if (source.length - from > this.maxChars) return this.feed(chunk.toString('latin1'));
     this.partial = chunk.toString('latin1', end + 1);
-    return { lines, source, verbatim: true };
+    return new AsciiLines(source, count);
   }
 
   /** Flushes the last line even without a trailing newline. */
@@ -93,6 +108,7 @@ export class LineSplitter {
     if (this.partial.length > 0 && !this.skipping) {
       const line = stripCr(this.partial);
       out.lines.push(line);
+      out.count++;
       out.source = out.lines.length === 1 ? this.partial : `${out.source}\n${this.partial}`;
       out.verbatim &&= line.length === this.partial.length;
     }
@@ -105,7 +121,7 @@ export class LineSplitter {
     let nl = text.indexOf('\n');
     if (nl < 0) {
       const cut = this.append(text);
-      return cut === null ? { lines: [], source: '', verbatim: true } : { lines: [cut], source: cut, verbatim: false };
+      return cut === null ? { count: 0, lines: [], source: '', verbatim: true } : { count: 1, lines: [cut], source: cut, verbatim: false };
     }
     const lines: string[] = [];
     let verbatim = true;
@@ -144,7 +160,7 @@ export class LineSplitter {
         verbatim = false;
       }
     }
-    return { lines, source, verbatim };
+    return { count: lines.length, lines, source, verbatim };
   }
 
   /** Holds a partial line; returns it capped (and starts skipping the rest) once it is over the cap. */
@@ -156,6 +172,23 @@ export class LineSplitter {
     this.partial = '';
     this.skipping = true;
     return cut;
+  }
+}
+
+/** The lines of an ASCII chunk: `source` is them joined by '\n' (verbatim), cut into lines only if asked. */
+class AsciiLines implements SplitLines {
+  readonly verbatim = true;
+  readonly ascii = true;
+  private cut: string[] | undefined;
+
+  constructor(
+    readonly source: string,
+    readonly count: number,
+  ) {}
+
+  get lines(): string[] {
+    this.cut ??= this.source.split('\n');
+    return this.cut;
   }
 }
 

@@ -12,7 +12,7 @@
 import type { Logger } from 'pino';
 import type { StoredLine } from '../store/deploys.js';
 import { batchChunks, CHUNK_MAX_CHARS, CHUNK_MAX_LINES, type LineSink, type NewChunk } from '../store/log-lines.js';
-import type { DeployEvents, LogLineEvent, LogStream } from './events.js';
+import { type DeployEvents, type LogLineEvent, type LogStream, linesEvent } from './events.js';
 import { LineSplitter, type SplitLines } from './line-splitter.js';
 import type { Masker } from './mask.js';
 import type { OutputStream } from './transport.js';
@@ -119,11 +119,13 @@ export class LogWriter {
     this.pendingLines = 0;
     this.writingCount += lines;
     this.inFlight++;
+    // Only the deploy is kept for the error: the batch (every text in it) is the sink's once handed over.
+    const deployId = batch[0]?.deployId;
     const write: Promise<void> = Promise.resolve()
       .then(() => this.sink.insertChunks(batchChunks(batch)))
       .catch((err) => {
         this.dropped += lines;
-        this.logger?.error({ err, lines, deployId: batch[0]?.deployId }, 'could not store log lines; they are lost');
+        this.logger?.error({ err, lines, deployId }, 'could not store log lines; they are lost');
       })
       .finally(() => {
         this.inFlight--;
@@ -223,17 +225,18 @@ export class DeployLog {
    * join again; its lines are published as one event (numbered firstSeq…).
    */
   private lines(host: string, stream: LogStream, maskKey: string, split: SplitLines, at: Date): void {
-    const { lines, source } = split;
-    if (lines.length === 0) return;
+    const { count, source } = split;
+    if (count === 0) return;
     const clean = this.deps.masker.clean(source, maskKey);
-    if (clean && split.verbatim && lines.length <= CHUNK_MAX_LINES && source.length <= CHUNK_MAX_CHARS) {
+    if (clean && split.verbatim && count <= CHUNK_MAX_LINES && source.length <= CHUNK_MAX_CHARS) {
       const firstSeq = this.seq + 1;
-      this.seq += lines.length;
-      this.deps.events.publish({ type: 'lines', lines: { deployId: this.deployId, firstSeq, host, stream, texts: lines, at } });
-      this.deps.writer.addChunk({ deployId: this.deployId, firstSeq, lastSeq: this.seq, host, stream, text: source, at });
+      this.seq += count;
+      // The lines are cut from `source` only if a listener asks (see LogLinesEvent).
+      this.deps.events.publish({ type: 'lines', lines: linesEvent({ deployId: this.deployId, firstSeq, count, host, stream, text: source, at }) });
+      this.deps.writer.addChunk({ deployId: this.deployId, firstSeq, lastSeq: this.seq, host, stream, text: source, at, ascii: split.ascii === true });
       return;
     }
-    for (const raw of lines) {
+    for (const raw of split.lines) {
       const line: LogLineEvent = { deployId: this.deployId, seq: ++this.seq, host, stream, text: clean ? raw : this.deps.masker.line(raw, maskKey), at };
       this.deps.events.publish({ type: 'line', line });
       this.deps.writer.add(line);

@@ -102,6 +102,8 @@ export interface LogReader {
 /** A chunk to store: which deploy it belongs to, and its row. */
 export interface NewChunk extends LogChunkRow {
   deployId: number;
+  /** The text is known to be ASCII (an output chunk that took LineSplitter's ASCII path): copied as bytes, not encoded. */
+  ascii?: boolean;
 }
 
 /**
@@ -171,7 +173,7 @@ export function batchChunks(items: readonly (StoredLine | NewChunk)[]): NewChunk
         c.lastSeq - last.firstSeq < CHUNK_MAX_LINES &&
         last.text.length + 1 + c.text.length <= CHUNK_JOIN_CHARS
       )
-        out[out.length - 1] = { ...last, lastSeq: c.lastSeq, text: `${last.text}\n${c.text}` };
+        out[out.length - 1] = { ...last, lastSeq: c.lastSeq, text: `${last.text}\n${c.text}`, ascii: last.ascii && c.ascii ? true : undefined };
       else out.push(c);
     }
   }
@@ -194,8 +196,11 @@ export function assertDisjoint(chunks: readonly NewChunk[]): void {
   }
 }
 
+/** Which lines a chunk holds. */
+type ChunkRef = Pick<NewChunk, 'deployId' | 'firstSeq' | 'lastSeq'>;
+
 /** The error for a chunk whose lines are stored already. */
-export function overlap(c: NewChunk): Error {
+export function overlap(c: ChunkRef): Error {
   return new Error(`log lines ${c.firstSeq}..${c.lastSeq} of deploy ${c.deployId} are stored already (line numbers are unique)`);
 }
 
@@ -374,7 +379,8 @@ export class LogLineStore implements LineSink {
   readonly ordered = true;
   private worker: Worker | undefined;
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void; chunks: readonly NewChunk[]; mark: RingMark }>();
+  /** Batches handed over: what settles them, where each chunk starts (an overlap names it) and their ring mark. */
+  private readonly waiting = new Map<number, { resolve: () => void; reject: (err: Error) => void; chunks: readonly ChunkRef[]; mark: RingMark }>();
   private readonly ring = new TextRing(RING_BYTES);
   private lastTime = Number.NaN;
   private lastStamp = '';
@@ -397,12 +403,14 @@ export class LogLineStore implements LineSink {
     const rows: Row[] = new Array(chunks.length);
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i] as NewChunk;
-      const slice = this.ring.put(c.text);
+      const slice = this.ring.put(c.text, c.ascii === true);
       rows[i] = [c.deployId, c.firstSeq, c.lastSeq, c.host, c.stream, slice ? null : c.text, this.stamp(c.at), slice?.offset ?? 0, slice?.length ?? 0];
     }
     const id = this.nextId++;
     const mark = this.ring.mark();
-    const done = new Promise<void>((resolve, reject) => this.waiting.set(id, { resolve, reject, chunks, mark }));
+    // Kept without their texts (copied into the ring or the message): those can go as soon as this returns.
+    const refs = chunks.map(({ deployId, firstSeq, lastSeq }) => ({ deployId, firstSeq, lastSeq }));
+    const done = new Promise<void>((resolve, reject) => this.waiting.set(id, { resolve, reject, chunks: refs, mark }));
     // Only while a batch is being written does the thread keep the process alive.
     if (this.waiting.size === 1) worker.ref();
     worker.postMessage({ id, rows });

@@ -38,13 +38,16 @@ export class TextRing {
     this.bytes = Buffer.from(this.shared);
   }
 
-  /** Writes `text` as UTF-8 where the ring has room for it in one piece; null when it has not. */
-  put(text: string): RingSlice | null {
+  /**
+   * Writes `text` as UTF-8 where the ring has room for it in one piece; null when it has not. `ascii`: the caller
+   * knows every character is ASCII, so the characters are the bytes (a copy, not an encoding).
+   */
+  put(text: string, ascii = false): RingSlice | null {
     // Up to 3 bytes per UTF-16 unit: with that much room the text surely fits; else only its exact size tells.
-    const need = text.length * 3 <= this.size - this.used ? text.length * 3 : Buffer.byteLength(text);
+    const need = ascii ? text.length : text.length * 3 <= this.size - this.used ? text.length * 3 : Buffer.byteLength(text);
     const at = this.reserve(need);
     if (at === null) return null;
-    const length = this.bytes.write(text, at, 'utf8');
+    const length = this.bytes.write(text, at, ascii ? 'latin1' : 'utf8');
     // Give back what the estimate reserved beyond the text.
     this.head = at + length;
     this.used -= need - length;

@@ -86,12 +86,12 @@ interface Block {
 /** A framed block. */
 type Framed = Block & { bytes: Buffer; ends: Uint32Array };
 
-/** Lines as a deploy published them: firstSeq, firstSeq + 1, … of one host and stream. */
+/** Lines as a deploy published them: firstSeq, firstSeq + 1, … of one host and stream (texts cut when read). */
 interface Segment {
   firstSeq: number;
   host: string | null;
   stream: string;
-  texts: readonly string[];
+  lines: { readonly texts: readonly string[] };
   at: Date;
 }
 
@@ -414,16 +414,16 @@ export class LiveLog {
     if (event.type === 'line') {
       const { deployId, seq, host, stream, text, at } = event.line;
       const ch = this.pendingFrom(deployId, seq);
-      ch.pending.push({ firstSeq: seq, host, stream, texts: [text], at });
+      ch.pending.push({ firstSeq: seq, host, stream, lines: { texts: [text] }, at });
       ch.pendingLines++;
       return;
     }
     if (event.type === 'lines') {
-      const { deployId, firstSeq, host, stream, texts, at } = event.lines;
-      if (texts.length === 0) return;
+      const { deployId, firstSeq, host, stream, count, at } = event.lines;
+      if (count === 0) return;
       const ch = this.pendingFrom(deployId, firstSeq);
-      ch.pending.push({ firstSeq, host, stream, texts, at });
-      ch.pendingLines += texts.length;
+      ch.pending.push({ firstSeq, host, stream, lines: event.lines, at });
+      ch.pendingLines += count;
       return;
     }
     const ch = this.channels.get(event.deployId);
@@ -605,8 +605,10 @@ export class LiveLog {
   /** The SSE frames of published lines. */
   private frames(segments: readonly Segment[]): string[] {
     const out: string[] = [];
-    for (const { firstSeq, host, stream, texts, at } of segments)
+    for (const { firstSeq, host, stream, lines, at } of segments) {
+      const texts = lines.texts;
       for (let i = 0; i < texts.length; i++) out.push(this.frame({ seq: firstSeq + i, host, stream, text: texts[i] as string, at }));
+    }
     return out;
   }
 

@@ -2,8 +2,8 @@ import { StringDecoder } from 'node:string_decoder';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageRef, Target } from '../../src/chat/types.js';
 import { ChatBatcher } from '../../src/deploy/chat-batcher.js';
-import { DeployEvents, type LogLineEvent, eventLines } from '../../src/deploy/events.js';
-import { LineSplitter, TRUNCATED } from '../../src/deploy/line-splitter.js';
+import { DeployEvents, type LogLineEvent, eventLines, lastLines, linesEvent } from '../../src/deploy/events.js';
+import { LineSplitter, type SplitLines, TRUNCATED } from '../../src/deploy/line-splitter.js';
 import { DeployLog, LogWriter } from '../../src/deploy/log-pipeline.js';
 import { Masker, MASK } from '../../src/deploy/mask.js';
 import { batchChunks, CHUNK_MAX_LINES } from '../../src/store/log-lines.js';
@@ -89,8 +89,14 @@ describe('LineSplitter.take on bytes: the ASCII path cuts the same lines as the 
         const bytes = new LineSplitter(undefined, 20);
         const texts = new LineSplitter(undefined, 20);
         const decoder = new StringDecoder('utf8');
-        for (const chunk of [all.subarray(0, a), all.subarray(a, b), all.subarray(b)]) expect(bytes.take(chunk)).toEqual(texts.take(decoder.write(chunk)));
-        expect(bytes.takeEnd()).toEqual(texts.takeEnd());
+        // Compared as plain values (the bytes path cuts its lines only when asked); count must be lines.length.
+        const view = (s: SplitLines) => ({ count: s.count, lines: [...s.lines], source: s.source, verbatim: s.verbatim, cut: s.lines.length });
+        for (const chunk of [all.subarray(0, a), all.subarray(a, b), all.subarray(b)]) {
+          const got = view(bytes.take(chunk));
+          expect(got).toEqual(view(texts.take(decoder.write(chunk))));
+          expect(got.count).toBe(got.cut);
+        }
+        expect(view(bytes.takeEnd())).toEqual(view(texts.takeEnd()));
       }
   });
 });
@@ -278,5 +284,22 @@ describe('DeployLog → LogWriter → LogLineStore', () => {
     expect(writer.room()).toBeUndefined();
     expect(await t.store.deploys.lineCount(id)).toBe(60);
     await sink.close();
+  });
+});
+
+describe("a 'lines' event: texts cut only when asked, lastLines without cutting the rest", () => {
+  const at = new Date('2026-12-01T10:00:00.000Z');
+  const event = (text: string) => linesEvent({ deployId: 1, firstSeq: 1, count: text.split('\n').length, host: 'h', stream: 'stdout', text, at });
+  it('GIVEN lines with empty ones among them THEN the last n are the same as cutting all and taking the tail', () => {
+    for (const text of ['a', 'a\nb', 'a\n\nb', '\n\n', 'one\ntwo\nthree\n\nfive', ''])
+      for (const n of [0, 1, 2, 3, 10]) {
+        const all = text.split('\n');
+        expect(lastLines(event(text), n)).toEqual(n === 0 ? [] : all.slice(-n));
+      }
+  });
+  it('GIVEN texts asked twice THEN the same array (cut once)', () => {
+    const e = event('x\ny');
+    expect(e.texts).toEqual(['x', 'y']);
+    expect(e.texts).toBe(e.texts);
   });
 });

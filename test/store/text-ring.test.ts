@@ -71,6 +71,14 @@ describe('TextRing', () => {
     expect(ring.inUse).toBe(0);
   });
 
+  it('GIVEN an ASCII text said to be ASCII THEN its characters are its bytes, exactly its length', () => {
+    const ring = new TextRing(64);
+    const a = ring.put('plain ascii line\nand another', true) as RingSlice;
+    expect(a.length).toBe(28);
+    expect(read(ring, a)).toBe('plain ascii line\nand another');
+    expect(ring.inUse).toBe(28);
+  });
+
   it('GIVEN reset THEN everything is free', () => {
     const ring = new TextRing(32);
     ring.put('x'.repeat(20));

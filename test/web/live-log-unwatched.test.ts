@@ -61,21 +61,23 @@ describe('LiveLog with nobody watching', () => {
     live.start();
     const at = new Date();
     // 3 × 400 lines as output chunks, and single lines (one with a configured secret that slipped through).
-    for (let c = 0; c < 3; c++)
-      events.publish({
-        type: 'lines',
-        lines: {
-          deployId: 7,
-          firstSeq: c * 400 + 1,
-          host: 'web-1',
-          stream: 'stdout',
-          texts: Array.from({ length: 400 }, (_, i) => `line ${c * 400 + i + 1}`),
-          at,
+    // Their texts are not even cut into lines until then (LogLinesEvent.texts counts here when it is).
+    let cuts = 0;
+    for (let c = 0; c < 3; c++) {
+      const text = Array.from({ length: 400 }, (_, i) => `line ${c * 400 + i + 1}`).join('\n');
+      const lines = {
+        ...{ deployId: 7, firstSeq: c * 400 + 1, count: 400, host: 'web-1', stream: 'stdout' as const, text, at },
+        get texts() {
+          cuts++;
+          return text.split('\n');
         },
-      });
+      };
+      events.publish({ type: 'lines', lines });
+    }
     events.publish({ type: 'line', line: { deployId: 7, seq: 1201, host: 'web-1', stream: 'stderr', text: 'token s3cr3t-value', at } });
     await settle();
     expect(redactor.lines).toBe(0);
+    expect(cuts).toBe(0);
 
     const res = response();
     live.attach(7, 0, res, 'running');
