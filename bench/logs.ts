@@ -28,6 +28,7 @@ import { LogLineStore } from '../src/store/log-lines.js';
 import { sshdUnavailable, startSshd } from '../test/support/sshd.js';
 import { benchDatabase, postgresEnv, postgresMissing } from './support/database.js';
 import { type BenchDeployer, startBenchDeployer } from './support/deployer.js';
+import { npmStartNodeOptions } from './support/npm-start.js';
 import { type BenchSection, figure, ms, printTable, ratio, verdict } from './support/section.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -83,6 +84,11 @@ function mainThreadCpuMs(): number {
   const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** MiB → MB (10^6 bytes): the issue's goal is 200 MB. */
+function mb(mib: number): number {
+  return (mib * 1024 * 1024) / 1e6;
 }
 
 function vm(field: 'VmRSS' | 'VmHWM'): number {
@@ -230,10 +236,9 @@ async function measureShepherd(target: Target): Promise<ShepherdFigures> {
   const entry = UNDER_TSX ? SELF : await compiledSelf();
   return new Promise((resolve, reject) => {
     const child = fork(entry, [], {
-      // As `npm start` runs the bot: --liftoff-only keeps V8 from recompiling Prisma's query-compiler WebAssembly
-      // with TurboFan, which cost ~40 MiB of RSS and ~0.5 s of CPU per deploy for no faster queries.
+      // As `npm start` runs the bot (its node options from package.json: --liftoff-only, the young generation's size).
       // BENCH_LOGS_NODE_ARGS: extra node flags for the Shepherd side, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
-      execArgv: ['--liftoff-only', ...(process.env.BENCH_LOGS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(UNDER_TSX ? ['--import', 'tsx'] : [])],
+      execArgv: [...npmStartNodeOptions(), ...(process.env.BENCH_LOGS_NODE_ARGS?.split(' ').filter(Boolean) ?? []), ...(UNDER_TSX ? ['--import', 'tsx'] : [])],
       env: { ...process.env, ...pgEnv, BENCH_LOGS_ROLE: 'shepherd', BENCH_LOGS_TARGET: JSON.stringify(target) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -386,12 +391,18 @@ export const logs: BenchSection = {
       if (noPostgres) console.log(`  PostgreSQL figures left out: ${noPostgres}`);
       else databases.push('postgresql');
       for (const database of databases) {
-        // The baseline right before and after, the faster of the two: the machine's load changes by the minute.
+        // Each side twice, taking turns, and the faster run of each: the machine's speed changes by the second
+        // (one run of either side varies by ±15 % here). The peak RSS is the larger of Shepherd's two.
         const sshMs = await measureSsh(host.host, host.port, sshd.clientKey, out);
         const sshLines = readFileSync(out, 'utf8').split('\n').length - 1;
-        const ours = await measureShepherd({ ...target, lines: LINES, database });
+        const first = await measureShepherd({ ...target, lines: LINES, database });
         const sshMs2 = await measureSsh(host.host, host.port, sshd.clientKey, out);
+        const second = await measureShepherd({ ...target, lines: LINES, database });
+        const ours = { ...(first.ms <= second.ms ? first : second), peakRssMiB: Math.max(first.peakRssMiB, second.peakRssMiB) };
         const raw = Math.min(sshMs, sshMs2);
+        console.log(
+          `  runs: ssh ${ms(sshMs)} and ${ms(sshMs2)} ms; shepherd ${ms(first.ms)} and ${ms(second.ms)} ms (${ratio(first.ms, raw)} and ${ratio(second.ms, raw)} the faster ssh)`,
+        );
         const size = statSync(out).size;
         const one = await measureShepherd({ ...target, lines: 1, database });
         const sshOne = await measureSsh(host.host, host.port, sshd.clientKey, out, 1);
@@ -417,7 +428,7 @@ export const logs: BenchSection = {
           `  measured on a bot that has deployed once since its start; that first deploy (1 line) took ${ms(ours.firstDeployMs)} ms (${ms(one.firstDeployMs)} ms in the 1-line run): it also compiles each database query and loads the deploy's modules`,
         );
         console.log(
-          `  shepherd RSS: ${ours.idleRssMiB.toFixed(0)} MiB before, peak ${ours.peakRssMiB.toFixed(0)} MiB (whole process, VmHWM): the deploy's own increment ${(ours.peakRssMiB - ours.idleRssMiB).toFixed(0)} MiB (1-line deploy: ${(one.peakRssMiB - one.idleRssMiB).toFixed(0)} MiB)`,
+          `  shepherd RSS: ${ours.idleRssMiB.toFixed(0)} MiB before, peak ${ours.peakRssMiB.toFixed(0)} MiB = ${mb(ours.peakRssMiB).toFixed(0)} MB (whole process, VmHWM, the larger of the two runs): the deploy's own increment ${(ours.peakRssMiB - ours.idleRssMiB).toFixed(0)} MiB (1-line deploy: ${(one.peakRssMiB - one.idleRssMiB).toFixed(0)} MiB)`,
         );
         console.log(`    idle MiB: ${mib(ours.idleMem)}`);
         console.log(`    peak MiB: ${mib(ours.peakMem)} (each field's own peak, sampled every 50 ms)`);
@@ -427,7 +438,7 @@ export const logs: BenchSection = {
         const gap = Number.isFinite(ours.minGapMs) ? `${ms(ours.minGapMs)} ms` : 'n/a';
         console.log(`  chat messages posted: ${ours.messages} for ${ours.stored.toLocaleString('en')} lines; shortest gap between two: ${gap}`);
         console.log(
-          `  aim: ≤ 2× raw ssh: ${verdict(ours.ms / raw, 2)}; RSS ≤ 200 MB: ${verdict(ours.peakRssMiB, 200)}; ≤ 1 chat message/s: ${verdict(1000 / ours.minGapMs, 1)}`,
+          `  aim: ≤ 2× raw ssh: ${verdict(ours.ms / raw, 2)}; RSS ≤ 200 MB: ${verdict(mb(ours.peakRssMiB), 200)}; ≤ 1 chat message/s: ${verdict(1000 / ours.minGapMs, 1)}`,
         );
         const on = database === 'sqlite' ? '' : ` (${database})`;
         figure({
@@ -449,7 +460,7 @@ export const logs: BenchSection = {
           unit: 'ms',
           note: 'user + system of the Shepherd process: steadier than wall time on a shared machine',
         });
-        figure({ name: `peak RSS${on}`, value: ours.peakRssMiB, unit: 'MiB', goal: { max: 200 } });
+        figure({ name: `peak RSS${on}`, value: mb(ours.peakRssMiB), unit: 'MB', goal: { max: 200 } });
         if (ours.stored !== LINES) throw new Error(`stored ${ours.stored} of ${LINES} lines on ${database}`);
       }
       await printStages();

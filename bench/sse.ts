@@ -25,6 +25,7 @@ import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { npmStartNodeOptions } from './support/npm-start.js';
 import { type BenchSection, figure, ms, printTable, ratio, verdict } from './support/section.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -341,15 +342,6 @@ async function compiledSelf(): Promise<string> {
   // Only this process builds: the bundle must not carry build.mjs (its "run as a script" check would fire).
   await build({ ...esbuildOptions({ sse: SELF }, outdir), external: ['../scripts/build.mjs'], outExtension: { '.js': '.mjs' } });
   return join(outdir, 'sse.mjs');
-}
-
-/** Node's own options in `npm start` (package.json, e.g. --liftoff-only): the server runs with what the bot runs with. */
-function npmStartNodeOptions(): string[] {
-  const start: string = JSON.parse(readFileSync(join(dirname(SELF), '..', 'package.json'), 'utf8')).scripts.start;
-  const [cmd, ...args] = start.split(/\s+/);
-  if (cmd !== 'node') throw new Error(`npm start is "${start}", not node: update the sse bench`);
-  const script = args.findIndex((a) => !a.startsWith('-'));
-  return script < 0 ? args : args.slice(0, script);
 }
 
 function child(role: string, env: Record<string, string> = {}, compiled?: string): ChildProcess {

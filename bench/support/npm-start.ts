@@ -20,6 +20,13 @@ export function npmStartArgs(): string[] {
   return args;
 }
 
+/** Node's own options in `npm start` (e.g. `--liftoff-only --max-semi-space-size=8`): what a benchmark's bot runs with. */
+export function npmStartNodeOptions(): string[] {
+  const args = npmStartArgs();
+  const script = args.findIndex((a) => !a.startsWith('-'));
+  return script < 0 ? args : args.slice(0, script);
+}
+
 /** Builds when a source is newer than the build (what `npm start` would do first); says why through `say`. */
 export async function freshBuild(say: (why: string) => void = () => {}): Promise<void> {
   const stale = staleness();

@@ -358,13 +358,24 @@ parentPort.on('message', (first) => {
 });`;
 
 /** A chunk as the writing thread takes it: its text, or null and where its bytes are in the ring (offset, length). */
-type Row = [deployId: number, firstSeq: number, lastSeq: number, host: string | null, stream: string, text: string | null, at: string, offset: number, length: number];
+type Row = [
+  deployId: number,
+  firstSeq: number,
+  lastSeq: number,
+  host: string | null,
+  stream: string,
+  text: string | null,
+  at: string,
+  offset: number,
+  length: number,
+];
 
 /**
- * Bytes of shared memory the log texts go through to the writing thread (TextRing): what a few batches in flight
- * take (10k lines of 80 characters: 800 KB). A text that finds no room goes as a string in the message.
+ * Bytes of shared memory the log texts go through to the writing thread (TextRing): twice what the log writer lets
+ * wait for storage before it pauses the hosts (10k lines of 80 characters: 800 KB; 840 KB was the most in use in
+ * the 500k-line benchmark). A text that finds no room goes as a string in the message.
  */
-export const RING_BYTES = 4 * 1024 * 1024;
+export const RING_BYTES = 2 * 1024 * 1024;
 
 /**
  * Writes deploy log chunks straight to SQLite (not through Prisma) on a connection of its own, in a thread of its
