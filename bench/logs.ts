@@ -28,7 +28,7 @@ import { LogLineStore } from '../src/store/log-lines.js';
 import { sshdUnavailable, startSshd } from '../test/support/sshd.js';
 import { benchDatabase, postgresEnv, postgresMissing } from './support/database.js';
 import { type BenchDeployer, startBenchDeployer } from './support/deployer.js';
-import { npmStartNodeOptions } from './support/npm-start.js';
+import { npmStartNodeOptions } from './support/node-options.js';
 import { type BenchSection, figure, ms, printTable, ratio, verdict } from './support/section.js';
 
 const SELF = fileURLToPath(import.meta.url);

@@ -25,7 +25,7 @@ import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { npmStartNodeOptions } from './support/npm-start.js';
+import { npmStartNodeOptions } from './support/node-options.js';
 import { type BenchSection, figure, ms, printTable, ratio, verdict } from './support/section.js';
 
 const SELF = fileURLToPath(import.meta.url);
