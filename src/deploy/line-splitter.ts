@@ -83,8 +83,9 @@ export class LineSplitter {
       source = scratch.toString('latin1', 0, size);
     }
     // Counted, and checked for lines over the cap, without cutting them: most are never needed one by one (see
-    // AsciiLines). A CR anywhere takes the general path, which drops the ones that end lines.
-    if (source.includes('\r')) return this.feed(chunk.toString('latin1'));
+    // AsciiLines). A line ending in CR (CRLF output) takes the general path, which drops it; a CR inside a line
+    // (a progress bar redrawn) stays, as before.
+    if (source.includes('\r\n') || source.charCodeAt(source.length - 1) === 13) return this.feed(chunk.toString('latin1'));
     let count = 1;
     let from = 0;
     for (let nl = source.indexOf('\n'); nl >= 0; nl = source.indexOf('\n', from)) {

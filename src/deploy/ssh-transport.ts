@@ -68,14 +68,15 @@ export class SshTransport implements Transport {
           refusal = why;
         })
       : {};
+    // The socket's events come in a later tick than this, in which ssh2 (given the key, node-ssh awaits nothing
+    // before it starts ssh2) has its listeners on it: a refused connection is its error.
+    const sock = noDelaySocket(host.host, host.port);
     try {
       // ssh2's readyTimeout covers TCP connect, handshake and authentication: an unreachable host fails in time.
-      // The socket's events come in a later tick than this call, in which ssh2 (given the key, node-ssh awaits
-      // nothing before it starts ssh2) has its listeners on it: a refused connection is its error.
       await ssh.connect({
         host: host.host,
         port: host.port,
-        sock: noDelaySocket(host.host, host.port),
+        sock,
         username,
         readyTimeout: connectTimeoutMs,
         keepaliveInterval: 15_000,
@@ -85,6 +86,7 @@ export class SshTransport implements Transport {
       });
     } catch (err) {
       ssh.dispose();
+      sock.destroy();
       // ssh2 only says "Host denied (verification failed)": the verifier knows why.
       if (refusal) throw new HostKeyRefused(refusal);
       throw err;

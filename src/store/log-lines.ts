@@ -381,8 +381,8 @@ export const RING_BYTES = 2 * 1024 * 1024;
  * Writes deploy log chunks straight to SQLite (not through Prisma) on a connection of its own, in a thread of its
  * own (WRITER): the event loop only hands over each batch (a row per output chunk: one string of ~400 lines) and
  * goes on splitting, masking and publishing while it is written. Storing 500k lines (38 MiB) costs ~250 ms of
- * CPU in SQLite, a third of what the event loop spent per line; handing the texts over costs a copy of each.
- * (When every line was a row, a writing thread used more CPU and memory than it saved: each line cost more to
+ * CPU in SQLite, a third of what the event loop spent per line; handing the texts over costs a copy of each, into
+ * shared memory (TextRing), which the thread binds as it is. (When every line was a row, a writing thread used more CPU and memory than it saved: each line cost more to
  * hand over than to write.)
  */
 export class LogLineStore implements LineSink {

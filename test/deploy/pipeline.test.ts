@@ -79,8 +79,9 @@ describe('LineSplitter.take: the lines of a chunk with the text they came from',
 });
 
 describe('LineSplitter.take on bytes: the ASCII path cuts the same lines as the general one', () => {
-  // Lines of every kind the general path handles: plain, empty, CRLF, over the cap (20), UTF-8.
-  const text = ['plain one', '', 'crlf\r', 'x'.repeat(30), 'héllo ✓', 'after', 'a bit longer tail'].join('\n');
+  // Lines of every kind the general path handles: plain, empty, CRLF, a CR inside (a progress bar), over the cap
+  // (20), UTF-8.
+  const text = ['plain one', '', 'crlf\r', '10%\r50%\rdone', 'x'.repeat(30), 'héllo ✓', 'after', 'a bit longer tail'].join('\n');
   const all = Buffer.from(text);
 
   it('GIVEN the same output cut at every place THEN bytes and decoded text give the same batches (lines, source, verbatim)', () => {
