@@ -96,8 +96,11 @@ function vm(field: 'VmRSS' | 'VmHWM'): number {
   return m ? Number(m[1]) / 1024 : Number.NaN;
 }
 
-/** Deploys `app` to its environment and waits for the end; throws unless it succeeded. */
-async function deployOnce(bench: BenchDeployer, app: string): Promise<void> {
+/**
+ * Deploys `app` to its environment and waits for the end; throws unless it succeeded. `ended` runs the moment the
+ * deploy ended, before the state is read (what a measurement stops its clocks in).
+ */
+async function deployOnce(bench: BenchDeployer, app: string, ended: () => void = () => {}): Promise<number> {
   const r = await bench.deployer.request({
     app,
     environment: 'bench',
@@ -109,8 +112,10 @@ async function deployOnce(bench: BenchDeployer, app: string): Promise<void> {
   });
   if (r.outcome !== 'started') throw new Error(`${app} deploy did not start: ${r.outcome}`);
   await bench.deployer.waitFor(r.deploy.id);
+  ended();
   const d = await bench.store.deploys.get(r.deploy.id);
   if (d?.state !== 'succeeded') throw new Error(`${app} deploy ${d?.state}: ${d?.error}`);
+  return d.id;
 }
 
 /** Child process: runs one deploy whose step prints LINES lines (after a 1-line one), reports figures over IPC. */
@@ -165,25 +170,17 @@ async function shepherdRole(target: Target): Promise<void> {
     lastLineAt = performance.now();
     firstLineAt ||= lastLineAt;
   });
-  const r = await bench.deployer.request({
-    app: 'logs',
-    environment: 'bench',
-    ref: 'main',
-    sha: 'b'.repeat(40),
-    requester: bench.user,
-    provider: 'shell',
-    room: { room: 'bench' },
+  let elapsed = 0;
+  let used = { user: 0, system: 0 };
+  let mainCpuMs = 0;
+  const deployId = await deployOnce(bench, 'logs', () => {
+    elapsed = performance.now() - started;
+    offLines();
+    used = process.cpuUsage(cpu);
+    mainCpuMs = mainThreadCpuMs() - mainCpu;
+    clearInterval(sampler);
   });
-  if (r.outcome !== 'started') throw new Error(`deploy did not start: ${r.outcome}`);
-  await bench.deployer.waitFor(r.deploy.id);
-  const elapsed = performance.now() - started;
-  offLines();
-  const used = process.cpuUsage(cpu);
-  const mainCpuMs = mainThreadCpuMs() - mainCpu;
-  clearInterval(sampler);
-  const d = await bench.store.deploys.get(r.deploy.id);
-  if (d?.state !== 'succeeded') throw new Error(`deploy ${d?.state}: ${d?.error}`);
-  const stored = (await bench.store.db.logChunk.findMany({ where: { deployId: d.id, stream: 'stdout' }, select: { firstSeq: true, lastSeq: true } })).reduce(
+  const stored = (await bench.store.db.logChunk.findMany({ where: { deployId, stream: 'stdout' }, select: { firstSeq: true, lastSeq: true } })).reduce(
     (n, c) => n + c.lastSeq - c.firstSeq + 1,
     0,
   );
