@@ -5,25 +5,26 @@
  */
 import { readFileSync } from 'node:fs';
 import { Client } from 'ssh2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { nudgeWhileWaiting } from '../../src/deploy/ssh-transport.js';
 import { type Sshd, skipWithoutSshd, startSshd } from '../support/sshd.js';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('nudgeWhileWaiting', () => {
   it('GIVEN an answer that takes a while THEN a few pings go out, each with its place in the reply queue, and none after stop', async () => {
     const sent: number[] = [];
     const fake = { _protocol: { ping: () => sent.push(1) }, _callbacks: [] as unknown[] };
     const stop = nudgeWhileWaiting(fake as unknown as Client);
-    await sleep(80);
-    expect(sent.length).toBe(4);
+    await vi.waitFor(() => expect(sent.length).toBe(4));
     expect(fake._callbacks.length).toBe(4);
     stop();
 
-    const early = { _protocol: { ping: () => sent.push(1) }, _callbacks: [] as unknown[] };
-    nudgeWhileWaiting(early as unknown as Client)();
-    await sleep(80);
+    // Stopped at once; another one left running shows when every ping would have been sent.
+    const early: number[] = [];
+    nudgeWhileWaiting({ _protocol: { ping: () => early.push(1) }, _callbacks: [] } as unknown as Client)();
+    const witness: number[] = [];
+    nudgeWhileWaiting({ _protocol: { ping: () => witness.push(1) }, _callbacks: [] } as unknown as Client);
+    await vi.waitFor(() => expect(witness.length).toBe(4));
+    expect(early.length).toBe(0);
     expect(sent.length).toBe(4);
   });
 
