@@ -88,10 +88,13 @@ export class HostReleases {
 
   /** Points `current` at releases/<id> atomically: a new symlink renamed over the old one. */
   async switchTo(releaseId: string): Promise<CommandOutcome> {
+    return this.capture(this.switchScript(releaseId));
+  }
+
+  /** The shell that switches `current` (run in any directory; it ends in the deploy root). */
+  private switchScript(releaseId: string): string {
     const tmp = quote(`current.tmp-${releaseId}`);
-    return this.capture(
-      `cd ${quotePath(this.root)} && test -d releases/${quote(releaseId)} && ln -sfn releases/${quote(releaseId)} ${tmp} && mv -T ${tmp} current`,
-    );
+    return `cd ${quotePath(this.root)} && test -d releases/${quote(releaseId)} && ln -sfn releases/${quote(releaseId)} ${tmp} && mv -T ${tmp} current`;
   }
 
   /** Back to `previous`, or no `current` at all when there was none before. */
@@ -107,11 +110,7 @@ export class HostReleases {
    * the switch was done, whatever the removal then did.
    */
   async switchAndPrune(releaseId: string, keep: number, protect: (string | null)[]): Promise<{ switched: Outcome; pruned: Outcome | null }> {
-    const tmp = quote(`current.tmp-${releaseId}`);
-    const r = await this.capture(
-      `cd ${quotePath(this.root)} && test -d releases/${quote(releaseId)} && ln -sfn releases/${quote(releaseId)} ${tmp} && mv -T ${tmp} current && ` +
-        `echo ${SWITCHED} >&2 && cd releases && ${pruneScript(keep, protect)}`,
-    );
+    const r = await this.capture(`${this.switchScript(releaseId)} && echo ${SWITCHED} >&2 && cd releases && ${pruneScript(keep, protect)}`);
     const marker = r.stderr.indexOf(`${SWITCHED}\n`);
     if (marker < 0) return { switched: { ok: false, reason: r.reason }, pruned: null };
     const pruneErr = r.stderr.slice(marker + SWITCHED.length + 1);
